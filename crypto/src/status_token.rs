@@ -105,42 +105,64 @@ pub struct VerifiedStatusList {
 }
 
 impl VerifiedStatusList {
-    /// Verifies a status-list token fetched from `uri`.
+    /// Verifies a status-list token fetched from `uri`: `sub` must equal `uri`.
     pub fn verify(
         token: &str,
         uri: &str,
         trust: &TrustList,
     ) -> Result<VerifiedStatusList, StatusTokenError> {
+        Self::verify_inner(token, Some(uri), trust)
+    }
+
+    /// Verifies a status-list token found without a URI (a file in a directory): the URI is
+    /// taken from `sub`, after the signature verified, and must still be within a region's
+    /// prefix whose roots issued the signer.
+    pub fn verify_standalone(
+        token: &str,
+        trust: &TrustList,
+    ) -> Result<VerifiedStatusList, StatusTokenError> {
+        Self::verify_inner(token, None, trust)
+    }
+
+    fn verify_inner(
+        token: &str,
+        expected_uri: Option<&str>,
+        trust: &TrustList,
+    ) -> Result<VerifiedStatusList, StatusTokenError> {
         let jws = UnverifiedJws::parse(token.trim(), LIMITS)?;
         jws.header().expect_typ(STATUS_LIST_TYP)?;
-        let region = trust
-            .region_for_status_uri(uri)
-            .ok_or_else(|| StatusTokenError::UnknownUri(uri.chars().take(200).collect()))?;
         let cert_der = jws
             .header()
             .x5c
             .first()
             .ok_or(StatusTokenError::NoSignerCertificate)?;
         let cert = Certificate::from_der(cert_der)?;
-        if !region
-            .roots
-            .iter()
-            .any(|root| cert.check_issued_by(root).is_ok())
-        {
-            return Err(StatusTokenError::WrongRegion(region.code.clone()));
-        }
         cert.check_leaf_profile(Purpose::StatusSigner)?;
+        // The key is not trusted yet; the chain check below, against the region that `sub`
+        // names, is what makes the signature count.
         let verified = jws
             .verify(cert.public_key())
             .map_err(|_| StatusTokenError::BadSignature)?;
         let payload = verified.payload(MAX_STATUS_TOKEN_BYTES)?;
         let claims: StatusListClaims = serde_json::from_slice(&payload)
             .map_err(|e| StatusTokenError::Claims(e.to_string()))?;
-        if claims.sub != uri {
-            return Err(StatusTokenError::SubjectMismatch {
-                found: claims.sub.chars().take(200).collect(),
-                expected: uri.to_owned(),
-            });
+        if let Some(uri) = expected_uri {
+            if claims.sub != uri {
+                return Err(StatusTokenError::SubjectMismatch {
+                    found: claims.sub.chars().take(200).collect(),
+                    expected: uri.to_owned(),
+                });
+            }
+        }
+        let region = trust
+            .region_for_status_uri(&claims.sub)
+            .ok_or_else(|| StatusTokenError::UnknownUri(claims.sub.chars().take(200).collect()))?;
+        if !region
+            .roots
+            .iter()
+            .any(|root| cert.check_issued_by(root).is_ok())
+        {
+            return Err(StatusTokenError::WrongRegion(region.code.clone()));
         }
         cert.check_valid_at(UnixTime(claims.iat))?;
         if claims.status_list.bits != 2 {

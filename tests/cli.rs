@@ -1,0 +1,452 @@
+//! The `huren` command line as a user drives it: the offline sign-and-verify walk-through of
+//! the README, exit codes, keys encrypted at rest, QR images, and refusals with clear errors.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+const PASSPHRASE: &str = "correct horse battery staple";
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn huren(dir: &Path, args: &[&str]) -> Run {
+    huren_with_stdin(dir, args, None)
+}
+
+fn huren_with_stdin(dir: &Path, args: &[&str], stdin: Option<&str>) -> Run {
+    use std::io::Write;
+    let mut command = Command::new(env!("CARGO_BIN_EXE_huren"));
+    command
+        .args(args)
+        .current_dir(dir)
+        .env("HUREN_KEY_PASSPHRASE", PASSPHRASE)
+        .env_remove("HUREN_TRUST_LIST")
+        .env_remove("HUREN_OPERATOR_CERT")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = command.spawn().expect("huren binary runs");
+    let mut input = child.stdin.take().unwrap();
+    if let Some(text) = stdin {
+        input.write_all(text.as_bytes()).unwrap();
+    }
+    drop(input);
+    let Output {
+        status,
+        stdout,
+        stderr,
+    } = child.wait_with_output().unwrap();
+    Run {
+        code: status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&stderr).into_owned(),
+    }
+}
+
+#[track_caller]
+fn ok(run: Run) -> Run {
+    assert_eq!(
+        run.code, 0,
+        "stdout:\n{}\nstderr:\n{}",
+        run.stdout, run.stderr
+    );
+    run
+}
+
+const LICENCE: &str = r#"{
+  "type_code": "11100000000013338W032",
+  "type_name": "建筑业企业资质证书",
+  "number": "D233012345",
+  "holder": {"name": "杭州示例建设有限公司", "id_type": "001", "id": "91350100M000100Y43"},
+  "issuer": {"name": "浙江省住房和城乡建设厅", "code": "11220000013544541J"},
+  "issued_on": "2026-11-22",
+  "valid_from": "2026-11-22",
+  "valid_until": "2031-11-21",
+  "face": {"资质类别及等级": "建筑工程施工总承包壹级"}
+}"#;
+
+/// Operator + Zhejiang (ES256), trust list `tl.jwt`, licence JSON `licence.json`.
+fn setup() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    ok(huren(d, &["pki", "init-operator", "--out", "op"]));
+    ok(huren(
+        d,
+        &[
+            "pki",
+            "init-region",
+            "--region",
+            "330000",
+            "--out",
+            "zj",
+            "--public-url",
+            "https://issuer.zj.example",
+        ],
+    ));
+    ok(huren(
+        d,
+        &[
+            "trust",
+            "build",
+            "--operator",
+            "op",
+            "--region",
+            "zj",
+            "--seq",
+            "1",
+            "--out",
+            "tl.jwt",
+        ],
+    ));
+    std::fs::write(d.join("licence.json"), LICENCE).unwrap();
+    dir
+}
+
+fn verify_args<'a>(extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec![
+        "verify",
+        "--trust-list",
+        "tl.jwt",
+        "--operator-cert",
+        "op/operator.crt.pem",
+    ];
+    args.extend_from_slice(extra);
+    args
+}
+
+fn report(run: &Run) -> serde_json::Value {
+    serde_json::from_str(&run.stdout)
+        .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", run.stdout))
+}
+
+#[test]
+fn offline_walk_through_signs_and_verifies_with_exit_codes() {
+    let dir = setup();
+    let d = dir.path();
+    let uri = "https://issuer.zj.example/v1/status/330000-0";
+    let token = ok(huren(
+        d,
+        &[
+            "sign",
+            "--region-dir",
+            "zj",
+            "--licence",
+            "licence.json",
+            "--status-idx",
+            "9",
+            "--status-uri",
+            uri,
+        ],
+    ))
+    .stdout;
+    let token = token.trim();
+
+    // No status list: indeterminate, exit 2.
+    let run = huren(d, &verify_args(&[token]));
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert_eq!(
+        report(&run)["reasons"],
+        serde_json::json!(["status_unknown"])
+    );
+    assert!(run.stderr.contains("无法确认"), "{}", run.stderr);
+
+    // With a fresh status list: valid, exit 0.
+    std::fs::create_dir(d.join("status")).unwrap();
+    ok(huren(
+        d,
+        &[
+            "status-list",
+            "--region-dir",
+            "zj",
+            "--uri",
+            uri,
+            "--out",
+            "status/zj.jwt",
+        ],
+    ));
+    let run = ok(huren(d, &verify_args(&["--status-dir", "status", token])));
+    let json = report(&run);
+    assert_eq!(json["verdict"], "valid");
+    assert_eq!(json["licence"]["holder_id_masked"], "9135**********0Y43");
+    assert_eq!(json["trust_list_seq"], 1);
+
+    // Revoked: invalid, exit 1.
+    ok(huren(
+        d,
+        &[
+            "status-list",
+            "--region-dir",
+            "zj",
+            "--uri",
+            uri,
+            "--revoke",
+            "9",
+            "--out",
+            "status/zj.jwt",
+        ],
+    ));
+    let run = huren(d, &verify_args(&["--status-dir", "status", token]));
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(report(&run)["reasons"], serde_json::json!(["revoked"]));
+
+    // The same through stdin, as the HR1: QR text with a scanner's newline.
+    let qr = ok(huren(
+        d,
+        &[
+            "sign",
+            "--region-dir",
+            "zj",
+            "--licence",
+            "licence.json",
+            "--qr",
+        ],
+    ))
+    .stdout;
+    assert!(qr.starts_with("HR1:") && qr.trim()[4..].bytes().all(|b| b.is_ascii_digit()));
+    let run = ok(huren_with_stdin(d, &verify_args(&["-"]), Some(&qr)));
+    assert_eq!(report(&run)["verdict"], "valid");
+}
+
+#[test]
+fn verify_reads_a_qr_code_image() {
+    let dir = setup();
+    let d = dir.path();
+    let qr_text = ok(huren(
+        d,
+        &[
+            "sign",
+            "--region-dir",
+            "zj",
+            "--licence",
+            "licence.json",
+            "--qr",
+        ],
+    ))
+    .stdout;
+    let code =
+        qrcode::QrCode::with_error_correction_level(qr_text.trim().as_bytes(), qrcode::EcLevel::M)
+            .unwrap();
+    let image = code
+        .render::<image::Luma<u8>>()
+        .module_dimensions(4, 4)
+        .build();
+    image.save(d.join("qr.png")).unwrap();
+    let run = ok(huren(d, &verify_args(&["--qr-image", "qr.png"])));
+    assert_eq!(report(&run)["verdict"], "valid");
+
+    std::fs::write(d.join("not.png"), b"\x89PNG\r\n\x1a\nnot really").unwrap();
+    let run = huren(d, &verify_args(&["--qr-image", "not.png"]));
+    assert_eq!(run.code, 3);
+    assert!(run.stderr.contains("not.png"), "{}", run.stderr);
+}
+
+#[test]
+fn private_keys_are_encrypted_at_rest_with_mode_0600() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = setup();
+    for key in [
+        "op/operator.key.pem",
+        "zj/root.key.pem",
+        "zj/licence-signer.key.pem",
+        "zj/status-signer.key.pem",
+        "zj/seal-maker.key.pem",
+    ] {
+        let path = dir.path().join(key);
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(
+            text.starts_with("-----BEGIN ENCRYPTED PRIVATE KEY-----"),
+            "{key} is not encrypted"
+        );
+        assert_eq!(
+            std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o600,
+            "{key}"
+        );
+    }
+    // Without the passphrase the keys cannot be used.
+    let run = Command::new(env!("CARGO_BIN_EXE_huren"))
+        .args(["sign", "--region-dir", "zj", "--licence", "licence.json"])
+        .current_dir(dir.path())
+        .env_remove("HUREN_KEY_PASSPHRASE")
+        .output()
+        .unwrap();
+    assert_eq!(run.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&run.stderr).contains("HUREN_KEY_PASSPHRASE"));
+    // A wrong passphrase is named as such, and never echoed.
+    let run = Command::new(env!("CARGO_BIN_EXE_huren"))
+        .args(["sign", "--region-dir", "zj", "--licence", "licence.json"])
+        .current_dir(dir.path())
+        .env("HUREN_KEY_PASSPHRASE", "wrong passphrase 123")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(3));
+    assert!(
+        stderr.to_lowercase().contains("passphrase") && !stderr.contains("wrong passphrase 123"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn keys_are_not_written_without_a_passphrase_unless_plaintext_is_asked_for() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = Command::new(env!("CARGO_BIN_EXE_huren"))
+        .args(["pki", "init-operator", "--out", "op"])
+        .current_dir(dir.path())
+        .env_remove("HUREN_KEY_PASSPHRASE")
+        .output()
+        .unwrap();
+    assert_eq!(run.status.code(), Some(3));
+    assert!(!dir.path().join("op").exists(), "nothing half-written");
+    let run = Command::new(env!("CARGO_BIN_EXE_huren"))
+        .args([
+            "pki",
+            "init-operator",
+            "--out",
+            "op",
+            "--insecure-plaintext-keys",
+        ])
+        .current_dir(dir.path())
+        .env_remove("HUREN_KEY_PASSPHRASE")
+        .output()
+        .unwrap();
+    assert!(run.status.success());
+    assert!(String::from_utf8_lossy(&run.stderr).contains("UNENCRYPTED"));
+    let key = std::fs::read_to_string(dir.path().join("op/operator.key.pem")).unwrap();
+    assert!(key.starts_with("-----BEGIN PRIVATE KEY-----"));
+}
+
+#[test]
+fn usage_errors_exit_64_and_bad_input_names_the_field() {
+    let dir = setup();
+    let d = dir.path();
+    let run = huren(d, &["verify", "--no-such-flag"]);
+    assert_eq!(run.code, 64, "{}", run.stderr);
+    let run = huren(
+        d,
+        &[
+            "pki",
+            "init-region",
+            "--region",
+            "330000",
+            "--out",
+            "x",
+            "--alg",
+            "HS256",
+        ],
+    );
+    assert_eq!(run.code, 64);
+    assert!(run.stderr.contains("HS256"), "{}", run.stderr);
+    assert_eq!(huren(d, &["--help"]).code, 0);
+
+    let run = huren(
+        d,
+        &["pki", "init-region", "--region", "990000", "--out", "x"],
+    );
+    assert_eq!(run.code, 3);
+    assert!(run.stderr.contains("--region"), "{}", run.stderr);
+
+    let bad = LICENCE.replace("91350100M000100Y43", "91350100M000100Y44");
+    std::fs::write(d.join("bad.json"), bad).unwrap();
+    let run = huren(d, &["sign", "--region-dir", "zj", "--licence", "bad.json"]);
+    assert_eq!(run.code, 3);
+    assert!(run.stderr.contains("holder.id"), "{}", run.stderr);
+}
+
+#[test]
+fn init_refuses_to_overwrite_an_existing_directory() {
+    let dir = setup();
+    let before = std::fs::read(dir.path().join("zj/root.crt.pem")).unwrap();
+    let run = huren(
+        dir.path(),
+        &["pki", "init-region", "--region", "330000", "--out", "zj"],
+    );
+    assert_eq!(run.code, 3);
+    assert!(run.stderr.contains("already exists"), "{}", run.stderr);
+    assert_eq!(
+        std::fs::read(dir.path().join("zj/root.crt.pem")).unwrap(),
+        before
+    );
+}
+
+#[test]
+fn trust_list_from_an_unpinned_operator_is_refused() {
+    let dir = setup();
+    let d = dir.path();
+    ok(huren(d, &["pki", "init-operator", "--out", "other"]));
+    let token = ok(huren(
+        d,
+        &["sign", "--region-dir", "zj", "--licence", "licence.json"],
+    ))
+    .stdout;
+    let run = huren(
+        d,
+        &[
+            "verify",
+            "--trust-list",
+            "tl.jwt",
+            "--operator-cert",
+            "other/operator.crt.pem",
+            token.trim(),
+        ],
+    );
+    assert_eq!(run.code, 3);
+    assert!(
+        run.stderr.contains("not a pinned operator certificate"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn pki_oids_lists_every_purpose_under_the_project_arc() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = ok(huren(dir.path(), &["pki", "oids"]));
+    let json: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let arc = json["arc"].as_str().unwrap();
+    assert!(arc.starts_with("2.25."));
+    for purpose in [
+        "licence_signer",
+        "status_signer",
+        "seal_maker",
+        "seal_holder",
+        "trust_list_operator",
+    ] {
+        assert!(
+            json["extended_key_usage"][purpose]
+                .as_str()
+                .unwrap()
+                .starts_with(arc),
+            "{purpose}"
+        );
+    }
+}
+
+#[test]
+fn jwks_lists_each_trusted_signer() {
+    let dir = setup();
+    let run = ok(huren(
+        dir.path(),
+        &[
+            "trust",
+            "jwks",
+            "--trust-list",
+            "tl.jwt",
+            "--operator-cert",
+            "op/operator.crt.pem",
+        ],
+    ));
+    let json: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let keys = json["keys"].as_array().unwrap();
+    assert_eq!(keys.len(), 1);
+    let key = &keys[0];
+    assert_eq!(key["kty"], "EC");
+    assert_eq!(key["crv"], "P-256");
+    assert_eq!(key["alg"], "ES256");
+    assert_eq!(key["use"], "sig");
+    assert_eq!(key["huren_region"], "330000");
+    assert_eq!(key["kid"], key["x5t#S256"]);
+}

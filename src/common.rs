@@ -116,3 +116,14 @@ pub fn load_trust_list(source: &str, operator_certs: &[PathBuf]) -> Result<Trust
     }
     Ok(trust)
 }
+
+/// Writes `text` and a newline to stdout. A closed pipe (`huren … | head`) is not an error:
+/// the reader has what it wanted.
+pub fn emit(text: &str) -> Result<()> {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    match writeln!(stdout, "{text}").and_then(|()| stdout.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => Ok(other.context("writing to stdout")?),
+    }
+}

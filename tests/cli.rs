@@ -1,6 +1,8 @@
 //! The `huren` command line as a user drives it: the offline sign-and-verify walk-through of
 //! the README, exit codes, keys encrypted at rest, QR images, and refusals with clear errors.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a panic is a failure report
+
 use std::path::Path;
 use std::process::{Command, Output};
 

@@ -4,6 +4,8 @@
 //! The PKI is made once per test binary with real keys (plaintext at rest: a test set-up) in a
 //! temporary directory; each test signs what it needs and checks the report.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a panic is a failure report
+
 use std::collections::HashMap;
 use std::path::Path;
 use std::process::Command;
@@ -187,7 +189,7 @@ impl Fixture {
         change(&mut claims);
         let token =
             trust_build::sign(&claims, &self.operator_key, self.operator_cert.der()).unwrap();
-        TrustList::verify(&token, &[self.operator_cert.clone()]).unwrap()
+        TrustList::verify(&token, std::slice::from_ref(&self.operator_cert)).unwrap()
     }
 
     /// A trust list signed by the operator without the builder's entry checks (an operator
@@ -199,7 +201,7 @@ impl Fixture {
             ..HeaderParams::default()
         };
         let token = sign_json_compact(&params, claims, &self.operator_key, false).unwrap();
-        TrustList::verify(&token, &[self.operator_cert.clone()]).unwrap()
+        TrustList::verify(&token, std::slice::from_ref(&self.operator_cert)).unwrap()
     }
 }
 
@@ -801,7 +803,7 @@ fn trust_list_must_be_signed_by_a_pinned_operator_and_never_roll_back() {
     .unwrap();
     let other_cert = Certificate::from_der(&other.certificate().unwrap()).unwrap();
     assert!(matches!(
-        TrustList::verify(&token, &[other_cert.clone()]),
+        TrustList::verify(&token, std::slice::from_ref(&other_cert)),
         Err(TrustListError::OperatorNotPinned { .. })
     ));
     let forged =

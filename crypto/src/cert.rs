@@ -152,7 +152,7 @@ pub enum CertError {
         not_after: UnixTime,
     },
     /// The issuer's signature does not verify.
-    #[error("signature by {issuer:?} does not verify: {source}")]
+    #[error("signature by {issuer:?} does not verify")]
     BadSignature {
         /// The issuing certificate.
         issuer: String,
@@ -279,7 +279,7 @@ impl Certificate {
     /// Whether the extended key usage lists `purpose`.
     pub fn has_purpose(&self, purpose: Purpose) -> bool {
         let wanted = purpose.oid_der_content();
-        self.0.extended_key_usage.iter().any(|oid| *oid == wanted)
+        self.0.extended_key_usage.contains(&wanted)
     }
 
     /// The extended key usages, dotted.

@@ -623,14 +623,14 @@ fn check_authority(
             "signed at {iat}, outside the signer's validity {} to {}",
             signer.valid_from, signer.valid_until
         ))
-    } else if let Some(revoked_at) = signer.revoked_at.filter(|r| *r <= iat) {
-        Some(if revoked_at == UnixTime(i64::MIN) {
-            "the signer is revoked".to_owned()
-        } else {
-            format!("signed at {iat}, after the signer was revoked at {revoked_at}")
-        })
     } else {
-        None
+        signer.revoked_at.filter(|r| *r <= iat).map(|revoked_at| {
+            if revoked_at == UnixTime(i64::MIN) {
+                "the signer is revoked".to_owned()
+            } else {
+                format!("signed at {iat}, after the signer was revoked at {revoked_at}")
+            }
+        })
     };
     match problem {
         Some(detail) => report.fail(

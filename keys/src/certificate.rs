@@ -69,7 +69,7 @@ pub struct Subject {
 #[derive(Debug, thiserror::Error)]
 pub enum CertBuildError {
     /// A field did not encode (too long a name, a time out of range…).
-    #[error("certificate field {field} does not encode: {source}")]
+    #[error("certificate field {field} does not encode")]
     Encode {
         /// Which field.
         field: &'static str,

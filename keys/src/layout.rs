@@ -113,7 +113,7 @@ pub enum LayoutError {
     #[error(transparent)]
     Pem(#[from] PemError),
     /// A key failure.
-    #[error("{path}: {source}")]
+    #[error("{path}")]
     Key {
         /// The key file.
         path: String,
@@ -124,7 +124,7 @@ pub enum LayoutError {
     #[error(transparent)]
     Build(#[from] CertBuildError),
     /// A certificate does not fit its role.
-    #[error("{path}: {source}")]
+    #[error("{path}")]
     Certificate {
         /// The certificate file.
         path: String,
@@ -151,7 +151,7 @@ pub enum LayoutError {
     #[error("{0} already exists and is not empty; choose another --out or remove it")]
     Exists(String),
     /// Directory operations failed.
-    #[error("{path}: {source}")]
+    #[error("{path}")]
     Io {
         /// The path.
         path: String,

@@ -48,7 +48,7 @@ pub fn read_certificates(path: &Path) -> Result<Vec<Vec<u8>>, PemError> {
             .or_else(|| block[end_marker..].rfind("-----"))
             .map(|i| end_marker + i + 5)
             .ok_or_else(|| not_cert(": unterminated PEM block".into()))?;
-        let (label, der) = der::pem::decode_vec(block[..end].as_bytes())
+        let (label, der) = der::pem::decode_vec(&block.as_bytes()[..end])
             .map_err(|e| not_cert(format!(": {e}")))?;
         if label != "CERTIFICATE" {
             return Err(not_cert(format!(": found PEM label {label:?}")));

@@ -120,7 +120,7 @@ pub fn run(command: PkiCommand, passphrase_file: Option<&Path>) -> Result<ExitCo
                 "extended_key_usage": ekus,
                 "notes": "leaf certificates: keyUsage=critical,digitalSignature and extendedKeyUsage=<one of these>; roots: basicConstraints=critical,CA:true,pathlen:0 and keyUsage=critical,keyCertSign,cRLSign",
             });
-            println!("{}", serde_json::to_string_pretty(&doc)?);
+            common::emit(&serde_json::to_string_pretty(&doc)?)?;
         }
     }
     Ok(ExitCode::SUCCESS)

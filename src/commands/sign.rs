@@ -73,9 +73,9 @@ pub fn sign(args: &SignArgs, passphrase_file: Option<&Path>) -> Result<ExitCode>
     let claims = LicenceClaims::new(region.config.code.clone(), jti, at, licence, status);
     let token = claims.sign(&key, cert.x5t_s256())?;
     if args.qr {
-        println!("{}", qr::encode(&token)?);
+        common::emit(&qr::encode(&token)?)?;
     } else {
-        println!("{token}");
+        common::emit(&token)?;
     }
     eprintln!("signed {} ({} bytes)", claims.jti, token.len());
     Ok(ExitCode::SUCCESS)

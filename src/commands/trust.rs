@@ -62,10 +62,7 @@ pub fn run(command: TrustCommand, passphrase_file: Option<&Path>) -> Result<Exit
         }
         TrustCommand::Jwks { trust } => {
             let trust = common::load_trust_list(&trust.trust_list, &trust.operator_certs)?;
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&jwks::signer_jwks(&trust))?
-            );
+            common::emit(&serde_json::to_string_pretty(&jwks::signer_jwks(&trust))?)?;
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -30,29 +30,41 @@ pub fn run(args: &VerifyArgs) -> Result<ExitCode> {
     };
     let mut report = verify_licence(&input, &trust, &status, at, &options);
     if args.fetch_status {
-        if let Some(uri) = report.status_lists.first().map(|s| s.uri.clone()) {
-            if !status.contains_key(&uri) {
-                match common::fetch(&uri)
-                    .map_err(|e| e.to_string())
-                    .and_then(|token| {
-                        VerifiedStatusList::verify(&token, &uri, &trust).map_err(|e| e.to_string())
-                    }) {
-                    Ok(list) => {
-                        status.insert(uri, Arc::new(list));
-                        report = verify_licence(&input, &trust, &status, at, &options);
-                    }
-                    Err(e) => eprintln!("warning: status list {uri}: {e}"),
-                }
+        // Only a URI the verification itself accepted (within the region's prefix) is fetched.
+        let missing = report
+            .status_lists
+            .first()
+            .map(|s| s.uri.clone())
+            .filter(|uri| !status.contains_key(uri));
+        if let Some(uri) = missing {
+            if let Some(list) = fetch_status_list(&uri, &trust) {
+                status.insert(uri, Arc::new(list));
+                report = verify_licence(&input, &trust, &status, at, &options);
             }
         }
     }
-    println!("{}", serde_json::to_string_pretty(&report)?);
+    common::emit(&serde_json::to_string_pretty(&report)?)?;
     summarise(&report);
     Ok(ExitCode::from(match report.verdict {
         Verdict::Valid => 0,
         Verdict::Invalid => 1,
         Verdict::Indeterminate => 2,
     }))
+}
+
+fn fetch_status_list(uri: &str, trust: &TrustList) -> Option<VerifiedStatusList> {
+    let fetched = common::fetch(uri)
+        .map_err(|e| format!("{e:#}"))
+        .and_then(|token| {
+            VerifiedStatusList::verify(&token, uri, trust).map_err(|e| e.to_string())
+        });
+    match fetched {
+        Ok(list) => Some(list),
+        Err(e) => {
+            eprintln!("warning: status list {uri}: {e}");
+            None
+        }
+    }
 }
 
 fn read_input(args: &VerifyArgs) -> Result<String> {

@@ -24,6 +24,8 @@
 //!
 //! Each Wycheproof file prints one summary line on stderr (`cargo test -- --nocapture`).
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a panic is a failure report
+
 use huren_crypto::alg::Algorithm;
 use huren_crypto::b64;
 use huren_crypto::jws::{Limits, UnverifiedJws};

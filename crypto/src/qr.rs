@@ -49,7 +49,11 @@ pub fn normalise_input(input: &str) -> Result<String, QrError> {
         }
         return Ok(compact);
     }
-    decode_digits(&compact[PREFIX.len()..])
+    let digits = &compact[PREFIX.len()..];
+    if digits.is_empty() {
+        return Err(QrError::Empty);
+    }
+    decode_digits(digits)
 }
 
 fn decode_digits(digits: &str) -> Result<String, QrError> {
@@ -139,6 +143,7 @@ mod tests {
             "eyJh.eyJi.c2ln"
         );
         assert_eq!(normalise_input(" \n "), Err(QrError::Empty));
+        assert_eq!(normalise_input("HR1:\n"), Err(QrError::Empty));
         assert_eq!(normalise_input("HR1:123"), Err(QrError::OddDigitCount));
         assert_eq!(
             normalise_input("HR1:12a4"),

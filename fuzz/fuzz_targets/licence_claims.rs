@@ -1,0 +1,40 @@
+//! `serde_json::from_slice::<LicenceClaims>` on arbitrary bytes. When it parses: the claims
+//! serialise and parse back to the same value, and every accessor a verifier or issuer uses on
+//! them (issuance checks, validity times, identifier checks, masking) runs without panicking.
+#![no_main]
+
+use huren_crypto::ids::mask_identifier;
+use huren_crypto::licence::{Licence, LicenceClaims};
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    if let Ok(claims) = serde_json::from_slice::<LicenceClaims>(data) {
+        let json = serde_json::to_vec(&claims).expect("claims serialise");
+        let again: LicenceClaims = serde_json::from_slice(&json).expect("claims re-parse");
+        assert_eq!(again, claims);
+        let _ = claims.jti.check_ok();
+        let _ = claims.jti.to_string();
+        let _ = claims.iss.province_name();
+        exercise(&claims.licence);
+    }
+    // The licence object alone, as `POST /v1/licences` and `huren sign` read it.
+    if let Ok(licence) = serde_json::from_slice::<Licence>(data) {
+        exercise(&licence);
+    }
+});
+
+fn exercise(licence: &Licence) {
+    let _ = licence.check_for_issuance();
+    let nbf = licence.not_before();
+    let _ = nbf.to_rfc3339_china();
+    if let Some(exp) = licence.not_after() {
+        let _ = exp.to_rfc3339_china();
+        if licence.valid_until >= Some(licence.valid_from) {
+            assert!(exp >= nbf);
+        }
+    }
+    let _ = licence.holder.id_type.validate(&licence.holder.id);
+    let masked = mask_identifier(&licence.holder.id);
+    assert_eq!(masked.chars().count(), licence.holder.id.chars().count());
+    let _ = licence.issued_on.to_string();
+}

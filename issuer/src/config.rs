@@ -1,0 +1,250 @@
+//! The issuer's configuration: one typed struct from a TOML file (`--config`) and `HUREN_*`
+//! environment variables, the environment winning; validated at load with errors that name
+//! the setting. Holds no secrets (the key passphrase comes from `HUREN_KEY_PASSPHRASE` or a
+//! file and is never stored here).
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// Settings as written in a file or the environment; everything optional until resolved.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IssuerFile {
+    /// `HUREN_LISTEN`: address to bind (default `127.0.0.1:8300`).
+    pub listen: Option<String>,
+    /// `HUREN_DATA_DIR`: where the default SQLite database lives (default `./huren-data`).
+    pub data_dir: Option<PathBuf>,
+    /// `HUREN_DATABASE_URL`: `sqlite://path?mode=rwc` or `postgres://…`.
+    pub database_url: Option<String>,
+    /// `HUREN_REGION_DIR`: the province PKI directory.
+    pub region_dir: Option<PathBuf>,
+    /// `HUREN_TRUST_LIST`: trust list file.
+    pub trust_list: Option<PathBuf>,
+    /// `HUREN_OPERATOR_CERT`: pinned operator certificate(s), comma-separated in the environment.
+    pub operator_cert: Option<Vec<PathBuf>>,
+    /// `HUREN_PUBLIC_URL`: base URL (must agree with the trust list's status prefix).
+    pub public_url: Option<String>,
+    /// `HUREN_PASSPHRASE_FILE`: file with the key passphrase (else `HUREN_KEY_PASSPHRASE`).
+    pub passphrase_file: Option<PathBuf>,
+    /// `HUREN_ADDR_FILE`: write the bound address here.
+    pub addr_file: Option<PathBuf>,
+    /// `HUREN_STATUS_LIST_CAPACITY`: entries per status list (power of two).
+    pub status_list_capacity: Option<i64>,
+    /// `HUREN_STATUS_TTL_SECS`: `ttl` of published status lists.
+    pub status_ttl_secs: Option<u64>,
+    /// `HUREN_STATUS_VALIDITY_SECS`: lifetime of a signed status list.
+    pub status_validity_secs: Option<i64>,
+    /// `HUREN_LOG_FORMAT`: `text` or `json`.
+    pub log_format: Option<String>,
+    /// `HUREN_CATALOGUE`: TOML file with the province's own licence types.
+    pub catalogue: Option<PathBuf>,
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Validated settings.
+#[derive(Debug, Clone)]
+pub struct IssuerConfig {
+    /// Address to bind.
+    pub listen: SocketAddr,
+    /// Database URL.
+    pub database_url: String,
+    /// Province PKI directory.
+    pub region_dir: PathBuf,
+    /// Trust list file.
+    pub trust_list: PathBuf,
+    /// Pinned operator certificates.
+    pub operator_certs: Vec<PathBuf>,
+    /// Public URL, if configured.
+    pub public_url: Option<String>,
+    /// Passphrase file, if any.
+    pub passphrase_file: Option<PathBuf>,
+    /// Where to write the bound address.
+    pub addr_file: Option<PathBuf>,
+    /// Entries per status list.
+    pub status_list_capacity: i64,
+    /// Status list `ttl`.
+    pub status_ttl_secs: u64,
+    /// Status list lifetime.
+    pub status_validity_secs: i64,
+    /// Log format.
+    pub log_format: LogFormat,
+    /// Extra catalogue file.
+    pub catalogue: Option<PathBuf>,
+}
+
+/// A setting is missing or wrong.
+#[derive(Debug, thiserror::Error)]
+#[error("configuration: {setting}: {message}")]
+pub struct ConfigError {
+    /// The setting (file key / environment variable).
+    pub setting: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+fn err(setting: &str, message: impl Into<String>) -> ConfigError {
+    ConfigError {
+        setting: setting.to_owned(),
+        message: message.into(),
+    }
+}
+
+impl IssuerFile {
+    /// Reads a TOML file.
+    pub fn from_toml_file(path: &Path) -> Result<IssuerFile, ConfigError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| err(&path.display().to_string(), e.to_string()))?;
+        toml::from_str(&text).map_err(|e| err(&path.display().to_string(), e.to_string()))
+    }
+
+    /// Applies `HUREN_*` variables from `env` over the file's values.
+    pub fn with_env(
+        mut self,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<IssuerFile, ConfigError> {
+        let path = |v: String| PathBuf::from(v);
+        if let Some(v) = env("HUREN_LISTEN") {
+            self.listen = Some(v)
+        }
+        if let Some(v) = env("HUREN_DATA_DIR") {
+            self.data_dir = Some(path(v))
+        }
+        if let Some(v) = env("HUREN_DATABASE_URL") {
+            self.database_url = Some(v)
+        }
+        if let Some(v) = env("HUREN_REGION_DIR") {
+            self.region_dir = Some(path(v))
+        }
+        if let Some(v) = env("HUREN_TRUST_LIST") {
+            self.trust_list = Some(path(v))
+        }
+        if let Some(v) = env("HUREN_OPERATOR_CERT") {
+            self.operator_cert = Some(v.split(',').map(|p| path(p.trim().to_owned())).collect())
+        }
+        if let Some(v) = env("HUREN_PUBLIC_URL") {
+            self.public_url = Some(v)
+        }
+        if let Some(v) = env("HUREN_PASSPHRASE_FILE") {
+            self.passphrase_file = Some(path(v))
+        }
+        if let Some(v) = env("HUREN_ADDR_FILE") {
+            self.addr_file = Some(path(v))
+        }
+        if let Some(v) = env("HUREN_LOG_FORMAT") {
+            self.log_format = Some(v)
+        }
+        if let Some(v) = env("HUREN_CATALOGUE") {
+            self.catalogue = Some(path(v))
+        }
+        if let Some(v) = env("HUREN_STATUS_LIST_CAPACITY") {
+            self.status_list_capacity = Some(
+                v.parse()
+                    .map_err(|_| err("HUREN_STATUS_LIST_CAPACITY", "not a number"))?,
+            );
+        }
+        if let Some(v) = env("HUREN_STATUS_TTL_SECS") {
+            self.status_ttl_secs = Some(
+                v.parse()
+                    .map_err(|_| err("HUREN_STATUS_TTL_SECS", "not a number"))?,
+            );
+        }
+        if let Some(v) = env("HUREN_STATUS_VALIDITY_SECS") {
+            self.status_validity_secs = Some(
+                v.parse()
+                    .map_err(|_| err("HUREN_STATUS_VALIDITY_SECS", "not a number"))?,
+            );
+        }
+        Ok(self)
+    }
+
+    /// Validates and fills defaults.
+    pub fn resolve(self) -> Result<IssuerConfig, ConfigError> {
+        let listen = self.listen.unwrap_or_else(|| "127.0.0.1:8300".into());
+        let listen: SocketAddr = listen.parse().map_err(|_| {
+            err(
+                "listen (HUREN_LISTEN)",
+                format!("{listen:?} is not address:port"),
+            )
+        })?;
+        let data_dir = self.data_dir.unwrap_or_else(|| PathBuf::from("huren-data"));
+        let database_url = match self.database_url {
+            Some(url) => url,
+            None => {
+                std::fs::create_dir_all(&data_dir)
+                    .map_err(|e| err("data_dir (HUREN_DATA_DIR)", e.to_string()))?;
+                format!("sqlite://{}?mode=rwc", data_dir.join("issuer.db").display())
+            }
+        };
+        if !(database_url.starts_with("sqlite:")
+            || database_url.starts_with("postgres://")
+            || database_url.starts_with("postgresql://"))
+        {
+            return Err(err(
+                "database_url (HUREN_DATABASE_URL)",
+                "must start with sqlite:// or postgres://",
+            ));
+        }
+        let capacity = self
+            .status_list_capacity
+            .unwrap_or(crate::issuance::DEFAULT_LIST_CAPACITY);
+        if capacity < 1024 || capacity > 1 << 24 || capacity.count_ones() != 1 {
+            return Err(err(
+                "status_list_capacity",
+                "must be a power of two between 1024 and 16777216",
+            ));
+        }
+        let log_format = match self.log_format.as_deref().unwrap_or("text") {
+            "text" => LogFormat::Text,
+            "json" => LogFormat::Json,
+            other => {
+                return Err(err(
+                    "log_format (HUREN_LOG_FORMAT)",
+                    format!("{other:?} is not text or json"),
+                ))
+            }
+        };
+        let status_validity_secs = self
+            .status_validity_secs
+            .unwrap_or(crate::publish::DEFAULT_VALIDITY_SECONDS);
+        if !(3600 * 2..=7 * 86_400).contains(&status_validity_secs) {
+            return Err(err(
+                "status_validity_secs",
+                "must be between 7200 and 604800",
+            ));
+        }
+        Ok(IssuerConfig {
+            listen,
+            database_url,
+            region_dir: self
+                .region_dir
+                .ok_or_else(|| err("region_dir (HUREN_REGION_DIR)", "is required"))?,
+            trust_list: self
+                .trust_list
+                .ok_or_else(|| err("trust_list (HUREN_TRUST_LIST)", "is required"))?,
+            operator_certs: self
+                .operator_cert
+                .filter(|c| !c.is_empty())
+                .ok_or_else(|| err("operator_cert (HUREN_OPERATOR_CERT)", "is required"))?,
+            public_url: self.public_url,
+            passphrase_file: self.passphrase_file,
+            addr_file: self.addr_file,
+            status_list_capacity: capacity,
+            status_ttl_secs: self
+                .status_ttl_secs
+                .unwrap_or(crate::publish::DEFAULT_TTL_SECONDS),
+            status_validity_secs,
+            log_format,
+            catalogue: self.catalogue,
+        })
+    }
+}

@@ -1,0 +1,815 @@
+//! Issuing licences and changing their status: request → checks → one transaction (audit
+//! lock, idempotency, status index, signature, record, supersession, audit entry) → response.
+//!
+//! A crash at any point leaves a licence fully issued or absent: the index allocation, the
+//! record and the audit entry commit together, and the `UNIQUE (list_id, idx)` constraint makes
+//! handing out an index twice impossible even if two processes share the database.
+
+use std::sync::Arc;
+
+use huren_crypto::ids::{HolderIdType, LicenceId};
+use huren_crypto::licence::{
+    CivilDate, FieldError, Holder, IssuingAuthority, Licence, LicenceClaims,
+};
+use huren_crypto::qr;
+use huren_crypto::status_list::{StatusListPointer, StatusReference};
+use huren_crypto::time::{Clock, UnixTime};
+use rand_core::{OsRng, RngCore};
+use serde::{Deserialize, Deserializer, Serialize};
+use sha2::{Digest, Sha256};
+use sqlx::{AnyConnection, Row};
+
+use crate::audit::{self, Action};
+use crate::catalogue::Catalogue;
+use crate::keyring::Keyring;
+use crate::store::{self, AuditHead, Store, StoreError};
+use crate::tokens::{Denied, Principal, Scope};
+
+/// Entries per status list (a power of two; SPEC §4 suggests 2^17).
+pub const DEFAULT_LIST_CAPACITY: i64 = 1 << 17;
+/// A list stops taking new licences at 7/8 full, so random allocation stays cheap.
+const FILL_NUMERATOR: i64 = 7;
+const FILL_DENOMINATOR: i64 = 8;
+
+/// The body of `POST /v1/licences`: the `licence` object of SPEC §3 without derived fields.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IssueRequest {
+    /// 证照类型代码.
+    pub type_code: String,
+    /// 证照类型名称 (default: from the catalogue).
+    #[serde(default)]
+    pub type_name: Option<String>,
+    /// 证照编号.
+    pub number: String,
+    /// 持证主体.
+    pub holder: Holder,
+    /// 颁发机构.
+    pub issuer: IssuingAuthority,
+    /// 颁证日期 (default: today).
+    #[serde(default)]
+    pub issued_on: Option<CivilDate>,
+    /// First day of validity (default: today).
+    #[serde(default)]
+    pub valid_from: Option<CivilDate>,
+    /// Last day: absent = the type's default validity; `null` = long-term (长期).
+    #[serde(default, deserialize_with = "present")]
+    pub valid_until: Option<Option<CivilDate>>,
+    /// 照面信息.
+    #[serde(default)]
+    pub face: std::collections::BTreeMap<String, String>,
+    /// The 证照标识 this licence replaces (变更/换证); it is revoked as `superseded`.
+    #[serde(default)]
+    pub supersedes: Option<String>,
+}
+
+/// Distinguishes an absent field (outer `None`) from an explicit `null` (`Some(None)`).
+fn present<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<Option<CivilDate>>, D::Error> {
+    Option::<CivilDate>::deserialize(deserializer).map(Some)
+}
+
+/// Where a licence's status lives.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StatusPosition {
+    /// Status list id.
+    pub list_id: String,
+    /// Index in it.
+    pub idx: i64,
+    /// The list's URI.
+    pub uri: String,
+}
+
+/// The response to an issuance.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Issued {
+    /// The 证照标识.
+    pub id: String,
+    /// The signed token.
+    pub token: String,
+    /// Its `HR1:` QR text.
+    pub qr_text: String,
+    /// Its status position.
+    pub status: StatusPosition,
+}
+
+/// Current status of a licence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LicenceStatus {
+    /// Valid.
+    Valid,
+    /// Revoked (final).
+    Revoked,
+    /// Suspended (may be reinstated).
+    Suspended,
+}
+
+impl LicenceStatus {
+    fn from_code(code: i64) -> LicenceStatus {
+        match code {
+            0 => LicenceStatus::Valid,
+            2 => LicenceStatus::Suspended,
+            // Fail closed: anything unknown reads as revoked.
+            _ => LicenceStatus::Revoked,
+        }
+    }
+
+    fn code(self) -> i64 {
+        match self {
+            LicenceStatus::Valid => 0,
+            LicenceStatus::Revoked => 1,
+            LicenceStatus::Suspended => 2,
+        }
+    }
+}
+
+/// A stored licence with its current status (`GET /v1/licences/{jti}`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LicenceRecord {
+    /// The 证照标识.
+    pub id: String,
+    /// Region.
+    pub region: String,
+    /// Type code.
+    pub type_code: String,
+    /// The signed token.
+    pub token: String,
+    /// `HR1:` text.
+    pub qr_text: String,
+    /// Status position.
+    pub status: StatusPosition,
+    /// Current status.
+    pub current_status: LicenceStatus,
+    /// Reason of the last status change.
+    pub status_reason: Option<String>,
+    /// When the status last changed.
+    pub status_changed_at: Option<i64>,
+    /// The licence this one replaced.
+    pub supersedes: Option<String>,
+    /// The licence that replaced this one.
+    pub superseded_by: Option<String>,
+    /// When it was issued.
+    pub issued_at: i64,
+}
+
+/// A status change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatusChange {
+    /// Revoke (吊销/注销): final.
+    Revoke,
+    /// Suspend (暂扣/中止).
+    Suspend,
+    /// Lift a suspension.
+    Reinstate,
+}
+
+/// Why a request was not carried out. Each maps to one HTTP status.
+#[derive(Debug, thiserror::Error)]
+pub enum IssueError {
+    /// Fields are invalid (422).
+    #[error("invalid request")]
+    Invalid(Vec<FieldError>),
+    /// Not allowed (403).
+    #[error(transparent)]
+    Denied(#[from] Denied),
+    /// No such licence (404).
+    #[error("no licence {0}")]
+    NotFound(String),
+    /// The change conflicts with the current state (409).
+    #[error("{0}")]
+    Conflict(String),
+    /// The same Idempotency-Key was used for a different request (422).
+    #[error("Idempotency-Key was already used with a different request")]
+    IdempotencyMismatch,
+    /// Database failure (500).
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Signing failed (500).
+    #[error("signing failed: {0}")]
+    Sign(String),
+}
+
+impl From<sqlx::Error> for IssueError {
+    fn from(e: sqlx::Error) -> Self {
+        IssueError::Store(StoreError::Sqlx(e))
+    }
+}
+
+/// The issuing service's core, shared by HTTP handlers and the bulk importer.
+pub struct Issuer {
+    /// The database.
+    pub store: Store,
+    /// The keys.
+    pub keys: Keyring,
+    /// Licence types.
+    pub catalogue: Catalogue,
+    /// The trust list it was started with.
+    pub trust: Arc<huren_crypto::trust_list::TrustList>,
+    /// Entries per new status list.
+    pub list_capacity: i64,
+    /// The clock.
+    pub clock: Arc<dyn Clock>,
+}
+
+impl std::fmt::Debug for Issuer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Issuer")
+            .field("region", &self.keys.region)
+            .finish()
+    }
+}
+
+/// SHA-256 of a request body, hex (for Idempotency-Key comparison).
+pub fn request_hash(body: &[u8]) -> String {
+    hex::encode(Sha256::digest(body))
+}
+
+impl Issuer {
+    /// Turns a request into a licence with derived fields filled, and checks it against the
+    /// catalogue and the identifier rules. Returns every problem, each naming its field.
+    pub fn prepare(&self, request: &IssueRequest, today: CivilDate) -> Result<Licence, IssueError> {
+        let type_name = match &request.type_name {
+            Some(name) => name.clone(),
+            None => self
+                .catalogue
+                .get(&request.type_code)
+                .map(|t| t.name.clone())
+                .unwrap_or_default(),
+        };
+        let valid_from = request.valid_from.unwrap_or(today);
+        let valid_until = match request.valid_until {
+            Some(explicit) => explicit,
+            None => self
+                .catalogue
+                .default_valid_until(&request.type_code, valid_from),
+        };
+        let licence = Licence {
+            type_code: request.type_code.clone(),
+            type_name,
+            number: request.number.clone(),
+            holder: request.holder.clone(),
+            issuer: request.issuer.clone(),
+            issued_on: request.issued_on.unwrap_or(today),
+            valid_from,
+            valid_until,
+            face: request.face.clone(),
+        };
+        self.catalogue
+            .check(&licence)
+            .map_err(IssueError::Invalid)?;
+        if licence.holder.id_type == HolderIdType::Uscc && licence.holder.id == licence.issuer.code
+        {
+            // Not an error in itself, but worth a log line: departments rarely license themselves.
+            tracing::debug!(jti = "-", "holder and issuing authority share a code");
+        }
+        Ok(licence)
+    }
+
+    /// Issues one licence for `principal`. With an idempotency key, a retry of the same request
+    /// returns the licence issued the first time (`created = false`).
+    pub async fn issue(
+        &self,
+        principal: &Principal,
+        request: &IssueRequest,
+        idempotency: Option<(&str, &str)>,
+    ) -> Result<(Issued, bool), IssueError> {
+        principal.require(Scope::Issue, &self.keys.region, Some(&request.type_code))?;
+        let now = self.clock.now();
+        let today = now
+            .china_date()
+            .map(CivilDate)
+            .ok_or_else(|| IssueError::Sign("clock out of range".into()))?;
+        let licence = self.prepare(request, today)?;
+        let mut tx = self.store.begin().await?;
+        let head = store::lock_audit_head(&mut tx).await?;
+        if let Some((key, hash)) = idempotency {
+            if let Some(existing) = self.replay(&mut tx, principal, key, hash).await? {
+                return Ok((existing, false));
+            }
+        }
+        let (issued, _) = self
+            .issue_in(
+                &mut tx,
+                head,
+                principal,
+                licence,
+                request.supersedes.as_deref(),
+                idempotency,
+                now,
+            )
+            .await?;
+        tx.commit().await?;
+        Ok((issued, true))
+    }
+
+    /// Issues many licences in one transaction, each item all-or-nothing on its own
+    /// (a savepoint per item). Returns one result per item, in order.
+    pub async fn issue_batch(
+        &self,
+        principal: &Principal,
+        requests: &[IssueRequest],
+    ) -> Result<Vec<Result<Issued, IssueError>>, IssueError> {
+        let now = self.clock.now();
+        let today = now
+            .china_date()
+            .map(CivilDate)
+            .ok_or_else(|| IssueError::Sign("clock out of range".into()))?;
+        let mut tx = self.store.begin().await?;
+        let mut head = store::lock_audit_head(&mut tx).await?;
+        let mut results = Vec::with_capacity(requests.len());
+        for request in requests {
+            let prepared = principal
+                .require(Scope::Issue, &self.keys.region, Some(&request.type_code))
+                .map_err(IssueError::from)
+                .and_then(|()| self.prepare(request, today));
+            let licence = match prepared {
+                Ok(licence) => licence,
+                Err(e) => {
+                    results.push(Err(e));
+                    continue;
+                }
+            };
+            let mut item = sqlx::Acquire::begin(&mut *tx).await?;
+            match self
+                .issue_in(
+                    &mut item,
+                    head.clone(),
+                    principal,
+                    licence,
+                    request.supersedes.as_deref(),
+                    None,
+                    now,
+                )
+                .await
+            {
+                Ok((issued, new_head)) => {
+                    item.commit().await?;
+                    head = new_head;
+                    results.push(Ok(issued));
+                }
+                Err(e @ IssueError::Store(_)) | Err(e @ IssueError::Sign(_)) => return Err(e),
+                Err(e) => {
+                    item.rollback().await?;
+                    results.push(Err(e));
+                }
+            }
+        }
+        tx.commit().await?;
+        Ok(results)
+    }
+
+    /// The previously issued licence for this (token, key), or a mismatch error.
+    async fn replay(
+        &self,
+        conn: &mut AnyConnection,
+        principal: &Principal,
+        key: &str,
+        hash: &str,
+    ) -> Result<Option<Issued>, IssueError> {
+        let row = sqlx::query(
+            "SELECT request_hash, jti FROM idempotency WHERE token_id = $1 AND key = $2",
+        )
+        .bind(&principal.id)
+        .bind(key)
+        .fetch_optional(&mut *conn)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let stored_hash: String = row.try_get("request_hash")?;
+        if stored_hash != hash {
+            return Err(IssueError::IdempotencyMismatch);
+        }
+        let jti: String = row.try_get("jti")?;
+        let record = fetch_record(conn, &self.keys, &jti)
+            .await?
+            .ok_or_else(|| IssueError::NotFound(jti))?;
+        Ok(Some(Issued {
+            id: record.id,
+            token: record.token,
+            qr_text: record.qr_text,
+            status: record.status,
+        }))
+    }
+
+    /// The transactional part of issuance; returns the new audit head.
+    #[allow(clippy::too_many_arguments)]
+    async fn issue_in(
+        &self,
+        conn: &mut AnyConnection,
+        head: AuditHead,
+        principal: &Principal,
+        licence: Licence,
+        supersedes: Option<&str>,
+        idempotency: Option<(&str, &str)>,
+        now: UnixTime,
+    ) -> Result<(Issued, AuditHead), IssueError> {
+        let replaced = match supersedes {
+            Some(old) => Some(self.check_supersedable(conn, principal, old).await?),
+            None => None,
+        };
+        let (list_id, idx) = allocate_index(
+            conn,
+            &self.keys.region.to_string(),
+            self.list_capacity,
+            now.seconds(),
+        )
+        .await?;
+        let jti = new_licence_id(conn, &licence).await?;
+        let uri = self.keys.status_uri(&list_id);
+        let status = StatusReference {
+            status_list: StatusListPointer {
+                idx: u64::try_from(idx).map_err(|_| IssueError::Sign("negative index".into()))?,
+                uri: uri.clone(),
+            },
+        };
+        let type_code = licence.type_code.clone();
+        let claims = LicenceClaims::new(
+            self.keys.region.clone(),
+            jti.clone(),
+            now,
+            licence,
+            Some(status),
+        );
+        let token = claims
+            .sign(&self.keys.signer, self.keys.signer_cert.x5t_s256())
+            .map_err(|e| IssueError::Sign(e.to_string()))?;
+        self.self_check(&token)?;
+        let id = jti.to_string();
+        sqlx::query(
+            "INSERT INTO licences (jti, region, type_code, token, list_id, idx, status, supersedes, issued_at, issued_by) \
+             VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $8, $9)",
+        )
+        .bind(&id)
+        .bind(self.keys.region.as_str())
+        .bind(&type_code)
+        .bind(&token)
+        .bind(&list_id)
+        .bind(idx)
+        .bind(supersedes)
+        .bind(now.seconds())
+        .bind(&principal.id)
+        .execute(&mut *conn)
+        .await?;
+        let mut head = head;
+        if let Some(old) = replaced {
+            head = set_status_in(
+                conn,
+                head,
+                &old,
+                LicenceStatus::Revoked,
+                "superseded",
+                &principal.id,
+                now.seconds(),
+                Some(&id),
+            )
+            .await?;
+        }
+        if let Some((key, hash)) = idempotency {
+            sqlx::query("INSERT INTO idempotency (token_id, key, request_hash, jti, created_at) VALUES ($1, $2, $3, $4, $5)")
+                .bind(&principal.id)
+                .bind(key)
+                .bind(hash)
+                .bind(&id)
+                .bind(now.seconds())
+                .execute(&mut *conn)
+                .await?;
+        }
+        let detail = serde_json::json!({"type_code": type_code, "list_id": list_id, "idx": idx, "supersedes": supersedes});
+        let head = audit::append(
+            conn,
+            &head,
+            now.seconds(),
+            &principal.id,
+            Action::Issue,
+            &id,
+            &detail,
+        )
+        .await?;
+        let qr_text = qr::encode(&token).map_err(|e| IssueError::Sign(e.to_string()))?;
+        Ok((
+            Issued {
+                id,
+                token,
+                qr_text,
+                status: StatusPosition { list_id, idx, uri },
+            },
+            head,
+        ))
+    }
+
+    /// Verifies our own signature before handing a token out: a faulty key or signing device
+    /// must never produce licences that fail at every window.
+    fn self_check(&self, token: &str) -> Result<(), IssueError> {
+        let jws =
+            huren_crypto::jws::UnverifiedJws::parse(token, huren_crypto::jws::Limits::LICENCE)
+                .map_err(|e| IssueError::Sign(format!("self-check: {e}")))?;
+        jws.verify(self.keys.signer_cert.public_key())
+            .map(|_| ())
+            .map_err(|e| IssueError::Sign(format!("self-check: {e}")))
+    }
+
+    async fn check_supersedable(
+        &self,
+        conn: &mut AnyConnection,
+        principal: &Principal,
+        old: &str,
+    ) -> Result<LicenceRow, IssueError> {
+        let row = licence_row(conn, old).await?.ok_or_else(|| {
+            IssueError::Invalid(vec![FieldError {
+                field: "supersedes".into(),
+                message: format!("no licence {old} in this issuer"),
+            }])
+        })?;
+        principal.require(Scope::Revoke, &self.keys.region, Some(&row.type_code))?;
+        if row.status == LicenceStatus::Revoked {
+            return Err(IssueError::Conflict(format!(
+                "{old} is already revoked and cannot be superseded"
+            )));
+        }
+        Ok(row)
+    }
+
+    /// Revokes, suspends or reinstates a licence.
+    pub async fn change_status(
+        &self,
+        principal: &Principal,
+        jti: &str,
+        change: StatusChange,
+        reason: &str,
+    ) -> Result<LicenceRecord, IssueError> {
+        let reason = reason.trim();
+        if reason.is_empty() || reason.chars().count() > 500 || reason.chars().any(char::is_control)
+        {
+            return Err(IssueError::Invalid(vec![FieldError {
+                field: "reason".into(),
+                message: "must be 1 to 500 characters of text".into(),
+            }]));
+        }
+        let now = self.clock.now().seconds();
+        let mut tx = self.store.begin().await?;
+        let head = store::lock_audit_head(&mut tx).await?;
+        let row = licence_row(&mut tx, jti)
+            .await?
+            .ok_or_else(|| IssueError::NotFound(jti.to_owned()))?;
+        principal.require(Scope::Revoke, &self.keys.region, Some(&row.type_code))?;
+        let target = match (change, row.status) {
+            (StatusChange::Revoke, LicenceStatus::Valid | LicenceStatus::Suspended) => {
+                LicenceStatus::Revoked
+            }
+            (StatusChange::Suspend, LicenceStatus::Valid) => LicenceStatus::Suspended,
+            (StatusChange::Reinstate, LicenceStatus::Suspended) => LicenceStatus::Valid,
+            (change, current) => {
+                return Err(IssueError::Conflict(
+                    format!("cannot {change:?} a licence that is {current:?}").to_lowercase(),
+                ));
+            }
+        };
+        set_status_in(
+            &mut tx,
+            head,
+            &row,
+            target,
+            reason,
+            &principal.id,
+            now,
+            None,
+        )
+        .await?;
+        let record = fetch_record(&mut tx, &self.keys, jti)
+            .await?
+            .ok_or_else(|| IssueError::NotFound(jti.to_owned()))?;
+        tx.commit().await?;
+        Ok(record)
+    }
+
+    /// The claims of a token this issuer stored, checked against the trust list (the signer
+    /// may have rolled over since).
+    pub fn claims_of(&self, token: &str) -> Result<LicenceClaims, String> {
+        let jws =
+            huren_crypto::jws::UnverifiedJws::parse(token, huren_crypto::jws::Limits::LICENCE)
+                .map_err(|e| e.to_string())?;
+        let x5t = jws
+            .header()
+            .x5t_s256
+            .ok_or("stored token has no x5t#S256")?;
+        let signer = self
+            .trust
+            .signer(&x5t)
+            .ok_or("stored token's signer is not in the trust list")?;
+        let verified = jws
+            .verify(signer.cert.public_key())
+            .map_err(|e| e.to_string())?;
+        let payload = verified
+            .payload(huren_crypto::jws::MAX_LICENCE_PAYLOAD_BYTES)
+            .map_err(|e| e.to_string())?;
+        serde_json::from_slice(&payload).map_err(|e| e.to_string())
+    }
+
+    /// A stored licence, for a principal allowed to read it.
+    pub async fn licence(
+        &self,
+        principal: &Principal,
+        jti: &str,
+    ) -> Result<LicenceRecord, IssueError> {
+        let mut conn = self.store.pool().acquire().await?;
+        let record = fetch_record(&mut conn, &self.keys, jti)
+            .await?
+            .ok_or_else(|| IssueError::NotFound(jti.to_owned()))?;
+        principal.require(Scope::Read, &self.keys.region, Some(&record.type_code))?;
+        Ok(record)
+    }
+}
+
+/// The columns status changes need.
+#[derive(Debug, Clone)]
+struct LicenceRow {
+    jti: String,
+    type_code: String,
+    list_id: String,
+    status: LicenceStatus,
+}
+
+async fn licence_row(
+    conn: &mut AnyConnection,
+    jti: &str,
+) -> Result<Option<LicenceRow>, IssueError> {
+    let row = sqlx::query("SELECT jti, type_code, list_id, status FROM licences WHERE jti = $1")
+        .bind(jti)
+        .fetch_optional(&mut *conn)
+        .await?;
+    row.map(|row| {
+        Ok(LicenceRow {
+            jti: row.try_get("jti")?,
+            type_code: row.try_get("type_code")?,
+            list_id: row.try_get("list_id")?,
+            status: LicenceStatus::from_code(row.try_get("status")?),
+        })
+    })
+    .transpose()
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn set_status_in(
+    conn: &mut AnyConnection,
+    head: AuditHead,
+    row: &LicenceRow,
+    target: LicenceStatus,
+    reason: &str,
+    actor: &str,
+    now: i64,
+    superseded_by: Option<&str>,
+) -> Result<AuditHead, IssueError> {
+    sqlx::query(
+        "UPDATE licences SET status = $1, status_reason = $2, status_changed_at = $3, \
+         superseded_by = COALESCE($4, superseded_by) WHERE jti = $5",
+    )
+    .bind(target.code())
+    .bind(reason)
+    .bind(now)
+    .bind(superseded_by)
+    .bind(&row.jti)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query("UPDATE status_lists SET version = version + 1 WHERE id = $1")
+        .bind(&row.list_id)
+        .execute(&mut *conn)
+        .await?;
+    let action = match (row.status, target) {
+        (_, LicenceStatus::Revoked) => Action::Revoke,
+        (_, LicenceStatus::Suspended) => Action::Suspend,
+        (_, LicenceStatus::Valid) => Action::Reinstate,
+    };
+    let detail = serde_json::json!({"reason": reason, "superseded_by": superseded_by});
+    Ok(audit::append(conn, &head, now, actor, action, &row.jti, &detail).await?)
+}
+
+async fn fetch_record(
+    conn: &mut AnyConnection,
+    keys: &Keyring,
+    jti: &str,
+) -> Result<Option<LicenceRecord>, IssueError> {
+    let row = sqlx::query(
+        "SELECT jti, region, type_code, token, list_id, idx, status, status_reason, status_changed_at, \
+         supersedes, superseded_by, issued_at FROM licences WHERE jti = $1",
+    )
+    .bind(jti)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some(row) = row else { return Ok(None) };
+    let token: String = row.try_get("token")?;
+    let list_id: String = row.try_get("list_id")?;
+    Ok(Some(LicenceRecord {
+        id: row.try_get("jti")?,
+        region: row.try_get("region")?,
+        type_code: row.try_get("type_code")?,
+        qr_text: qr::encode(&token)
+            .map_err(|e| IssueError::Store(StoreError::Row(e.to_string())))?,
+        token,
+        status: StatusPosition {
+            uri: keys.status_uri(&list_id),
+            list_id,
+            idx: row.try_get("idx")?,
+        },
+        current_status: LicenceStatus::from_code(row.try_get("status")?),
+        status_reason: row.try_get("status_reason")?,
+        status_changed_at: row.try_get("status_changed_at")?,
+        supersedes: row.try_get("supersedes")?,
+        superseded_by: row.try_get("superseded_by")?,
+        issued_at: row.try_get("issued_at")?,
+    }))
+}
+
+/// Picks a random free index in the region's open status list, opening a new list when the
+/// current one is 7/8 full. Runs under the audit lock, so allocation is serialised.
+async fn allocate_index(
+    conn: &mut AnyConnection,
+    region: &str,
+    capacity: i64,
+    now: i64,
+) -> Result<(String, i64), IssueError> {
+    let open = sqlx::query("SELECT id, seq, capacity, allocated FROM status_lists WHERE region = $1 ORDER BY seq DESC LIMIT 1")
+        .bind(region)
+        .fetch_optional(&mut *conn)
+        .await?;
+    let (list_id, list_capacity) = match open {
+        Some(row)
+            if row.try_get::<i64, _>("allocated")? * FILL_DENOMINATOR
+                < row.try_get::<i64, _>("capacity")? * FILL_NUMERATOR =>
+        {
+            (
+                row.try_get::<String, _>("id")?,
+                row.try_get::<i64, _>("capacity")?,
+            )
+        }
+        previous => {
+            let seq = match previous {
+                Some(row) => row.try_get::<i64, _>("seq")? + 1,
+                None => 0,
+            };
+            let id = format!("{region}-{seq}");
+            sqlx::query("INSERT INTO status_lists (id, region, seq, capacity, allocated, version, created_at) VALUES ($1, $2, $3, $4, 0, 0, $5)")
+                .bind(&id)
+                .bind(region)
+                .bind(seq)
+                .bind(capacity)
+                .bind(now)
+                .execute(&mut *conn)
+                .await?;
+            (id, capacity)
+        }
+    };
+    let bound =
+        u64::try_from(list_capacity).map_err(|_| IssueError::Sign("bad list capacity".into()))?;
+    for _ in 0..256 {
+        let idx = i64::try_from(OsRng.next_u64() % bound)
+            .map_err(|_| IssueError::Sign("bad index".into()))?;
+        let taken = sqlx::query("SELECT 1 AS taken FROM licences WHERE list_id = $1 AND idx = $2")
+            .bind(&list_id)
+            .bind(idx)
+            .fetch_optional(&mut *conn)
+            .await?;
+        if taken.is_none() {
+            sqlx::query("UPDATE status_lists SET allocated = allocated + 1 WHERE id = $1")
+                .bind(&list_id)
+                .execute(&mut *conn)
+                .await?;
+            return Ok((list_id, idx));
+        }
+    }
+    Err(IssueError::Store(StoreError::Row(format!(
+        "no free index found in {list_id}"
+    ))))
+}
+
+/// A fresh 证照标识 for `licence`: serial = year + 10 random digits, version 001, correct
+/// check character; regenerated in the (astronomically unlikely) case it exists.
+async fn new_licence_id(
+    conn: &mut AnyConnection,
+    licence: &Licence,
+) -> Result<LicenceId, IssueError> {
+    for _ in 0..8 {
+        let serial = format!(
+            "{:04}{:010}",
+            licence.issued_on.0.year(),
+            OsRng.next_u64() % 10_000_000_000
+        );
+        let jti = LicenceId::generate(&licence.type_code, &licence.issuer.code, &serial, "001")
+            .map_err(|e| {
+                IssueError::Invalid(vec![FieldError {
+                    field: "issuer.code".into(),
+                    message: format!("cannot form the 证照标识: {e}"),
+                }])
+            })?;
+        let exists = sqlx::query("SELECT 1 AS taken FROM licences WHERE jti = $1")
+            .bind(jti.to_string())
+            .fetch_optional(&mut *conn)
+            .await?;
+        if exists.is_none() {
+            return Ok(jti);
+        }
+    }
+    Err(IssueError::Store(StoreError::Row(
+        "could not find a free 证照标识".into(),
+    )))
+}

@@ -1,0 +1,23 @@
+//! # huren-issuer — a province's licence issuing service
+//!
+//! Departments issue standardized e-licences signed with the province's keys; the service
+//! allocates status-list indices, publishes signed status lists, renders QR codes, enforces
+//! scoped bearer tokens and keeps a hash-chained audit log, on SQLite (default) or PostgreSQL.
+//! SPEC §3, §4, §7 and §10 are the contract.
+
+pub mod app;
+pub mod audit;
+pub mod catalogue;
+pub mod config;
+pub mod http;
+pub mod issuance;
+pub mod keyring;
+pub mod metrics;
+pub mod publish;
+pub mod render;
+pub mod store;
+pub mod tokens;
+
+pub use app::App;
+pub use config::IssuerConfig;
+pub use issuance::Issuer;

@@ -1,0 +1,144 @@
+//! The issuer's database: SQLite (embedded, default) or PostgreSQL, through one `sqlx::Any`
+//! pool and the same SQL for both (schema in `migrations/sqlite` and `migrations/postgres`,
+//! applied at start).
+//!
+//! Owns connections, migrations and the row-level operations other modules compose into
+//! transactions. Every write transaction starts with [`lock_audit_head`], an `UPDATE … RETURNING`
+//! of the single audit-head row: that takes SQLite's write lock or PostgreSQL's row lock at
+//! once, so concurrent writers (threads or processes sharing the database) are serialised and
+//! read a consistent head. It holds no business rules.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{AnyConnection, AnyPool, Row};
+
+/// Which database engine a store runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// Embedded SQLite file.
+    Sqlite,
+    /// PostgreSQL server.
+    Postgres,
+}
+
+/// A database failure. The message of the driver is kept for logs, never sent to clients.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// URL not understood.
+    #[error("database URL must start with sqlite:// or postgres:// (got {0:?})")]
+    BadUrl(String),
+    /// Connecting or querying failed.
+    #[error("database: {0}")]
+    Sqlx(#[from] sqlx::Error),
+    /// Applying migrations failed.
+    #[error("database migrations: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// A row did not have the expected shape.
+    #[error("database row: {0}")]
+    Row(String),
+}
+
+/// The pool and its engine.
+#[derive(Debug, Clone)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/postgres");
+
+impl Store {
+    /// Connects, sets SQLite up for a service (WAL, busy timeout, foreign keys) and applies
+    /// the migrations of the engine.
+    pub async fn connect(url: &str) -> Result<Store, StoreError> {
+        sqlx::any::install_default_drivers();
+        let backend = if url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Backend::Postgres
+        } else {
+            return Err(StoreError::BadUrl(url.chars().take(40).collect()));
+        };
+        let options = AnyConnectOptions::from_str(url)?;
+        let mut pool_options = AnyPoolOptions::new().acquire_timeout(Duration::from_secs(10));
+        if backend == Backend::Sqlite {
+            pool_options = pool_options.max_connections(8).after_connect(|conn, _| {
+                Box::pin(async move {
+                    // WAL: readers never block the writer; NORMAL: durable at checkpoints and
+                    // never corrupt (a crash loses at most the last transactions, never half of one).
+                    for pragma in [
+                        "PRAGMA journal_mode = WAL",
+                        "PRAGMA synchronous = NORMAL",
+                        "PRAGMA busy_timeout = 10000",
+                        "PRAGMA foreign_keys = ON",
+                    ] {
+                        sqlx::query(pragma).execute(&mut *conn).await?;
+                    }
+                    Ok(())
+                })
+            });
+        } else {
+            pool_options = pool_options.max_connections(16);
+        }
+        let pool = pool_options.connect_with(options).await?;
+        match backend {
+            Backend::Sqlite => SQLITE_MIGRATIONS.run(&pool).await?,
+            Backend::Postgres => POSTGRES_MIGRATIONS.run(&pool).await?,
+        }
+        Ok(Store { pool, backend })
+    }
+
+    /// The pool.
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// The engine.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Whether the database answers.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Begins a write transaction.
+    pub async fn begin(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, StoreError> {
+        Ok(self.pool.begin().await?)
+    }
+}
+
+/// The audit head as locked at the start of a write transaction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditHead {
+    /// Sequence number of the last entry (0 = empty log).
+    pub seq: i64,
+    /// Hash of the last entry (64 zeros for an empty log).
+    pub hash: String,
+}
+
+/// Locks the audit head for this transaction and returns it (see the module doc).
+pub async fn lock_audit_head(conn: &mut AnyConnection) -> Result<AuditHead, StoreError> {
+    let row = sqlx::query("UPDATE audit_head SET seq = seq WHERE id = 1 RETURNING seq, hash")
+        .fetch_one(&mut *conn)
+        .await?;
+    Ok(AuditHead {
+        seq: row.try_get("seq")?,
+        hash: row.try_get("hash")?,
+    })
+}
+
+/// Moves the audit head after appending an entry.
+pub async fn set_audit_head(conn: &mut AnyConnection, head: &AuditHead) -> Result<(), StoreError> {
+    sqlx::query("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1")
+        .bind(head.seq)
+        .bind(&head.hash)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}

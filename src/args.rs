@@ -38,10 +38,102 @@ pub enum Command {
     Sign(SignArgs),
     /// Sign a status list offline (revocation / suspension); writes the status-list token.
     StatusList(StatusListArgs),
+    /// The issuer service and its administration (tokens, audit, bulk import).
+    #[command(subcommand)]
+    Issuer(IssuerCommand),
+    /// Print the licence-type catalogue as JSON (built-in types plus --catalogue FILE).
+    Types {
+        /// TOML file with a province's own licence types.
+        #[arg(long, env = "HUREN_CATALOGUE")]
+        catalogue: Option<PathBuf>,
+    },
+    /// One-command demo: PKI for 3 provinces, trust list, an issuer per province, sample licences.
+    ///
+    /// Keeps running until interrupted; a second run on the same --dir reuses its keys.
+    Demo {
+        /// Directory for everything the demo creates.
+        #[arg(long, default_value = "huren-demo")]
+        dir: PathBuf,
+        /// First port (issuers use the next ones); 0 = ephemeral ports for everything.
+        #[arg(long, default_value_t = 8300)]
+        port: u16,
+    },
     /// Verify a licence (token, HR1: QR text, QR image or stdin); prints the JSON report.
     ///
     /// Exit code 0 valid, 1 invalid, 2 indeterminate, 3 could not verify at all.
     Verify(VerifyArgs),
+}
+
+/// `huren issuer …`
+#[derive(Debug, Subcommand)]
+pub enum IssuerCommand {
+    /// Run the issuer service (config file and/or HUREN_* environment).
+    ///
+    /// Example: HUREN_REGION_DIR=zj HUREN_TRUST_LIST=trust-list.jwt HUREN_OPERATOR_CERT=op/operator.crt.pem huren issuer serve
+    Serve {
+        #[command(flatten)]
+        config: IssuerConfigArgs,
+    },
+    /// API tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// The audit log.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+    /// Bulk issuance from CSV or JSON lines, resumable: a re-run issues only what is missing.
+    ///
+    /// CSV header: type_code,number,holder_name,holder_id_type,holder_id,issuer_name,issuer_code
+    /// and optionally type_name,issued_on,valid_from,valid_until (长期 = long-term), face.<key>…
+    Import {
+        /// The file (.csv, or .jsonl / .ndjson with one request object per line).
+        #[arg(long)]
+        file: PathBuf,
+        /// Rows per transaction.
+        #[arg(long, default_value_t = 200)]
+        chunk: usize,
+        #[command(flatten)]
+        config: IssuerConfigArgs,
+    },
+}
+
+/// `huren issuer token …`
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create a bearer token; prints it alone on stdout (it is stored hashed: shown once).
+    Create {
+        /// Region the token may act for.
+        #[arg(long)]
+        region: String,
+        /// Comma-separated scopes: issue, read, revoke, audit.
+        #[arg(long, value_delimiter = ',', required = true)]
+        scopes: Vec<String>,
+        /// Comma-separated licence type codes (default: all).
+        #[arg(long, value_delimiter = ',')]
+        types: Vec<String>,
+        /// Who or what the token is for.
+        #[arg(long, default_value = "")]
+        label: String,
+        #[command(flatten)]
+        config: IssuerConfigArgs,
+    },
+}
+
+/// `huren issuer audit …`
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Check the hash chain: detects edited, deleted or reordered entries.
+    Verify {
+        #[command(flatten)]
+        config: IssuerConfigArgs,
+    },
+}
+
+/// Where the issuer's configuration comes from.
+#[derive(Debug, Args)]
+pub struct IssuerConfigArgs {
+    /// TOML configuration file (HUREN_* variables override it).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
 }
 
 /// `huren pki …`

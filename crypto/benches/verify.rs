@@ -713,7 +713,9 @@ fn sign(c: &mut Criterion, f: &Fixture) {
     g.finish();
 }
 
-/// Where criterion keeps its estimates (as criterion itself decides, for a workspace member).
+/// Where criterion keeps its estimates, decided as criterion decides it: `CRITERION_HOME`,
+/// else `CARGO_TARGET_DIR`, else (under cargo) the workspace target directory, else
+/// `./target`.
 fn criterion_dir() -> PathBuf {
     if let Some(home) = std::env::var_os("CRITERION_HOME") {
         return PathBuf::from(home);
@@ -721,10 +723,13 @@ fn criterion_dir() -> PathBuf {
     if let Some(target) = std::env::var_os("CARGO_TARGET_DIR") {
         return PathBuf::from(target).join("criterion");
     }
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("..")
-        .join("target")
-        .join("criterion")
+    if std::env::var_os("CARGO").is_some() {
+        return PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("..")
+            .join("target")
+            .join("criterion");
+    }
+    PathBuf::from("target").join("criterion")
 }
 
 /// Median seconds per iteration of one benchmark, if it ran in this process (its estimates

@@ -167,8 +167,35 @@ impl IssuerFile {
         Ok(self)
     }
 
+    /// The database URL (default: `issuer.db` in the data directory, which is created).
+    pub fn database_url(&self) -> Result<String, ConfigError> {
+        let url = match &self.database_url {
+            Some(url) => url.clone(),
+            None => {
+                let data_dir = self
+                    .data_dir
+                    .clone()
+                    .unwrap_or_else(|| PathBuf::from("huren-data"));
+                std::fs::create_dir_all(&data_dir)
+                    .map_err(|e| err("data_dir (HUREN_DATA_DIR)", e.to_string()))?;
+                format!("sqlite://{}?mode=rwc", data_dir.join("issuer.db").display())
+            }
+        };
+        if !(url.starts_with("sqlite:")
+            || url.starts_with("postgres://")
+            || url.starts_with("postgresql://"))
+        {
+            return Err(err(
+                "database_url (HUREN_DATABASE_URL)",
+                "must start with sqlite:// or postgres://",
+            ));
+        }
+        Ok(url)
+    }
+
     /// Validates and fills defaults.
     pub fn resolve(self) -> Result<IssuerConfig, ConfigError> {
+        let database_url = self.database_url()?;
         let listen = self.listen.unwrap_or_else(|| "127.0.0.1:8300".into());
         let listen: SocketAddr = listen.parse().map_err(|_| {
             err(
@@ -176,24 +203,6 @@ impl IssuerFile {
                 format!("{listen:?} is not address:port"),
             )
         })?;
-        let data_dir = self.data_dir.unwrap_or_else(|| PathBuf::from("huren-data"));
-        let database_url = match self.database_url {
-            Some(url) => url,
-            None => {
-                std::fs::create_dir_all(&data_dir)
-                    .map_err(|e| err("data_dir (HUREN_DATA_DIR)", e.to_string()))?;
-                format!("sqlite://{}?mode=rwc", data_dir.join("issuer.db").display())
-            }
-        };
-        if !(database_url.starts_with("sqlite:")
-            || database_url.starts_with("postgres://")
-            || database_url.starts_with("postgresql://"))
-        {
-            return Err(err(
-                "database_url (HUREN_DATABASE_URL)",
-                "must start with sqlite:// or postgres://",
-            ));
-        }
         let capacity = self
             .status_list_capacity
             .unwrap_or(crate::issuance::DEFAULT_LIST_CAPACITY);

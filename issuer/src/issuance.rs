@@ -94,6 +94,15 @@ pub struct Issued {
     pub status: StatusPosition,
 }
 
+/// What happened to one item of a batch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BatchOutcome {
+    /// Issued now.
+    Issued(Issued),
+    /// Issued by an earlier run (same resume key); its 证照标识.
+    AlreadyDone(String),
+}
+
 /// Current status of a licence.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -311,6 +320,30 @@ impl Issuer {
         principal: &Principal,
         requests: &[IssueRequest],
     ) -> Result<Vec<Result<Issued, IssueError>>, IssueError> {
+        let items: Vec<(Option<&str>, &IssueRequest)> =
+            requests.iter().map(|r| (None, r)).collect();
+        let results = self.issue_many(principal, &items).await?;
+        Ok(results
+            .into_iter()
+            .map(|r| {
+                r.and_then(|item| match item {
+                    BatchOutcome::Issued(issued) => Ok(issued),
+                    BatchOutcome::AlreadyDone(jti) => {
+                        Err(IssueError::Conflict(format!("already issued as {jti}")))
+                    }
+                })
+            })
+            .collect())
+    }
+
+    /// Like [`Issuer::issue_batch`], with an optional resume key per item: an item whose key
+    /// was recorded by an earlier run is skipped (bulk import after a crash or Ctrl-C), and
+    /// the key is recorded in the same savepoint as the licence.
+    pub async fn issue_many(
+        &self,
+        principal: &Principal,
+        items: &[(Option<&str>, &IssueRequest)],
+    ) -> Result<Vec<Result<BatchOutcome, IssueError>>, IssueError> {
         let now = self.clock.now();
         let today = now
             .china_date()
@@ -318,8 +351,18 @@ impl Issuer {
             .ok_or_else(|| IssueError::Sign("clock out of range".into()))?;
         let mut tx = self.store.begin().await?;
         let mut head = store::lock_audit_head(&mut tx).await?;
-        let mut results = Vec::with_capacity(requests.len());
-        for request in requests {
+        let mut results = Vec::with_capacity(items.len());
+        for (resume_key, request) in items {
+            if let Some(key) = resume_key {
+                let done = sqlx::query("SELECT jti FROM import_rows WHERE row_key = $1")
+                    .bind(*key)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                if let Some(row) = done {
+                    results.push(Ok(BatchOutcome::AlreadyDone(row.try_get("jti")?)));
+                    continue;
+                }
+            }
             let prepared = principal
                 .require(Scope::Issue, &self.keys.region, Some(&request.type_code))
                 .map_err(IssueError::from)
@@ -345,9 +388,16 @@ impl Issuer {
                 .await
             {
                 Ok((issued, new_head)) => {
+                    if let Some(key) = resume_key {
+                        sqlx::query("INSERT INTO import_rows (row_key, jti) VALUES ($1, $2)")
+                            .bind(*key)
+                            .bind(&issued.id)
+                            .execute(&mut *item)
+                            .await?;
+                    }
                     item.commit().await?;
                     head = new_head;
-                    results.push(Ok(issued));
+                    results.push(Ok(BatchOutcome::Issued(issued)));
                 }
                 Err(e @ IssueError::Store(_)) | Err(e @ IssueError::Sign(_)) => return Err(e),
                 Err(e) => {

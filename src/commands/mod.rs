@@ -1,5 +1,7 @@
 //! One module per command family.
 
+mod demo;
+mod issuer;
 mod pki;
 mod sign;
 mod trust;
@@ -20,5 +22,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Sign(args) => sign::sign(&args, passphrase_file),
         Command::StatusList(args) => sign::status_list(&args, passphrase_file),
         Command::Verify(args) => verify::run(&args),
+        Command::Issuer(command) => issuer::run(command, passphrase_file),
+        Command::Types { catalogue } => issuer::types(catalogue.as_deref()),
+        Command::Demo { dir, port } => demo::run(&dir, port),
     }
 }

@@ -1,0 +1,355 @@
+//! `huren issuer …` and `huren types`: running the issuer and administering it.
+
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{bail, Context, Result};
+use huren_crypto::ids::RegionCode;
+use huren_crypto::time::Clock;
+use huren_issuer::app::{self, App};
+use huren_issuer::catalogue::Catalogue;
+use huren_issuer::config::IssuerFile;
+use huren_issuer::issuance::{BatchOutcome, IssueRequest};
+use huren_issuer::store::Store;
+use huren_issuer::tokens::{self, Principal, Scope};
+use huren_issuer::{audit, IssuerConfig};
+use huren_keys::SystemClock;
+use indicatif::{ProgressBar, ProgressStyle};
+use sha2::{Digest, Sha256};
+
+use crate::args::{AuditCommand, IssuerCommand, IssuerConfigArgs, TokenCommand};
+use crate::common;
+
+fn config_file(args: &IssuerConfigArgs) -> Result<IssuerFile> {
+    let file = match &args.config {
+        Some(path) => IssuerFile::from_toml_file(path)?,
+        None => IssuerFile::default(),
+    };
+    Ok(file.with_env(|name| std::env::var(name).ok().filter(|v| !v.is_empty()))?)
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
+}
+
+pub fn run(command: IssuerCommand, passphrase_file: Option<&Path>) -> Result<ExitCode> {
+    match command {
+        IssuerCommand::Serve { config } => {
+            let config = config_file(&config)?.resolve()?;
+            app::init_logging(config.log_format);
+            let passphrase =
+                common::passphrase(config.passphrase_file.as_deref().or(passphrase_file))?;
+            runtime()?.block_on(async {
+                let listener = tokio::net::TcpListener::bind(config.listen)
+                    .await
+                    .with_context(|| format!("binding {}", config.listen))?;
+                let app = App::build(
+                    &config,
+                    listener,
+                    passphrase.as_ref(),
+                    Arc::new(SystemClock),
+                )
+                .await?;
+                eprintln!(
+                    "issuer for {} listening on http://{}",
+                    app.state().issuer.keys.region,
+                    app.local_addr()?
+                );
+                app.run_until(app::shutdown_signal()).await?;
+                Ok::<_, anyhow::Error>(())
+            })?;
+        }
+        IssuerCommand::Token(TokenCommand::Create {
+            region,
+            scopes,
+            types,
+            label,
+            config,
+        }) => {
+            let region =
+                RegionCode::parse(&region).with_context(|| format!("--region {region:?}"))?;
+            let scopes = scopes
+                .iter()
+                .map(|s| Scope::parse(s))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(anyhow::Error::msg)?;
+            let url = config_file(&config)?.database_url()?;
+            let token = runtime()?.block_on(async {
+                let store = Store::connect(&url).await?;
+                let actor = format!(
+                    "cli:{}",
+                    std::env::var("USER").unwrap_or_else(|_| "unknown".into())
+                );
+                let (token, principal) = tokens::create(
+                    &store,
+                    &region,
+                    &scopes,
+                    &types,
+                    &label,
+                    &actor,
+                    SystemClock.now().seconds(),
+                    &mut rand_core::OsRng,
+                )
+                .await?;
+                eprintln!(
+                    "created {} for {} with scopes {:?}; it is shown once",
+                    principal.id, principal.region, principal.scopes
+                );
+                Ok::<_, anyhow::Error>(token)
+            })?;
+            common::emit(&token)?;
+        }
+        IssuerCommand::Audit(AuditCommand::Verify { config }) => {
+            let url = config_file(&config)?.database_url()?;
+            let result = runtime()?.block_on(async {
+                let store = Store::connect(&url).await?;
+                Ok::<_, anyhow::Error>(audit::verify_chain(&store).await?)
+            })?;
+            match result {
+                Ok(count) => {
+                    common::emit(&serde_json::json!({"ok": true, "entries": count}).to_string())?;
+                    eprintln!("audit chain intact: {count} entries");
+                }
+                Err(problem) => {
+                    common::emit(
+                        &serde_json::json!({"ok": false, "problem": problem.to_string()})
+                            .to_string(),
+                    )?;
+                    eprintln!("AUDIT CHAIN BROKEN: {problem}");
+                    return Ok(ExitCode::from(1));
+                }
+            }
+        }
+        IssuerCommand::Import {
+            file,
+            chunk,
+            config,
+        } => {
+            let config = config_file(&config)?.resolve()?;
+            let passphrase =
+                common::passphrase(config.passphrase_file.as_deref().or(passphrase_file))?;
+            return runtime()?.block_on(import(
+                &config,
+                passphrase.as_ref(),
+                &file,
+                chunk.clamp(1, 5000),
+            ));
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn types(catalogue: Option<&Path>) -> Result<ExitCode> {
+    let mut types = Catalogue::builtin();
+    if let Some(path) = catalogue {
+        let text = std::fs::read_to_string(path).with_context(|| format!("{}", path.display()))?;
+        types = types.with_extra_toml(&text)?;
+    }
+    common::emit(&serde_json::to_string_pretty(&types.to_json())?)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// One row of an import file: its number (1-based, as an editor shows it), resume key and request.
+struct Row {
+    line: usize,
+    key: String,
+    request: Result<IssueRequest, String>,
+}
+
+fn read_rows(path: &Path) -> Result<Vec<Row>> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    // The resume key binds a row to this file's name and the row's content, so an edited row
+    // is issued again and an untouched one never twice.
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let key = |line: usize, content: &str| {
+        hex::encode(Sha256::digest(
+            format!("{name}\n{line}\n{content}").as_bytes(),
+        ))
+    };
+    let extension = path.extension().and_then(|e| e.to_str()).unwrap_or("");
+    if matches!(extension, "jsonl" | "ndjson" | "json") {
+        return Ok(text
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| !l.trim().is_empty())
+            .map(|(i, l)| Row {
+                line: i + 1,
+                key: key(i + 1, l),
+                request: huren_issuer::http::parse_json::<IssueRequest>(l.as_bytes())
+                    .map_err(|e| format!("{e:?}")),
+            })
+            .collect());
+    }
+    if extension != "csv" {
+        bail!("{}: use a .csv or .jsonl file", path.display());
+    }
+    let mut reader = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .from_reader(text.as_bytes());
+    let headers = reader.headers().context("reading the CSV header")?.clone();
+    let mut rows = Vec::new();
+    for (i, record) in reader.records().enumerate() {
+        let line = i + 2;
+        let record = match record {
+            Ok(record) => record,
+            Err(e) => {
+                rows.push(Row {
+                    line,
+                    key: key(line, ""),
+                    request: Err(e.to_string()),
+                });
+                continue;
+            }
+        };
+        let content = record.iter().collect::<Vec<_>>().join("\u{1f}");
+        rows.push(Row {
+            line,
+            key: key(line, &content),
+            request: csv_request(&headers, &record),
+        });
+    }
+    Ok(rows)
+}
+
+fn csv_request(
+    headers: &csv::StringRecord,
+    record: &csv::StringRecord,
+) -> Result<IssueRequest, String> {
+    let mut licence = serde_json::Map::new();
+    let mut holder = serde_json::Map::new();
+    let mut issuer = serde_json::Map::new();
+    let mut face = serde_json::Map::new();
+    for (header, value) in headers.iter().zip(record.iter()) {
+        if value.is_empty() {
+            continue;
+        }
+        let value = serde_json::Value::String(value.to_owned());
+        match header {
+            "holder_name" => {
+                holder.insert("name".into(), value);
+            }
+            "holder_id_type" => {
+                holder.insert("id_type".into(), value);
+            }
+            "holder_id" => {
+                holder.insert("id".into(), value);
+            }
+            "issuer_name" => {
+                issuer.insert("name".into(), value);
+            }
+            "issuer_code" => {
+                issuer.insert("code".into(), value);
+            }
+            "valid_until" if value == "长期" || value == "long-term" => {
+                licence.insert("valid_until".into(), serde_json::Value::Null);
+            }
+            h if h.starts_with("face.") => {
+                face.insert(h["face.".len()..].to_owned(), value);
+            }
+            "" => {}
+            other => {
+                licence.insert(other.to_owned(), value);
+            }
+        }
+    }
+    licence.insert("holder".into(), holder.into());
+    licence.insert("issuer".into(), issuer.into());
+    licence.insert("face".into(), face.into());
+    let json = serde_json::Value::Object(licence).to_string();
+    huren_issuer::http::parse_json::<IssueRequest>(json.as_bytes()).map_err(|e| match e {
+        huren_issuer::http::ApiError::Invalid(errors) => errors
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("; "),
+        other => format!("{other:?}"),
+    })
+}
+
+async fn import(
+    config: &IssuerConfig,
+    passphrase: Option<&huren_keys::store::Passphrase>,
+    file: &Path,
+    chunk: usize,
+) -> Result<ExitCode> {
+    let rows = read_rows(file)?;
+    let (issuer, _) = app::build_issuer(config, passphrase, Arc::new(SystemClock)).await?;
+    let principal = Principal {
+        id: format!(
+            "cli:import:{}",
+            file.file_name()
+                .map(|n| n.to_string_lossy())
+                .unwrap_or_default()
+        ),
+        region: issuer.keys.region.clone(),
+        scopes: vec![Scope::Issue, Scope::Revoke],
+        types: vec!["*".into()],
+    };
+    let bar = ProgressBar::new(rows.len() as u64);
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{spinner} [{elapsed_precise}] {bar:40} {pos}/{len} rows ({per_sec}, eta {eta}) {msg}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let (mut issued, mut skipped, mut failed) = (0usize, 0usize, 0usize);
+    for group in rows.chunks(chunk) {
+        let mut items = Vec::new();
+        let mut lines = Vec::new();
+        for row in group {
+            match &row.request {
+                Ok(request) => {
+                    items.push((Some(row.key.as_str()), request));
+                    lines.push(row.line);
+                }
+                Err(e) => {
+                    failed += 1;
+                    bar.println(format!("row {}: {e}", row.line));
+                }
+            }
+        }
+        let results = issuer.issue_many(&principal, &items).await?;
+        for (line, result) in lines.iter().zip(results) {
+            match result {
+                Ok(BatchOutcome::Issued(_)) => issued += 1,
+                Ok(BatchOutcome::AlreadyDone(_)) => skipped += 1,
+                Err(e) => {
+                    failed += 1;
+                    let detail = match &e {
+                        huren_issuer::issuance::IssueError::Invalid(errors) => errors
+                            .iter()
+                            .map(ToString::to_string)
+                            .collect::<Vec<_>>()
+                            .join("; "),
+                        other => other.to_string(),
+                    };
+                    bar.println(format!("row {line}: {detail}"));
+                }
+            }
+        }
+        bar.inc(group.len() as u64);
+        bar.set_message(format!(
+            "{issued} issued, {skipped} already done, {failed} failed"
+        ));
+    }
+    bar.finish();
+    let summary = serde_json::json!({"rows": rows.len(), "issued": issued, "already_done": skipped, "failed": failed});
+    common::emit(&summary.to_string())?;
+    eprintln!(
+        "{} rows: {issued} issued, {skipped} already issued by an earlier run, {failed} failed",
+        rows.len()
+    );
+    Ok(if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}

@@ -30,6 +30,8 @@ use huren_crypto::verify::{
 };
 use huren_keys::layout::{self, InitRegion, OperatorDir, RegionDir};
 use huren_keys::store::Protection;
+pub mod issuer;
+
 use huren_keys::{trust_build, PrivateKey};
 use sha2::{Digest, Sha256};
 

@@ -1,0 +1,299 @@
+//! An issuer running in-process for tests: a fresh Zhejiang (ES256) PKI, a trust list, a
+//! fresh database (a temporary SQLite file, or a new PostgreSQL database when
+//! `TEST_POSTGRES_URL` is set), and requests sent through the router without a socket.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{HeaderMap, Method, Request, StatusCode};
+use huren_crypto::alg::Algorithm;
+use huren_crypto::cert::Certificate;
+use huren_crypto::ids::RegionCode;
+use huren_crypto::status_token::VerifiedStatusList;
+use huren_crypto::time::{FixedClock, UnixTime};
+use huren_crypto::trust_list::TrustList;
+use huren_crypto::verify::{verify_licence, Report, VerifyOptions};
+use huren_issuer::config::IssuerFile;
+use huren_issuer::http::{router, AppState};
+use huren_issuer::tokens::{self, Scope};
+use huren_issuer::App;
+use huren_keys::layout::{self, InitRegion};
+use huren_keys::store::Protection;
+use huren_keys::trust_build;
+use tower::ServiceExt;
+
+/// "Now" for issuer tests: the PKI is made an hour before.
+pub const ISSUER_NOW: UnixTime = UnixTime(1_795_400_000);
+
+/// Which database a scenario runs on.
+#[derive(Debug, Clone)]
+pub enum Db {
+    /// A temporary SQLite file.
+    Sqlite,
+    /// A fresh database on the server at this URL.
+    Postgres(String),
+}
+
+impl Db {
+    /// PostgreSQL from `TEST_POSTGRES_URL`; CI always sets it. Without it, PostgreSQL
+    /// variants say so and return early.
+    pub fn postgres() -> Option<Db> {
+        match std::env::var("TEST_POSTGRES_URL") {
+            Ok(url) if !url.is_empty() => Some(Db::Postgres(url)),
+            _ => {
+                eprintln!(
+                    "TEST_POSTGRES_URL is not set: PostgreSQL variant not run here (CI sets it)"
+                );
+                None
+            }
+        }
+    }
+}
+
+/// Creates a uniquely named database on the server and returns its URL.
+pub async fn fresh_postgres(base: &str) -> String {
+    use sqlx::Connection;
+    let mut conn = sqlx::postgres::PgConnection::connect(base)
+        .await
+        .expect("TEST_POSTGRES_URL must be reachable");
+    let name = format!("huren_test_{}_{}", std::process::id(), rand_suffix());
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let (prefix, _) = base.rsplit_once('/').unwrap();
+    format!("{prefix}/{name}")
+}
+
+fn rand_suffix() -> String {
+    use rand_core::RngCore;
+    format!("{:016x}", rand_core::OsRng.next_u64())
+}
+
+/// A running (in-process) issuer.
+pub struct TestIssuer {
+    pub dir: tempfile::TempDir,
+    pub state: AppState,
+    pub trust: Arc<TrustList>,
+    pub admin: String,
+    pub database_url: String,
+    pub config: huren_issuer::IssuerConfig,
+}
+
+/// A response.
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Vec<u8>,
+}
+
+impl Reply {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
+    }
+}
+
+/// Makes the PKI, trust list and database, and builds the issuer.
+pub async fn spawn_issuer(db: &Db) -> TestIssuer {
+    let dir = tempfile::tempdir().unwrap();
+    let made = ISSUER_NOW.minus(3600);
+    let operator = layout::init_operator(
+        &dir.path().join("op"),
+        "测试运营方",
+        Algorithm::Es256,
+        Protection::Plaintext,
+        made,
+    )
+    .unwrap();
+    let init = InitRegion {
+        code: RegionCode::parse("330000").unwrap(),
+        name: "浙江省".into(),
+        alg: Algorithm::Es256,
+        public_url: "https://issuer.zj.example".into(),
+        protection: Protection::Plaintext,
+        now: made,
+    };
+    let region = layout::init_region(&dir.path().join("zj"), &init).unwrap();
+    let claims = trust_build::assemble("测试运营方", &[region], 1, made, 7 * 86_400).unwrap();
+    let token = trust_build::sign(
+        &claims,
+        &operator.key(None).unwrap(),
+        &operator.certificate().unwrap(),
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("trust-list.jwt"), &token).unwrap();
+    let database_url = match db {
+        Db::Sqlite => format!(
+            "sqlite://{}?mode=rwc",
+            dir.path().join("issuer.db").display()
+        ),
+        Db::Postgres(base) => fresh_postgres(base).await,
+    };
+    let file = IssuerFile {
+        region_dir: Some(dir.path().join("zj")),
+        trust_list: Some(dir.path().join("trust-list.jwt")),
+        operator_cert: Some(vec![dir.path().join("op/operator.crt.pem")]),
+        database_url: Some(database_url.clone()),
+        status_list_capacity: Some(1 << 12),
+        ..IssuerFile::default()
+    };
+    let config = file.resolve().unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let app = App::build(&config, listener, None, Arc::new(FixedClock(ISSUER_NOW)))
+        .await
+        .unwrap();
+    let state = app.state().clone();
+    let pinned = Certificate::from_der(&operator.certificate().unwrap()).unwrap();
+    let trust = Arc::new(TrustList::verify(&token, &[pinned]).unwrap());
+    let (admin, _) = tokens::create(
+        &state.issuer.store,
+        &RegionCode::parse("330000").unwrap(),
+        &[Scope::Issue, Scope::Read, Scope::Revoke, Scope::Audit],
+        &[],
+        "test admin",
+        "test",
+        ISSUER_NOW.seconds(),
+        &mut rand_core::OsRng,
+    )
+    .await
+    .unwrap();
+    TestIssuer {
+        dir,
+        state,
+        trust,
+        admin,
+        database_url,
+        config,
+    }
+}
+
+impl TestIssuer {
+    /// Sends a request through the router.
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<(&str, Vec<u8>)>,
+        headers: &[(&str, &str)],
+    ) -> Reply {
+        let mut request = Request::builder().method(method).uri(path);
+        if let Some(token) = token {
+            request = request.header("authorization", format!("Bearer {token}"));
+        }
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let body = match body {
+            Some((content_type, bytes)) => {
+                request = request.header("content-type", content_type);
+                Body::from(bytes)
+            }
+            None => Body::empty(),
+        };
+        let response = router(self.state.clone())
+            .oneshot(request.body(body).unwrap())
+            .await
+            .unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = axum::body::to_bytes(response.into_body(), 64 << 20)
+            .await
+            .unwrap()
+            .to_vec();
+        Reply {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    /// POSTs JSON with the admin token.
+    pub async fn post(&self, path: &str, json: &serde_json::Value) -> Reply {
+        self.call(
+            Method::POST,
+            path,
+            Some(&self.admin),
+            Some(("application/json", json.to_string().into_bytes())),
+            &[],
+        )
+        .await
+    }
+
+    /// A token for `region` with `scopes` and `types` (empty = all).
+    pub async fn token(&self, region: &str, scopes: &[Scope], types: &[&str]) -> String {
+        let types: Vec<String> = types.iter().map(|t| (*t).to_owned()).collect();
+        tokens::create(
+            &self.state.issuer.store,
+            &RegionCode::parse(region).unwrap(),
+            scopes,
+            &types,
+            "test",
+            "test",
+            ISSUER_NOW.seconds(),
+            &mut rand_core::OsRng,
+        )
+        .await
+        .unwrap()
+        .0
+    }
+
+    /// Verifies `token` as a window would, with the status list fetched from this issuer.
+    pub async fn verify(&self, input: &str) -> Report {
+        let probe = verify_licence(
+            input,
+            &self.trust,
+            &huren_crypto::verify::NoStatusLists,
+            ISSUER_NOW,
+            &VerifyOptions::default(),
+        );
+        let mut lists = std::collections::HashMap::new();
+        if let Some(used) = probe.status_lists.first() {
+            let list_id = used.uri.rsplit('/').next().unwrap();
+            let reply = self
+                .call(
+                    Method::GET,
+                    &format!("/v1/status/{list_id}"),
+                    None,
+                    None,
+                    &[],
+                )
+                .await;
+            assert_eq!(reply.status, StatusCode::OK);
+            let token = String::from_utf8(reply.body).unwrap();
+            let list = VerifiedStatusList::verify(&token, &used.uri, &self.trust).unwrap();
+            lists.insert(used.uri.clone(), Arc::new(list));
+        }
+        verify_licence(
+            input,
+            &self.trust,
+            &lists,
+            ISSUER_NOW,
+            &VerifyOptions::default(),
+        )
+    }
+
+    /// Number of stored licences.
+    pub async fn licence_count(&self) -> i64 {
+        use sqlx::Row;
+        sqlx::query("SELECT COUNT(*) AS n FROM licences")
+            .fetch_one(self.state.issuer.store.pool())
+            .await
+            .unwrap()
+            .try_get("n")
+            .unwrap()
+    }
+}
+
+/// A valid 建筑业企业资质证书 request.
+pub fn building_licence() -> serde_json::Value {
+    serde_json::json!({
+        "type_code": "11100000000013338W032",
+        "number": "D233012345",
+        "holder": {"name": "杭州示例建设有限公司", "id_type": "001", "id": "91350100M000100Y43"},
+        "issuer": {"name": "浙江省住房和城乡建设厅", "code": "11220000013544541J"},
+        "face": {"qualification": "建筑工程施工总承包壹级", "legal_representative": "王五", "registered_capital": "5000万元人民币",
+                 "address": "杭州市西湖区示例路1号", "economic_nature": "有限责任公司"}
+    })
+}

@@ -206,7 +206,7 @@ impl IssuerFile {
         let capacity = self
             .status_list_capacity
             .unwrap_or(crate::issuance::DEFAULT_LIST_CAPACITY);
-        if capacity < 1024 || capacity > 1 << 24 || capacity.count_ones() != 1 {
+        if !(1024..=1 << 24).contains(&capacity) || capacity.count_ones() != 1 {
             return Err(err(
                 "status_list_capacity",
                 "must be a power of two between 1024 and 16777216",

@@ -130,17 +130,33 @@ fn hash_token(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
+/// What a new token may do.
+#[derive(Debug, Clone, Copy)]
+pub struct TokenSpec<'a> {
+    /// The only region it may act for.
+    pub region: &'a RegionCode,
+    /// Its scopes.
+    pub scopes: &'a [Scope],
+    /// Licence type codes it may act on; empty = all.
+    pub types: &'a [String],
+    /// Who or what it is for.
+    pub label: &'a str,
+}
+
 /// Creates a token (and its audit entry) and returns the secret, shown once.
 pub async fn create(
     store: &Store,
-    region: &RegionCode,
-    scopes: &[Scope],
-    types: &[String],
-    label: &str,
+    spec: &TokenSpec<'_>,
     actor: &str,
     at: i64,
     rng: &mut impl CryptoRngCore,
 ) -> Result<(String, Principal), StoreError> {
+    let TokenSpec {
+        region,
+        scopes,
+        types,
+        label,
+    } = *spec;
     let mut secret = [0u8; 32];
     rng.fill_bytes(&mut secret);
     let token = format!("{TOKEN_PREFIX}{}", b64::encode_url(&secret));

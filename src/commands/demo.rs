@@ -13,7 +13,7 @@ use huren_crypto::time::Clock;
 use huren_issuer::app::{self, App};
 use huren_issuer::config::IssuerFile;
 use huren_issuer::issuance::IssueRequest;
-use huren_issuer::tokens::{self, Scope};
+use huren_issuer::tokens::{self, Scope, TokenSpec};
 use huren_keys::layout::{self, InitRegion, OperatorDir, RegionConfig, RegionDir};
 use huren_keys::store::{self, Passphrase, Protection};
 use huren_keys::{trust_build, SystemClock};
@@ -35,10 +35,9 @@ fn demo_passphrase(dir: &Path) -> Result<Passphrase> {
         rand_core::OsRng.fill_bytes(&mut bytes);
         store::write_atomic(&path, hex::encode(bytes).as_bytes(), 0o600, false)?;
     }
-    Ok(
-        Passphrase::from_env_or_file("HUREN_DEMO_UNUSED", Some(&path))?
-            .context("empty demo passphrase")?,
-    )
+    let text = String::from_utf8(store::read_bounded(&path, 1024)?)
+        .context("demo passphrase is not UTF-8")?;
+    Ok(Passphrase::new(text.trim().to_owned())?)
 }
 
 fn sample_requests(region: &str) -> Vec<IssueRequest> {
@@ -161,12 +160,15 @@ async fn run_async(dir: &Path, port: u16, passphrase: &Passphrase) -> Result<Exi
         let app = App::build(&config, listener, Some(passphrase), Arc::new(SystemClock)).await?;
         let url = format!("http://{}", app.local_addr()?);
         let issuer = &app.state().issuer;
+        let spec = TokenSpec {
+            region: &issuer.keys.region,
+            scopes: &[Scope::Issue, Scope::Read, Scope::Revoke, Scope::Audit],
+            types: &[],
+            label: "demo admin",
+        };
         let (admin_token, principal) = tokens::create(
             &issuer.store,
-            &issuer.keys.region,
-            &[Scope::Issue, Scope::Read, Scope::Revoke, Scope::Audit],
-            &[],
-            "demo admin",
+            &spec,
             "cli:demo",
             now.seconds(),
             &mut rand_core::OsRng,

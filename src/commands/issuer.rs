@@ -12,7 +12,7 @@ use huren_issuer::catalogue::Catalogue;
 use huren_issuer::config::IssuerFile;
 use huren_issuer::issuance::{BatchOutcome, IssueRequest};
 use huren_issuer::store::Store;
-use huren_issuer::tokens::{self, Principal, Scope};
+use huren_issuer::tokens::{self, Principal, Scope, TokenSpec};
 use huren_issuer::{audit, IssuerConfig};
 use huren_keys::SystemClock;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -84,12 +84,15 @@ pub fn run(command: IssuerCommand, passphrase_file: Option<&Path>) -> Result<Exi
                     "cli:{}",
                     std::env::var("USER").unwrap_or_else(|_| "unknown".into())
                 );
+                let spec = TokenSpec {
+                    region: &region,
+                    scopes: &scopes,
+                    types: &types,
+                    label: &label,
+                };
                 let (token, principal) = tokens::create(
                     &store,
-                    &region,
-                    &scopes,
-                    &types,
-                    &label,
+                    &spec,
                     &actor,
                     SystemClock.now().seconds(),
                     &mut rand_core::OsRng,

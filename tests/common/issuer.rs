@@ -15,7 +15,7 @@ use huren_crypto::trust_list::TrustList;
 use huren_crypto::verify::{verify_licence, Report, VerifyOptions};
 use huren_issuer::config::IssuerFile;
 use huren_issuer::http::{router, AppState};
-use huren_issuer::tokens::{self, Scope};
+use huren_issuer::tokens::{self, Scope, TokenSpec};
 use huren_issuer::App;
 use huren_keys::layout::{self, InitRegion};
 use huren_keys::store::Protection;
@@ -146,12 +146,15 @@ pub async fn spawn_issuer(db: &Db) -> TestIssuer {
     let state = app.state().clone();
     let pinned = Certificate::from_der(&operator.certificate().unwrap()).unwrap();
     let trust = Arc::new(TrustList::verify(&token, &[pinned]).unwrap());
+    let spec = TokenSpec {
+        region: &RegionCode::parse("330000").unwrap(),
+        scopes: &[Scope::Issue, Scope::Read, Scope::Revoke, Scope::Audit],
+        types: &[],
+        label: "test admin",
+    };
     let (admin, _) = tokens::create(
         &state.issuer.store,
-        &RegionCode::parse("330000").unwrap(),
-        &[Scope::Issue, Scope::Read, Scope::Revoke, Scope::Audit],
-        &[],
-        "test admin",
+        &spec,
         "test",
         ISSUER_NOW.seconds(),
         &mut rand_core::OsRng,
@@ -224,12 +227,16 @@ impl TestIssuer {
     /// A token for `region` with `scopes` and `types` (empty = all).
     pub async fn token(&self, region: &str, scopes: &[Scope], types: &[&str]) -> String {
         let types: Vec<String> = types.iter().map(|t| (*t).to_owned()).collect();
+        let region = RegionCode::parse(region).unwrap();
+        let spec = TokenSpec {
+            region: &region,
+            scopes,
+            types: &types,
+            label: "test",
+        };
         tokens::create(
             &self.state.issuer.store,
-            &RegionCode::parse(region).unwrap(),
-            scopes,
-            &types,
-            "test",
+            &spec,
             "test",
             ISSUER_NOW.seconds(),
             &mut rand_core::OsRng,

@@ -223,6 +223,15 @@ pub enum PkiCommand {
     },
     /// Print, as JSON, the EKU OIDs a certificate made elsewhere must carry.
     Oids,
+    /// Key rollover: a new active licence signer (the old ones stay listed, so their licences
+    /// keep verifying). Rebuild the trust list and restart the issuer afterwards.
+    RolloverSigner {
+        /// Region directory (its root key must be present).
+        #[arg(long)]
+        region_dir: PathBuf,
+        #[command(flatten)]
+        keys: KeyProtectionArgs,
+    },
 }
 
 /// How new private keys are protected at rest.

@@ -481,3 +481,88 @@ async fn health_readiness_metrics_and_openapi_are_public() {
         .json();
     assert!(openapi["paths"]["/v1/licences"]["post"].is_object());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signer_rollover_keeps_old_licences_valid_and_unlisted_keys_are_refused() {
+    use huren_crypto::cert::Certificate;
+    use huren_crypto::time::FixedClock;
+    use huren_crypto::trust_list::TrustList;
+    use huren_keys::layout::{OperatorDir, RegionDir};
+    use huren_keys::store::Protection;
+    use std::sync::Arc;
+
+    let issuer = spawn_issuer(&Db::Sqlite).await;
+    let old = issue(&issuer).await;
+    let region = RegionDir::open(&issuer.dir.path().join("zj")).unwrap();
+    let now = common::issuer::ISSUER_NOW;
+    let region = region
+        .rollover_signer(None, Protection::Plaintext, now.minus(60))
+        .unwrap();
+    assert_eq!(region.config.signers.len(), 2);
+
+    // The old trust list does not name the new signer: the issuer refuses to start.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let refused =
+        huren_issuer::App::build(&issuer.config, listener, None, Arc::new(FixedClock(now))).await;
+    let message = refused
+        .err()
+        .expect("an untrusted active key must stop the issuer")
+        .to_string();
+    assert!(message.contains("not a trusted signer"), "{message}");
+
+    // A new trust list naming both signers.
+    let operator = OperatorDir::open(&issuer.dir.path().join("op")).unwrap();
+    let claims = huren_keys::trust_build::assemble(
+        "测试运营方",
+        std::slice::from_ref(&region),
+        2,
+        now.minus(30),
+        7 * 86_400,
+    )
+    .unwrap();
+    let token = huren_keys::trust_build::sign(
+        &claims,
+        &operator.key(None).unwrap(),
+        &operator.certificate().unwrap(),
+    )
+    .unwrap();
+    std::fs::write(&issuer.config.trust_list, &token).unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let app = huren_issuer::App::build(&issuer.config, listener, None, Arc::new(FixedClock(now)))
+        .await
+        .unwrap();
+    let rolled = common::issuer::TestIssuer {
+        state: app.state().clone(),
+        trust: Arc::new(
+            TrustList::verify(
+                &token,
+                &[Certificate::from_der(&operator.certificate().unwrap()).unwrap()],
+            )
+            .unwrap(),
+        ),
+        ..issuer
+    };
+    let new = issue(&rolled).await;
+    let header = |t: &serde_json::Value| {
+        t["token"]
+            .as_str()
+            .unwrap()
+            .split('.')
+            .next()
+            .unwrap()
+            .to_owned()
+    };
+    assert_ne!(
+        header(&old),
+        header(&new),
+        "new licences name the new signer"
+    );
+    assert_eq!(
+        rolled.verify(old["token"].as_str().unwrap()).await.verdict,
+        Verdict::Valid
+    );
+    assert_eq!(
+        rolled.verify(new["token"].as_str().unwrap()).await.verdict,
+        Verdict::Valid
+    );
+}

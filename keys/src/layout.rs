@@ -624,6 +624,68 @@ impl RegionDir {
     }
 }
 
+impl RegionDir {
+    /// Key rollover: makes a new licence signer (issued by the root, whose key must be in the
+    /// directory), makes it the active one and keeps the old ones listed, so licences they
+    /// signed keep verifying once the new trust list names both. The description is rewritten
+    /// atomically after the new key and certificate are safely on disk.
+    pub fn rollover_signer(
+        &self,
+        passphrase: Option<&Passphrase>,
+        protection: Protection<'_>,
+        now: UnixTime,
+    ) -> Result<RegionDir, LayoutError> {
+        let key_err = |source| LayoutError::Key {
+            path: "new licence signer".into(),
+            source,
+        };
+        let root_key = self.key(&self.config.root, passphrase)?;
+        let root_der = self.root_der()?;
+        let key = PrivateKey::generate(self.config.alg).map_err(key_err)?;
+        let spki = key.public_key_spki_der().map_err(key_err)?;
+        let n = self.config.signers.len() + 1;
+        let der = certificate::issue(
+            &Subject {
+                organization: format!("{}人民政府", self.config.name),
+                common_name: format!("{} 证照签发 {n} ({})", self.config.name, self.config.code),
+            },
+            &spki,
+            Profile::Leaf(Purpose::LicenceSigner),
+            now,
+            now.plus(LEAF_VALIDITY_DAYS * 86_400),
+            Some(&root_der),
+            &root_key,
+            &mut rand_core::OsRng,
+        )?;
+        let files = KeyFiles {
+            cert: format!("licence-signer-{n}.crt.pem"),
+            key: Some(format!("licence-signer-{n}.key.pem")),
+        };
+        pem::write_certificate(&self.path.join(&files.cert), &der, false)?;
+        write_key(
+            &self.path.join(format!("licence-signer-{n}.key.pem")),
+            &key,
+            protection,
+        )?;
+        let mut config = self.config.clone();
+        for signer in &mut config.signers {
+            signer.active = false;
+        }
+        config.signers.push(SignerFiles {
+            files,
+            scopes: vec!["*".into()],
+            active: true,
+        });
+        let mut text = serde_json::to_string_pretty(&config).map_err(|e| LayoutError::Config {
+            path: REGION_FILE.into(),
+            message: e.to_string(),
+        })?;
+        text.push('\n');
+        store::write_atomic(&self.path.join(REGION_FILE), text.as_bytes(), 0o644, true)?;
+        RegionDir::open(&self.path)
+    }
+}
+
 fn load_key(
     path: &Path,
     alg: Algorithm,

@@ -110,6 +110,23 @@ pub fn run(command: PkiCommand, passphrase_file: Option<&Path>) -> Result<ExitCo
                 out.display()
             );
         }
+        PkiCommand::RolloverSigner { region_dir, keys } => {
+            let region = huren_keys::layout::RegionDir::open(&region_dir)?;
+            let protection = common::protection(passphrase.as_ref(), keys.insecure_plaintext_keys)?;
+            let region = region.rollover_signer(passphrase.as_ref(), protection, now)?;
+            let active = region
+                .config
+                .signers
+                .iter()
+                .find(|s| s.active)
+                .map(|s| s.files.cert.clone())
+                .unwrap_or_default();
+            eprintln!(
+                "{}: new active licence signer {active}; {} signers listed. Rebuild the trust list (huren trust build) and restart the issuer.",
+                region.config.code,
+                region.config.signers.len()
+            );
+        }
         PkiCommand::Oids => {
             let ekus: serde_json::Map<String, serde_json::Value> = Purpose::ALL
                 .iter()

@@ -505,8 +505,7 @@ async fn signer_rollover_keeps_old_licences_valid_and_unlisted_keys_are_refused(
     let refused =
         huren_issuer::App::build(&issuer.config, listener, None, Arc::new(FixedClock(now))).await;
     let message = refused
-        .err()
-        .expect("an untrusted active key must stop the issuer")
+        .expect_err("an untrusted active key must stop the issuer")
         .to_string();
     assert!(message.contains("not a trusted signer"), "{message}");
 

@@ -258,7 +258,7 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         let inner = e.into_inner();
         match inner.classify() {
             serde_json::error::Category::Data => ApiError::Invalid(vec![FieldError {
-                field: if path == "." { "body".into() } else { path },
+                field: field_path(&path, &inner.to_string()),
                 message: inner.to_string(),
             }]),
             _ => ApiError::BadJson(inner.to_string()),
@@ -268,6 +268,21 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         .end()
         .map_err(|e| ApiError::BadJson(e.to_string()))?;
     Ok(value)
+}
+
+/// The JSON path of a data error. serde reports a missing field at its parent object, so the
+/// field's own name is taken from the message ("missing field `number`").
+fn field_path(path: &str, message: &str) -> String {
+    let parent = if path == "." { "" } else { path };
+    let missing = message
+        .strip_prefix("missing field `")
+        .and_then(|rest| rest.split('`').next());
+    match (parent, missing) {
+        ("", Some(field)) => field.to_owned(),
+        (parent, Some(field)) => format!("{parent}.{field}"),
+        ("", None) => "body".to_owned(),
+        (parent, None) => parent.to_owned(),
+    }
 }
 
 impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
@@ -306,7 +321,11 @@ impl FromRequestParts<AppState> for Principal {
             .headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
+            .and_then(|v| {
+                // RFC 7235: the scheme name is case-insensitive.
+                let (scheme, token) = v.split_once(' ')?;
+                scheme.eq_ignore_ascii_case("bearer").then_some(token)
+            })
             .map(str::trim);
         let principal = match token {
             Some(token) => tokens::authenticate(&state.issuer.store, token)
@@ -400,6 +419,10 @@ async fn issue_batch(
     principal: Principal,
     request: Request,
 ) -> Result<Response, ApiError> {
+    // The token must be able to issue in this region at all; per-type checks follow per item.
+    principal
+        .require(Scope::Issue, &state.issuer.keys.region, None)
+        .map_err(|e| ApiError::Forbidden(e.to_string()))?;
     let ndjson = request
         .headers()
         .get(header::CONTENT_TYPE)
@@ -677,6 +700,16 @@ async fn audit_page(
 ) -> Result<Response, ApiError> {
     principal
         .require(Scope::Audit, &state.issuer.keys.region, None)
+        .and_then(|()| {
+            // The log covers every licence type: only a token for all types may read it.
+            if principal.types.iter().any(|t| t == "*") {
+                Ok(())
+            } else {
+                Err(tokens::Denied::Type(
+                    "* (the audit log covers every type)".into(),
+                ))
+            }
+        })
         .map_err(|e| ApiError::Forbidden(e.to_string()))?;
     let limit = query.limit.clamp(1, 1000);
     let entries = audit::page(&state.issuer.store, query.after.max(0), limit)

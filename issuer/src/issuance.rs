@@ -588,6 +588,9 @@ impl Issuer {
         change: StatusChange,
         reason: &str,
     ) -> Result<LicenceRecord, IssueError> {
+        // Scope and region first: a refused token learns nothing, not even whether a
+        // licence exists or what a valid reason looks like.
+        principal.require(Scope::Revoke, &self.keys.region, None)?;
         let reason = reason.trim();
         if reason.is_empty() || reason.chars().count() > 500 || reason.chars().any(char::is_control)
         {
@@ -662,6 +665,7 @@ impl Issuer {
         principal: &Principal,
         jti: &str,
     ) -> Result<LicenceRecord, IssueError> {
+        principal.require(Scope::Read, &self.keys.region, None)?;
         let mut conn = self.store.pool().acquire().await?;
         let record = fetch_record(&mut conn, &self.keys, jti)
             .await?

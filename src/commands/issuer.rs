@@ -315,7 +315,7 @@ async fn import(
                 }
                 Err(e) => {
                     failed += 1;
-                    bar.println(format!("row {}: {e}", row.line));
+                    bar.suspend(|| eprintln!("row {}: {e}", row.line));
                 }
             }
         }
@@ -334,7 +334,7 @@ async fn import(
                             .join("; "),
                         other => other.to_string(),
                     };
-                    bar.println(format!("row {line}: {detail}"));
+                    bar.suspend(|| eprintln!("row {line}: {detail}"));
                 }
             }
         }

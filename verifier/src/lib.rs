@@ -1,0 +1,73 @@
+//! # huren-verifier — verify licences from any province
+//!
+//! The library a third-party system embeds: a [`TrustStore`] holding the verified national
+//! trust list (pinned operator certificates, rollback refused, last-good copy on disk), a
+//! [`StatusCache`] of status lists (fetched lazily, refreshed by `ttl`, behind the [`Fetcher`]
+//! trait), and [`Verifier::verify`] returning the SPEC §6 report.
+//!
+//! ```no_run
+//! use huren_verifier::{TrustSource, Verifier, VerifierConfig};
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let pem = std::fs::read("operator.crt.pem")?;
+//! let operator = huren_verifier::operator_certificates_from_pem(&pem)?;
+//! let verifier = Verifier::open(
+//!     VerifierConfig {
+//!         trust_source: TrustSource::parse("https://trust.example.gov.cn/trust-list.jwt"),
+//!         operator_certs: operator,
+//!         cache_dir: Some("/var/cache/huren".into()),
+//!         online: true,
+//!         options: Default::default(),
+//!     },
+//!     huren_verifier::now(),
+//! )?;
+//! let report = verifier.verify("HR1:5676…", huren_verifier::now());
+//! println!("{}", serde_json::to_string_pretty(&report)?);
+//! # Ok(()) }
+//! ```
+//!
+//! Default features pull in no web framework; the `server` feature adds the verification
+//! service and the clerk's page.
+
+pub mod disk;
+pub mod fetch;
+pub mod status_cache;
+pub mod trust_store;
+pub mod verifier;
+
+pub use fetch::{FetchError, Fetched, Fetcher, HttpFetcher};
+pub use huren_crypto::verify::{Outcome, Report, Verdict, VerifyOptions};
+pub use status_cache::StatusCache;
+pub use trust_store::{TrustSource, TrustStatus, TrustStore, TrustStoreError};
+pub use verifier::{Verifier, VerifierConfig};
+
+use huren_crypto::cert::{CertError, Certificate};
+use huren_crypto::time::UnixTime;
+
+/// The current time from the system clock (the one place this crate reads it).
+#[allow(clippy::disallowed_methods)] // invariant: the library's single clock read.
+pub fn now() -> UnixTime {
+    let seconds = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    UnixTime(i64::try_from(seconds).unwrap_or(i64::MAX))
+}
+
+/// Parses every `CERTIFICATE` block of a PEM text (the pinned operator certificates).
+pub fn operator_certificates_from_pem(pem: &[u8]) -> Result<Vec<Certificate>, CertError> {
+    let text = String::from_utf8_lossy(pem);
+    let mut certificates = Vec::new();
+    for block in text.split("-----BEGIN CERTIFICATE-----").skip(1) {
+        let body = block
+            .split("-----END CERTIFICATE-----")
+            .next()
+            .unwrap_or("");
+        let b64: String = body.chars().filter(|c| !c.is_whitespace()).collect();
+        let der = huren_crypto::b64::decode_std(&b64, 64 * 1024)
+            .map_err(|e| CertError::Malformed(e.to_string()))?;
+        certificates.push(Certificate::from_der(&der)?);
+    }
+    if certificates.is_empty() {
+        return Err(CertError::Malformed("no CERTIFICATE block".into()));
+    }
+    Ok(certificates)
+}

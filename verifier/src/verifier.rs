@@ -1,0 +1,146 @@
+//! The verifier an embedding system calls: trust store + status-list cache + the pure
+//! verification of `huren-crypto`.
+//!
+//! `verify` never waits on the network for anything it already holds. The first time a
+//! licence names a status list the verifier fetches it once (bounded by the fetcher's
+//! timeout); if that fails, the answer is `indeterminate` (`status_unknown`), never `valid`
+//! and never an error. `verify_fresh` refetches the licence's status list before answering.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use huren_crypto::cert::Certificate;
+use huren_crypto::time::UnixTime;
+use huren_crypto::verify::{verify_licence, Outcome, Report, VerifyOptions};
+
+use crate::disk::DiskCache;
+use crate::fetch::{Fetcher, HttpFetcher};
+use crate::status_cache::StatusCache;
+use crate::trust_store::{TrustSource, TrustStore, TrustStoreError};
+
+/// How to build a [`Verifier`].
+#[derive(Debug, Clone)]
+pub struct VerifierConfig {
+    /// Trust list file or URL.
+    pub trust_source: TrustSource,
+    /// Pinned operator certificates.
+    pub operator_certs: Vec<Certificate>,
+    /// Where last-good copies are kept (recommended: restarts then work offline).
+    pub cache_dir: Option<PathBuf>,
+    /// Whether status lists may be fetched (false: only cached ones are used).
+    pub online: bool,
+    /// Skew and grace.
+    pub options: VerifyOptions,
+}
+
+/// Verifies licences against a trust store and cached status lists.
+pub struct Verifier {
+    trust: TrustStore,
+    status: StatusCache,
+    options: VerifyOptions,
+    online: bool,
+}
+
+impl std::fmt::Debug for Verifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Verifier")
+            .field("trust", &self.trust)
+            .field("online", &self.online)
+            .finish()
+    }
+}
+
+impl Verifier {
+    /// Opens the trust store (source, else cache) and the status cache, with the default
+    /// HTTP fetcher.
+    pub fn open(config: VerifierConfig, now: UnixTime) -> Result<Verifier, TrustStoreError> {
+        Verifier::open_with(config, Arc::new(HttpFetcher::default()), now)
+    }
+
+    /// As [`Verifier::open`], with the fetcher given.
+    pub fn open_with(
+        config: VerifierConfig,
+        fetcher: Arc<dyn Fetcher>,
+        now: UnixTime,
+    ) -> Result<Verifier, TrustStoreError> {
+        let trust = TrustStore::open(
+            config.trust_source,
+            config.operator_certs,
+            fetcher.clone(),
+            config.cache_dir.clone(),
+            now,
+        )?;
+        let disk = config
+            .cache_dir
+            .as_deref()
+            .and_then(|d| DiskCache::new(d).ok());
+        let status = StatusCache::new(fetcher, disk, &trust.current().trust, now);
+        Ok(Verifier {
+            trust,
+            status,
+            options: config.options,
+            online: config.online,
+        })
+    }
+
+    /// The trust store.
+    pub fn trust_store(&self) -> &TrustStore {
+        &self.trust
+    }
+
+    /// The status cache.
+    pub fn status_cache(&self) -> &StatusCache {
+        &self.status
+    }
+
+    /// The verification options.
+    pub fn options(&self) -> &VerifyOptions {
+        &self.options
+    }
+
+    /// Verifies scanned or pasted input (`HR1:` text or a bare JWS) at `at`.
+    pub fn verify(&self, input: &str, at: UnixTime) -> Report {
+        self.verify_inner(input, at, false)
+    }
+
+    /// Like [`Verifier::verify`], but refetches the licence's status list first (online mode).
+    pub fn verify_fresh(&self, input: &str, at: UnixTime) -> Report {
+        self.verify_inner(input, at, true)
+    }
+
+    fn verify_inner(&self, input: &str, at: UnixTime, fresh: bool) -> Report {
+        let loaded = self.trust.current();
+        let trust = &loaded.trust;
+        let report = verify_licence(input, trust, &self.status, at, &self.options);
+        if !self.online {
+            return report;
+        }
+        // Only a URI the checks accepted (inside the region's prefix) is ever listed here.
+        let Some(uri) = report.status_lists.first().map(|s| s.uri.clone()) else {
+            return report;
+        };
+        let should_fetch = if fresh {
+            true
+        } else {
+            // Lazily, once: the list is missing or stale and no fetch failed just now.
+            report.reasons.contains(&Outcome::StatusUnknown) && self.status.may_try(&uri, at)
+        };
+        if !should_fetch {
+            return report;
+        }
+        match self.status.fetch(&uri, trust, at) {
+            Ok(_) => verify_licence(input, trust, &self.status, at, &self.options),
+            Err(_) => report,
+        }
+    }
+
+    /// Background work: re-reads the trust list and refreshes due status lists. Returns
+    /// whether the trust list changed.
+    pub fn refresh(&self, now: UnixTime) -> bool {
+        let changed = self.trust.refresh(now).unwrap_or(false);
+        if self.online {
+            self.status.refresh_due(&self.trust.current().trust, now);
+        }
+        changed
+    }
+}

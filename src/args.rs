@@ -41,6 +41,9 @@ pub enum Command {
     /// The issuer service and its administration (tokens, audit, bulk import).
     #[command(subcommand)]
     Issuer(IssuerCommand),
+    /// The verification service and the clerk's page.
+    #[command(subcommand)]
+    Verifier(VerifierCommand),
     /// Print the licence-type catalogue as JSON (built-in types plus --catalogue FILE).
     Types {
         /// TOML file with a province's own licence types.
@@ -93,6 +96,19 @@ pub enum IssuerCommand {
         chunk: usize,
         #[command(flatten)]
         config: IssuerConfigArgs,
+    },
+}
+
+/// `huren verifier …`
+#[derive(Debug, Subcommand)]
+pub enum VerifierCommand {
+    /// Run the verification service (config file and/or HUREN_* environment).
+    ///
+    /// Example: HUREN_TRUST_LIST=trust-list.jwt HUREN_OPERATOR_CERT=op/operator.crt.pem huren verifier serve
+    Serve {
+        /// TOML configuration file (HUREN_* variables override it).
+        #[arg(long)]
+        config: Option<PathBuf>,
     },
 }
 

@@ -185,10 +185,34 @@ async fn run_async(dir: &Path, port: u16, passphrase: &Passphrase) -> Result<Exi
         })));
     }
 
+    // The verifier, on the first port, with the clerk's page.
+    let verifier_listener = TcpListener::bind(("127.0.0.1", port))
+        .await
+        .with_context(|| format!("binding 127.0.0.1:{port}"))?;
+    let verifier_url = format!("http://{}", verifier_listener.local_addr()?);
+    let verifier_config = huren_verifier::server::config::VerifierFile {
+        trust_list: Some(trust_path.display().to_string()),
+        operator_cert: Some(vec![operator_cert.clone()]),
+        cache_dir: Some(dir.join("verifier-cache")),
+        rate_limit: Some(0),
+        ..Default::default()
+    }
+    .resolve()?;
+    let verifier_state = super::verifier::build_state(&verifier_config)?;
+    let mut stop = stop_rx.clone();
+    handles.push(tokio::spawn(huren_verifier::server::serve(
+        verifier_listener,
+        verifier_state,
+        verifier_config.refresh,
+        async move {
+            let _ = stop.changed().await;
+        },
+    )));
+
     let manifest = json!({
         "trust_list": trust_path.canonicalize().unwrap_or(trust_path.clone()),
         "operator_cert": operator_cert.canonicalize().unwrap_or(operator_cert.clone()),
-        "verifier_url": serde_json::Value::Null,
+        "verifier_url": verifier_url,
         "issuers": issuers,
         "samples": samples,
     });
@@ -204,6 +228,7 @@ async fn run_async(dir: &Path, port: u16, passphrase: &Passphrase) -> Result<Exi
         "\nhuren demo is running (Ctrl-C to stop). Manifest: {}",
         manifest_path.display()
     );
+    eprintln!("  the clerk's page (scan or paste a sample's qr_text): {verifier_url}/");
     for issuer in manifest["issuers"].as_array().into_iter().flatten() {
         eprintln!(
             "  issuer {} {}: {}/openapi.json",

@@ -5,6 +5,7 @@ mod issuer;
 mod pki;
 mod sign;
 mod trust;
+mod verifier;
 mod verify;
 
 use std::process::ExitCode;
@@ -23,6 +24,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::StatusList(args) => sign::status_list(&args, passphrase_file),
         Command::Verify(args) => verify::run(&args),
         Command::Issuer(command) => issuer::run(command, passphrase_file),
+        Command::Verifier(command) => verifier::run(command),
         Command::Types { catalogue } => issuer::types(catalogue.as_deref()),
         Command::Demo { dir, port } => demo::run(&dir, port),
     }

@@ -34,6 +34,9 @@ pub mod status_cache;
 pub mod trust_store;
 pub mod verifier;
 
+#[cfg(feature = "server")]
+pub mod server;
+
 pub use fetch::{FetchError, Fetched, Fetcher, HttpFetcher};
 pub use huren_crypto::verify::{Outcome, Report, Verdict, VerifyOptions};
 pub use status_cache::StatusCache;

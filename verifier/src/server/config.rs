@@ -1,0 +1,181 @@
+//! The verification service's settings: a TOML file (`--config`) and `HUREN_*` variables,
+//! the environment winning, validated at load with errors naming the setting.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+/// Settings as written.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VerifierFile {
+    /// `HUREN_LISTEN` (default `127.0.0.1:8400`).
+    pub listen: Option<String>,
+    /// `HUREN_TRUST_LIST`: file or URL.
+    pub trust_list: Option<String>,
+    /// `HUREN_OPERATOR_CERT`: pinned certificate file(s), comma-separated in the environment.
+    pub operator_cert: Option<Vec<PathBuf>>,
+    /// `HUREN_CACHE_DIR` (default `./huren-verifier-cache`).
+    pub cache_dir: Option<PathBuf>,
+    /// `HUREN_REFRESH_SECS` (default 60).
+    pub refresh_secs: Option<u64>,
+    /// `HUREN_ADDR_FILE`.
+    pub addr_file: Option<PathBuf>,
+    /// `HUREN_RATE_LIMIT`: requests per second per client (default 50; 0 = off).
+    pub rate_limit: Option<u32>,
+    /// `HUREN_OFFLINE`: `true` = never fetch status lists.
+    pub offline: Option<bool>,
+    /// `HUREN_GRACE_SECS`: grace after the trust list's next_update.
+    pub grace_secs: Option<i64>,
+    /// `HUREN_LOG_FORMAT`: text or json.
+    pub log_format: Option<String>,
+}
+
+/// Validated settings.
+#[derive(Debug, Clone)]
+pub struct ServiceConfig {
+    /// Address to bind.
+    pub listen: SocketAddr,
+    /// Trust list file or URL.
+    pub trust_list: String,
+    /// Pinned operator certificate files.
+    pub operator_certs: Vec<PathBuf>,
+    /// Cache directory.
+    pub cache_dir: PathBuf,
+    /// Refresh period.
+    pub refresh: Duration,
+    /// Where to write the bound address.
+    pub addr_file: Option<PathBuf>,
+    /// Per-client rate.
+    pub rate_limit: u32,
+    /// Whether status lists may be fetched.
+    pub online: bool,
+    /// Trust list grace.
+    pub grace_secs: i64,
+    /// JSON logs.
+    pub json_logs: bool,
+}
+
+/// A setting is wrong.
+#[derive(Debug, thiserror::Error)]
+#[error("configuration: {setting}: {message}")]
+pub struct ConfigError {
+    /// Which.
+    pub setting: &'static str,
+    /// What.
+    pub message: String,
+}
+
+fn err(setting: &'static str, message: impl Into<String>) -> ConfigError {
+    ConfigError {
+        setting,
+        message: message.into(),
+    }
+}
+
+impl VerifierFile {
+    /// Reads a TOML file.
+    pub fn from_toml(text: &str) -> Result<VerifierFile, ConfigError> {
+        toml_parse(text)
+    }
+
+    /// Applies `HUREN_*` variables.
+    pub fn with_env(
+        mut self,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<VerifierFile, ConfigError> {
+        if let Some(v) = env("HUREN_LISTEN") {
+            self.listen = Some(v)
+        }
+        if let Some(v) = env("HUREN_TRUST_LIST") {
+            self.trust_list = Some(v)
+        }
+        if let Some(v) = env("HUREN_OPERATOR_CERT") {
+            self.operator_cert = Some(v.split(',').map(|p| PathBuf::from(p.trim())).collect())
+        }
+        if let Some(v) = env("HUREN_CACHE_DIR") {
+            self.cache_dir = Some(PathBuf::from(v))
+        }
+        if let Some(v) = env("HUREN_ADDR_FILE") {
+            self.addr_file = Some(PathBuf::from(v))
+        }
+        if let Some(v) = env("HUREN_LOG_FORMAT") {
+            self.log_format = Some(v)
+        }
+        if let Some(v) = env("HUREN_REFRESH_SECS") {
+            self.refresh_secs = Some(
+                v.parse()
+                    .map_err(|_| err("HUREN_REFRESH_SECS", "not a number"))?,
+            )
+        }
+        if let Some(v) = env("HUREN_RATE_LIMIT") {
+            self.rate_limit = Some(
+                v.parse()
+                    .map_err(|_| err("HUREN_RATE_LIMIT", "not a number"))?,
+            )
+        }
+        if let Some(v) = env("HUREN_OFFLINE") {
+            self.offline = Some(matches!(v.as_str(), "1" | "true" | "yes"))
+        }
+        if let Some(v) = env("HUREN_GRACE_SECS") {
+            self.grace_secs = Some(
+                v.parse()
+                    .map_err(|_| err("HUREN_GRACE_SECS", "not a number"))?,
+            )
+        }
+        Ok(self)
+    }
+
+    /// Validates and fills defaults.
+    pub fn resolve(self) -> Result<ServiceConfig, ConfigError> {
+        let listen = self.listen.unwrap_or_else(|| "127.0.0.1:8400".into());
+        let listen = listen.parse().map_err(|_| {
+            err(
+                "listen (HUREN_LISTEN)",
+                format!("{listen:?} is not address:port"),
+            )
+        })?;
+        let refresh = self.refresh_secs.unwrap_or(60);
+        if !(1..=86_400).contains(&refresh) {
+            return Err(err(
+                "refresh_secs (HUREN_REFRESH_SECS)",
+                "must be 1 to 86400",
+            ));
+        }
+        let json_logs = match self.log_format.as_deref().unwrap_or("text") {
+            "text" => false,
+            "json" => true,
+            other => {
+                return Err(err(
+                    "log_format (HUREN_LOG_FORMAT)",
+                    format!("{other:?} is not text or json"),
+                ))
+            }
+        };
+        Ok(ServiceConfig {
+            listen,
+            trust_list: self
+                .trust_list
+                .ok_or_else(|| err("trust_list (HUREN_TRUST_LIST)", "is required"))?,
+            operator_certs: self
+                .operator_cert
+                .filter(|c| !c.is_empty())
+                .ok_or_else(|| err("operator_cert (HUREN_OPERATOR_CERT)", "is required"))?,
+            cache_dir: self
+                .cache_dir
+                .unwrap_or_else(|| PathBuf::from("huren-verifier-cache")),
+            refresh: Duration::from_secs(refresh),
+            addr_file: self.addr_file,
+            rate_limit: self.rate_limit.unwrap_or(50),
+            online: !self.offline.unwrap_or(false),
+            grace_secs: self.grace_secs.unwrap_or(0),
+            json_logs,
+        })
+    }
+}
+
+fn toml_parse(text: &str) -> Result<VerifierFile, ConfigError> {
+    toml::from_str(text).map_err(|e| err("config file", e.to_string()))
+}

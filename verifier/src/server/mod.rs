@@ -1,0 +1,396 @@
+//! The verification service (`huren verifier serve`, feature `server`): `POST /v1/verify`,
+//! `GET /v1/trust`, health, metrics, OpenAPI and the clerk's page (SPEC §7, §9).
+//!
+//! Verification outcomes are data: HTTP 200 whatever the verdict; 4xx only for requests that
+//! are not a licence at all (no input, unreadable image, wrong content type, too large, rate
+//! limited). Every verification is logged for 用证留痕 with the licence id, verdict, reasons,
+//! time and caller — never the holder's name or identifiers.
+
+pub mod config;
+mod page;
+mod rate;
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequest, Multipart, Query, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+
+use crate::Verifier;
+
+/// Largest request body (a phone photo of a QR code).
+pub const MAX_BODY_BYTES: usize = 10 * 1024 * 1024;
+/// Largest decoded image, in pixels per side.
+const MAX_IMAGE_SIDE: u32 = 6000;
+
+/// Shared state.
+#[derive(Clone)]
+pub struct ServerState {
+    /// The verifier.
+    pub verifier: Arc<Verifier>,
+    /// Per-client rate limiter.
+    pub limiter: Arc<rate::RateLimiter>,
+    /// Counters.
+    pub metrics: Arc<ServerMetrics>,
+    /// The clock.
+    pub now: Arc<dyn Fn() -> huren_crypto::time::UnixTime + Send + Sync>,
+}
+
+impl std::fmt::Debug for ServerState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerState").finish_non_exhaustive()
+    }
+}
+
+/// Counters for `/metrics`.
+#[derive(Debug, Default)]
+pub struct ServerMetrics {
+    valid: AtomicU64,
+    invalid: AtomicU64,
+    indeterminate: AtomicU64,
+    rejected: AtomicU64,
+    rate_limited: AtomicU64,
+}
+
+/// Builds the router.
+pub fn router(state: ServerState) -> Router {
+    Router::new()
+        .route("/", get(page::index))
+        .route("/assets/app.js", get(page::script))
+        .route("/assets/app.css", get(page::style))
+        .route("/v1/verify", post(verify))
+        .route("/v1/trust", get(trust))
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(ready))
+        .route("/metrics", get(metrics))
+        .route("/openapi.json", get(openapi))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(state)
+}
+
+/// Builds the state with a per-client limit of `rate_per_second` (burst twice that).
+pub fn state(verifier: Arc<Verifier>, rate_per_second: u32) -> ServerState {
+    ServerState {
+        verifier,
+        limiter: Arc::new(rate::RateLimiter::new(rate_per_second)),
+        metrics: Arc::new(ServerMetrics::default()),
+        now: Arc::new(crate::now),
+    }
+}
+
+/// Serves on `listener` until `shutdown`, refreshing trust material every `refresh`.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: ServerState,
+    refresh: Duration,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let background = state.clone();
+    let refresher = tokio::spawn(async move {
+        let mut interval = tokio::time::interval(refresh);
+        interval.tick().await;
+        loop {
+            interval.tick().await;
+            let state = background.clone();
+            let _ = tokio::task::spawn_blocking(move || {
+                if state.verifier.refresh((state.now)()) {
+                    tracing::info!(
+                        seq = state.verifier.trust_store().current().trust.seq(),
+                        "trust list updated"
+                    );
+                }
+            })
+            .await;
+        }
+    });
+    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    let result = axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await;
+    refresher.abort();
+    result
+}
+
+#[derive(Serialize)]
+struct Problem {
+    #[serde(rename = "type")]
+    kind: String,
+    title: &'static str,
+    status: u16,
+    code: &'static str,
+    detail: String,
+}
+
+fn problem(
+    status: StatusCode,
+    code: &'static str,
+    title: &'static str,
+    detail: impl Into<String>,
+) -> Response {
+    let body = Problem {
+        kind: format!("https://huren.invalid/problems/{code}"),
+        title,
+        status: status.as_u16(),
+        code,
+        detail: detail.into(),
+    };
+    let mut response = (status, Json(body)).into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/problem+json"),
+    );
+    response
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct VerifyBody {
+    #[serde(default)]
+    token: Option<String>,
+    #[serde(default)]
+    qr: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct VerifyQuery {
+    #[serde(default)]
+    fresh: bool,
+}
+
+/// Why a request is not a licence at all.
+struct NotALicence(Box<Response>);
+
+impl NotALicence {
+    fn new(
+        status: StatusCode,
+        code: &'static str,
+        title: &'static str,
+        detail: impl Into<String>,
+    ) -> NotALicence {
+        NotALicence(Box::new(problem(status, code, title, detail)))
+    }
+}
+
+fn bad(code: &'static str, detail: impl Into<String>) -> NotALicence {
+    NotALicence::new(StatusCode::BAD_REQUEST, code, "Not a licence", detail)
+}
+
+async fn read_input(headers: &HeaderMap, request: Request) -> Result<String, NotALicence> {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    match content_type.as_str() {
+        "multipart/form-data" => {
+            let mut multipart = Multipart::from_request(request, &())
+                .await
+                .map_err(|e| bad("bad_multipart", e.body_text()))?;
+            while let Some(field) = multipart
+                .next_field()
+                .await
+                .map_err(|e| bad("bad_multipart", e.body_text()))?
+            {
+                if field.name() == Some("image") {
+                    let bytes = field
+                        .bytes()
+                        .await
+                        .map_err(|e| bad("bad_multipart", e.body_text()))?;
+                    return tokio::task::spawn_blocking(move || decode_qr_image(&bytes))
+                        .await
+                        .map_err(|_| {
+                            bad("unreadable_image", "the image could not be processed")
+                        })?;
+                }
+            }
+            Err(bad(
+                "missing_image",
+                "send the photo of the QR code in a field named \"image\"",
+            ))
+        }
+        _ => {
+            let bytes = Bytes::from_request(request, &()).await.map_err(|e| {
+                if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    NotALicence::new(
+                        StatusCode::PAYLOAD_TOO_LARGE,
+                        "body_too_large",
+                        "Body too large",
+                        format!("at most {MAX_BODY_BYTES} bytes"),
+                    )
+                } else {
+                    bad("unreadable_body", e.body_text())
+                }
+            })?;
+            match content_type.as_str() {
+                "application/json" => {
+                    let body: VerifyBody = serde_json::from_slice(&bytes)
+                        .map_err(|e| bad("malformed_json", format!("expected {{\"token\": …}} or {{\"qr\": …}}: {e}")))?;
+                    body.token.or(body.qr).ok_or_else(|| bad("missing_input", "give \"token\" or \"qr\""))
+                }
+                "text/plain" | "" => String::from_utf8(bytes.to_vec()).map_err(|_| bad("not_utf8", "text input must be UTF-8")),
+                other => Err(NotALicence::new(
+                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    "unsupported_media_type",
+                    "Unsupported media type",
+                    format!("{other} is not accepted: send application/json, text/plain or multipart/form-data"),
+                )),
+            }
+        }
+    }
+}
+
+fn decode_qr_image(bytes: &[u8]) -> Result<String, NotALicence> {
+    let mut reader = image::ImageReader::new(std::io::Cursor::new(bytes))
+        .with_guessed_format()
+        .map_err(|_| bad("unreadable_image", "not an image"))?;
+    let mut limits = image::Limits::default();
+    limits.max_image_width = Some(MAX_IMAGE_SIDE);
+    limits.max_image_height = Some(MAX_IMAGE_SIDE);
+    limits.max_alloc = Some(256 * 1024 * 1024);
+    reader.limits(limits);
+    let image = reader
+        .decode()
+        .map_err(|_| bad("unreadable_image", "not a PNG or JPEG image (or too large)"))?
+        .to_luma8();
+    let mut prepared = rqrr::PreparedImage::prepare(image);
+    prepared
+        .detect_grids()
+        .into_iter()
+        .find_map(|grid| grid.decode().ok().map(|(_, text)| text))
+        .ok_or_else(|| bad("no_qr_code", "no readable QR code in the image"))
+}
+
+async fn verify(
+    State(state): State<ServerState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Query(query): Query<VerifyQuery>,
+    headers: HeaderMap,
+    request: Request,
+) -> Response {
+    let caller = headers
+        .get("x-client-id")
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.chars().take(64).collect::<String>())
+        .unwrap_or_else(|| peer.ip().to_string());
+    if !state.limiter.allow(peer.ip()) {
+        state.metrics.rate_limited.fetch_add(1, Ordering::Relaxed);
+        let mut response = problem(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            "Too many requests",
+            "slow down",
+        );
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        return response;
+    }
+    let input = match read_input(&headers, request).await {
+        Ok(input) => input,
+        Err(NotALicence(response)) => {
+            state.metrics.rejected.fetch_add(1, Ordering::Relaxed);
+            return *response;
+        }
+    };
+    let at = (state.now)();
+    let verifier = state.verifier.clone();
+    // Verification is CPU work of tens of microseconds; only a first fetch of a status list
+    // may wait on the network, so the worker is told it may block.
+    let report = tokio::task::block_in_place(|| {
+        if query.fresh {
+            verifier.verify_fresh(&input, at)
+        } else {
+            verifier.verify(&input, at)
+        }
+    });
+    let counter = match report.verdict {
+        crate::Verdict::Valid => &state.metrics.valid,
+        crate::Verdict::Invalid => &state.metrics.invalid,
+        crate::Verdict::Indeterminate => &state.metrics.indeterminate,
+    };
+    counter.fetch_add(1, Ordering::Relaxed);
+    let reasons: Vec<&str> = report.reasons.iter().map(|r| r.code()).collect();
+    tracing::info!(
+        target: "huren::usage",
+        jti = report.licence.as_ref().map_or("-", |l| l.jti.as_str()),
+        verdict = ?report.verdict,
+        reasons = ?reasons,
+        at = at.seconds(),
+        caller = %caller,
+        "licence checked"
+    );
+    Json(report).into_response()
+}
+
+async fn trust(State(state): State<ServerState>) -> Response {
+    let now = (state.now)();
+    let grace = state.verifier.options().trust_list_grace_seconds;
+    let status = state.verifier.trust_store().status(now, grace);
+    let lists = state.verifier.status_cache().summary(now);
+    Json(serde_json::json!({"trust_list": status, "status_lists": lists})).into_response()
+}
+
+async fn ready(State(state): State<ServerState>) -> Response {
+    let current = state.verifier.trust_store().current();
+    let body = serde_json::json!({"ready": true, "trust_list_seq": current.trust.seq(), "from_cache": current.from_cache});
+    (StatusCode::OK, Json(body)).into_response()
+}
+
+async fn metrics(State(state): State<ServerState>) -> Response {
+    let m = &state.metrics;
+    let mut text = String::new();
+    for (name, help, value) in [
+        (
+            "huren_verifications_valid_total",
+            "Verifications with verdict valid.",
+            &m.valid,
+        ),
+        (
+            "huren_verifications_invalid_total",
+            "Verifications with verdict invalid.",
+            &m.invalid,
+        ),
+        (
+            "huren_verifications_indeterminate_total",
+            "Verifications with verdict indeterminate.",
+            &m.indeterminate,
+        ),
+        (
+            "huren_verify_requests_rejected_total",
+            "Requests that were not a licence (4xx).",
+            &m.rejected,
+        ),
+        (
+            "huren_verify_requests_rate_limited_total",
+            "Requests refused by the rate limit.",
+            &m.rate_limited,
+        ),
+    ] {
+        text.push_str(&format!(
+            "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}\n",
+            value.load(Ordering::Relaxed)
+        ));
+    }
+    let seq = state.verifier.trust_store().current().trust.seq();
+    text.push_str(&format!("# HELP huren_trust_list_seq Loaded trust list seq.\n# TYPE huren_trust_list_seq gauge\nhuren_trust_list_seq {seq}\n"));
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
+}
+
+async fn openapi() -> Response {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        include_str!("openapi.json"),
+    )
+        .into_response()
+}

@@ -1,0 +1,115 @@
+//! `huren demo` as a user runs it: one command brings up three provinces' issuers and the
+//! verifier, writes `demo.json`, and every sample verifies at the verifier; a second run on the
+//! same directory reuses the keys.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a panic is a failure report
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+struct Demo(Child);
+
+impl Drop for Demo {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start(dir: &Path) -> (Demo, serde_json::Value) {
+    let manifest_path = dir.join("demo.json");
+    let _ = std::fs::remove_file(&manifest_path);
+    let child = Command::new(env!("CARGO_BIN_EXE_huren"))
+        .args(["demo", "--dir"])
+        .arg(dir)
+        .args(["--port", "0"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let demo = Demo(child);
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        if let Ok(text) = std::fs::read_to_string(&manifest_path) {
+            if let Ok(json) = serde_json::from_str::<serde_json::Value>(&text) {
+                return (demo, json);
+            }
+        }
+        assert!(Instant::now() < deadline, "demo.json did not appear");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+fn post_text(url: &str, body: &str) -> serde_json::Value {
+    let mut response = ureq::post(url)
+        .header("Content-Type", "text/plain")
+        .send(body)
+        .unwrap();
+    serde_json::from_str(&response.body_mut().read_to_string().unwrap()).unwrap()
+}
+
+#[test]
+fn demo_brings_up_issuers_and_verifier_and_every_sample_verifies() {
+    let dir = tempfile::tempdir().unwrap();
+    let (demo, manifest) = start(dir.path());
+    for key in [
+        "trust_list",
+        "operator_cert",
+        "verifier_url",
+        "issuers",
+        "samples",
+    ] {
+        assert!(
+            !manifest[key].is_null(),
+            "demo.json lacks {key}: {manifest}"
+        );
+    }
+    let issuers = manifest["issuers"].as_array().unwrap();
+    let regions: Vec<&str> = issuers
+        .iter()
+        .map(|i| i["region"].as_str().unwrap())
+        .collect();
+    assert_eq!(regions, ["330000", "320000", "340000"]);
+    for issuer in issuers {
+        assert!(issuer["admin_token"].as_str().unwrap().starts_with("hrt_"));
+        let health = ureq::get(&format!("{}/readyz", issuer["url"].as_str().unwrap()))
+            .call()
+            .unwrap();
+        assert_eq!(health.status().as_u16(), 200);
+    }
+    let verifier = manifest["verifier_url"].as_str().unwrap();
+    let samples = manifest["samples"].as_array().unwrap();
+    assert_eq!(samples.len(), 6);
+    for sample in samples {
+        let report = post_text(
+            &format!("{verifier}/v1/verify"),
+            sample["qr_text"].as_str().unwrap(),
+        );
+        assert_eq!(report["verdict"], "valid", "{report}");
+        assert_eq!(report["licence"]["jti"], sample["jti"]);
+    }
+    let page = ureq::get(verifier)
+        .call()
+        .unwrap()
+        .body_mut()
+        .read_to_string()
+        .unwrap();
+    assert!(page.contains("电子证照"), "the clerk's page is served at /");
+    drop(demo);
+
+    // Second run: same keys (the operator certificate is unchanged), new trust list.
+    let operator_before = std::fs::read(dir.path().join("operator/operator.crt.pem")).unwrap();
+    let (_demo, manifest) = start(dir.path());
+    assert_eq!(
+        std::fs::read(dir.path().join("operator/operator.crt.pem")).unwrap(),
+        operator_before
+    );
+    let verifier = manifest["verifier_url"].as_str().unwrap();
+    let sample = &manifest["samples"][0];
+    let report = post_text(
+        &format!("{verifier}/v1/verify"),
+        sample["qr_text"].as_str().unwrap(),
+    );
+    assert_eq!(report["verdict"], "valid", "{report}");
+}

@@ -12,6 +12,12 @@ pub const MAX_INPUT_BYTES: usize = 2 * crate::jws::MAX_LICENCE_TOKEN_BYTES + 64;
 
 /// Encodes a compact JWS as `HR1:` numeric text. Characters outside the JWS alphabet
 /// (base64url and `.`) are refused.
+///
+/// ```
+/// let qr = huren_crypto::qr::encode("eyJh.e30.c2ln").unwrap();
+/// assert_eq!(qr, "HR1:56762959015606030154056365");
+/// assert_eq!(huren_crypto::qr::normalise_input(&format!("{qr}\r\n")).unwrap(), "eyJh.e30.c2ln");
+/// ```
 pub fn encode(token: &str) -> Result<String, QrError> {
     let mut out = String::with_capacity(PREFIX.len() + 2 * token.len());
     out.push_str(PREFIX);

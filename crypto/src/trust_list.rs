@@ -252,7 +252,15 @@ pub struct TrustList {
 }
 
 impl TrustList {
-    /// Verifies a trust-list token against the pinned operator certificates: the header's
+    /// Verifies a trust-list token against the pinned operator certificates (fails closed on
+    /// an empty pin set):
+    ///
+    /// ```
+    /// use huren_crypto::trust_list::{TrustList, TrustListError};
+    /// assert_eq!(TrustList::verify("a.b.c", &[]).unwrap_err(), TrustListError::NothingPinned);
+    /// ```
+    ///
+    /// The header's
     /// `x5c[0]` must be byte-identical to a pinned certificate, valid at the list's `iat`, and
     /// its signature must verify. Entries are then checked; broken ones are set aside (see
     /// [`TrustList::problems`]).

@@ -342,6 +342,19 @@ impl ReportBuilder {
 }
 
 /// Verifies scanned or pasted input (`HR1:` text or a bare JWS) at time `at`.
+///
+/// ```no_run
+/// use huren_crypto::cert::Certificate;
+/// use huren_crypto::trust_list::TrustList;
+/// use huren_crypto::verify::{verify_licence, NoStatusLists, Verdict, VerifyOptions};
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let operator = Certificate::from_der(&std::fs::read("operator.crt.der")?)?;
+/// let trust = TrustList::verify(&std::fs::read_to_string("trust-list.jwt")?, &[operator])?;
+/// let report = verify_licence("HR1:5676…", &trust, &NoStatusLists, huren_crypto::UnixTime(1_795_400_000), &VerifyOptions::default());
+/// // Without status lists the best possible answer is "indeterminate" (status_unknown).
+/// assert_ne!(report.verdict, Verdict::Valid);
+/// # Ok(()) }
+/// ```
 pub fn verify_licence(
     input: &str,
     trust: &TrustList,

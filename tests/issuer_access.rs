@@ -6,30 +6,13 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a panic is a failure report
 
+#[macro_use]
 mod common;
 
 use axum::http::{Method, StatusCode};
 use common::issuer::{building_licence, spawn_issuer, Db, Reply, TestIssuer};
 use huren_crypto::verify::Verdict;
 use huren_issuer::tokens::Scope;
-
-/// Runs a scenario on SQLite and (when `TEST_POSTGRES_URL` is set, as in CI) PostgreSQL.
-macro_rules! on_both_databases {
-    ($($scenario:ident),* $(,)?) => {$(
-        mod $scenario {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                super::$scenario(super::Db::Sqlite).await;
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                if let Some(db) = super::Db::postgres() {
-                    super::$scenario(db).await;
-                }
-            }
-        }
-    )*};
-}
 
 on_both_databases!(
     requests_without_a_valid_bearer_token_get_401_and_change_nothing,

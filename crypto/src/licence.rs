@@ -217,14 +217,18 @@ impl Licence {
 /// A type code is a defining authority's code (18 characters of the USCC alphabet) followed by
 /// 3 digits. The authority part's check digit is not enforced: catalogues in use carry codes
 /// whose check is not computed per GB 32100.
-fn check_type_code(code: &str) -> Result<(), String> {
+pub fn check_type_code(code: &str) -> Result<(), String> {
     const USCC_ALPHABET: &str = "0123456789ABCDEFGHJKLMNPQRTUWXY";
     let chars: Vec<char> = code.chars().collect();
     if chars.len() != 21 {
         return Err(format!("must be 21 characters, found {}", chars.len()));
     }
     if let Some(i) = chars[..18].iter().position(|c| !USCC_ALPHABET.contains(*c)) {
-        return Err(format!("character {} is not in the USCC alphabet", i + 1));
+        return Err(format!(
+            "character {} is not in the USCC alphabet (0-9 and upper-case letters other than \
+             I, O, S, V, Z)",
+            i + 1
+        ));
     }
     if let Some(i) = chars[18..].iter().position(|c| !c.is_ascii_digit()) {
         return Err(format!("character {} must be a digit", i + 19));

@@ -40,7 +40,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use huren_crypto::ids::HolderIdType;
-use huren_crypto::licence::{CivilDate, FieldError, Licence, MAX_FACE_FIELDS, MAX_TEXT_CHARS};
+use huren_crypto::licence::{
+    check_type_code, CivilDate, FieldError, Licence, MAX_FACE_FIELDS, MAX_TEXT_CHARS,
+};
 use serde::{Deserialize, Serialize};
 
 /// Longest default validity accepted, in years.
@@ -448,24 +450,6 @@ fn add_years_minus_one_day(from: CivilDate, years: u32) -> Option<CivilDate> {
         Err(_) => from.0.previous_day()?.replace_year(target).ok()?,
     };
     Some(CivilDate(end))
-}
-
-fn check_type_code(code: &str) -> Result<(), String> {
-    let chars: Vec<char> = code.chars().collect();
-    if chars.len() != 21 {
-        return Err(format!("must be 21 characters, found {}", chars.len()));
-    }
-    if let Some(i) = chars[..18].iter().position(|c| !USCC_ALPHABET.contains(*c)) {
-        return Err(format!(
-            "character {} is not in the USCC alphabet (0-9 and upper-case letters other than \
-             I, O, S, V, Z)",
-            i + 1
-        ));
-    }
-    if let Some(i) = chars[18..].iter().position(|c| !c.is_ascii_digit()) {
-        return Err(format!("character {} must be a digit", i + 19));
-    }
-    Ok(())
 }
 
 fn check_authority_code(code: &str) -> Result<(), String> {

@@ -2,7 +2,31 @@
 //! Jiangsu PS256, Anhui SM2SM3 in the trust list; Shanghai outside it) made once per test
 //! binary with real keys, at fixed times so nothing ever expires.
 
-#![allow(dead_code, unused_imports, clippy::unwrap_used, clippy::expect_used)]
+#![allow(
+    dead_code,
+    unused_imports,
+    unused_macros,
+    clippy::unwrap_used,
+    clippy::expect_used
+)]
+
+/// Runs a scenario on SQLite and (when `TEST_POSTGRES_URL` is set, as in CI) PostgreSQL.
+macro_rules! on_both_databases {
+    ($($scenario:ident),* $(,)?) => {$(
+        mod $scenario {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$scenario(super::Db::Sqlite).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                if let Some(db) = super::Db::postgres() {
+                    super::$scenario(db).await;
+                }
+            }
+        }
+    )*};
+}
 
 use std::collections::HashMap;
 use std::path::Path;

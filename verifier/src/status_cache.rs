@@ -82,27 +82,38 @@ impl StatusCache {
         cache
     }
 
-    fn insert(&self, list: VerifiedStatusList, etag: Option<String>, fetched_at: UnixTime) {
+    /// Holds `list` unless the cache is full or it is older than the list held; returns
+    /// whether it was taken.
+    fn insert(&self, list: VerifiedStatusList, etag: Option<String>, fetched_at: UnixTime) -> bool {
         let uri = list.uri().to_owned();
+        let Ok(mut entries) = self.entries.write() else {
+            return false;
+        };
+        if entries.len() >= MAX_LISTS && !entries.contains_key(&uri) {
+            return false;
+        }
+        // Never go back to an older list than the one held.
+        if entries
+            .get(&uri)
+            .is_some_and(|held| held.list.iat() > list.iat())
+        {
+            return false;
+        }
+        entries.insert(
+            uri,
+            Entry {
+                list: Arc::new(list),
+                etag,
+                fetched_at,
+            },
+        );
+        true
+    }
+
+    /// Forgets every held list (after the trust list changed).
+    pub fn clear(&self) {
         if let Ok(mut entries) = self.entries.write() {
-            if entries.len() >= MAX_LISTS && !entries.contains_key(&uri) {
-                return;
-            }
-            // Never go back to an older list than the one held.
-            if entries
-                .get(&uri)
-                .is_some_and(|held| held.list.iat() > list.iat())
-            {
-                return;
-            }
-            entries.insert(
-                uri,
-                Entry {
-                    list: Arc::new(list),
-                    etag,
-                    fetched_at,
-                },
-            );
+            entries.clear();
         }
     }
 
@@ -148,10 +159,13 @@ impl StatusCache {
             Ok(Fetched::Body { text, etag }) => match VerifiedStatusList::verify(&text, uri, trust)
             {
                 Ok(list) => {
-                    if let Some(disk) = &self.disk {
-                        let _ = disk.write(&DiskCache::status_file(uri), text.as_bytes());
+                    // Only a list actually taken goes to disk: an older copy (a stale proxy)
+                    // must not replace the newer one there, where a restart would load it.
+                    if self.insert(list, etag, now) {
+                        if let Some(disk) = &self.disk {
+                            let _ = disk.write(&DiskCache::status_file(uri), text.as_bytes());
+                        }
                     }
-                    self.insert(list, etag, now);
                     self.get(uri).ok_or_else(|| "cache full".to_owned())
                 }
                 Err(e) => Err(e.to_string()),

@@ -188,6 +188,20 @@ impl TrustStore {
                 })
             });
 
+        // The rollback floor is the newer of the recorded state and the cached list itself, so
+        // losing the state file cannot reopen the door to an older list.
+        let accepted = match (accepted, &cached) {
+            (Some(state), Some(list)) if list.trust.seq() > state.seq => Some(AcceptedState {
+                seq: list.trust.seq(),
+                digest: hex::encode(list.trust.digest()),
+            }),
+            (None, Some(list)) => Some(AcceptedState {
+                seq: list.trust.seq(),
+                digest: hex::encode(list.trust.digest()),
+            }),
+            (state, _) => state,
+        };
+
         let mut error = None;
         let fresh = match read_source(&source, fetcher.as_ref(), None) {
             Ok(Fetched::Body { text, etag }) => match TrustList::verify(&text, &pinned) {

@@ -138,6 +138,11 @@ impl Verifier {
     /// whether the trust list changed.
     pub fn refresh(&self, now: UnixTime) -> bool {
         let changed = self.trust.refresh(now).unwrap_or(false);
+        if changed {
+            // Status lists were verified against the old list's roots; a signer dropped from the
+            // new list must not keep counting. They are fetched again on next use.
+            self.status.clear();
+        }
         if self.online {
             self.status.refresh_due(&self.trust.current().trust, now);
         }

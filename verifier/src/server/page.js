@@ -40,6 +40,7 @@ const REASONS = {
 
 let lang = sessionStorage.getItem("huren.lang") || "zh";
 let last = null;
+let trustList = null;
 const history = JSON.parse(sessionStorage.getItem("huren.history") || "[]");
 const $ = (id) => document.getElementById(id);
 
@@ -59,6 +60,7 @@ function applyLanguage() {
   document.title = t("title");
   if (last) render(last);
   renderHistory();
+  renderTrust();
 }
 
 function render(report) {
@@ -134,6 +136,7 @@ $("image").addEventListener("change", () => {
   form.append("image", file);
   submit(form, null);
   $("image").value = "";
+  $("scan").focus();
 });
 
 $("camera").addEventListener("click", async () => {
@@ -163,14 +166,20 @@ $("lang").addEventListener("click", () => {
   applyLanguage();
 });
 
-// Keep the scanner input focused: a clerk should never have to click before scanning.
+// Keep the scanner input focused: a clerk should never have to click before scanning. Buttons
+// and history entries give the focus back too: otherwise the scanner's next text goes nowhere,
+// and its Enter presses the button again (the language switch flips back, the scan is lost).
 document.addEventListener("click", (event) => {
-  if (!event.target.closest("button, label, input, #history")) $("scan").focus();
+  if (!event.target.closest("label, input")) $("scan").focus();
 });
 
+function renderTrust() {
+  if (trustList) $("trust").textContent = t("trust") + " " + trustList.seq + (trustList.stale ? " ⚠" : "");
+}
+
 fetch("/v1/trust").then((r) => r.json()).then((json) => {
-  const list = json.trust_list;
-  $("trust").textContent = "trust list seq " + list.seq + (list.stale ? " ⚠" : "");
+  trustList = json.trust_list;
+  renderTrust();
 }).catch(() => {});
 
 applyLanguage();

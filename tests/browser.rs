@@ -1,0 +1,389 @@
+//! The clerk's page (SPEC §9) in a real browser: `huren demo` brings up three provinces'
+//! issuers and the verifier on 127.0.0.1, and headless Chromium (Debian's, driven from Node by
+//! `playwright-core`, see `tests/browser/`) scans licences the way a USB scanner does — keys
+//! typed into the focused input, then Enter — while the test revokes one at its issuer.
+//!
+//! Needs Debian's `chromium`, Node.js >= 20 and `npm ci` in `tests/browser` (`.ci/run` installs
+//! them). Without them the test prints a note and passes, unless `CI` is set: then it fails, so
+//! the check cannot silently stop running. Screenshots go to `target/browser-artifacts/`.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a panic is a failure report
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+const BUILDING_TYPE: &str = "11100000000013338W032";
+
+struct Demo(Child);
+
+impl Drop for Demo {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn script_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser")
+}
+
+fn artifacts_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target"))
+        .join("browser-artifacts")
+}
+
+/// What is missing to run the browser, as an install hint; `None` when all is there.
+fn missing_prerequisite(chromium: &Path) -> Option<String> {
+    if !chromium.is_file() {
+        return Some(format!(
+            "Chromium is not at {} (apt-get install chromium)",
+            chromium.display()
+        ));
+    }
+    let node = Command::new("node").arg("--version").output();
+    let version = match node {
+        Ok(out) if out.status.success() => String::from_utf8_lossy(&out.stdout).trim().to_owned(),
+        _ => return Some("Node.js is not installed (apt-get install nodejs npm)".into()),
+    };
+    let major: u32 = version
+        .trim_start_matches('v')
+        .split('.')
+        .next()
+        .and_then(|m| m.parse().ok())
+        .unwrap_or(0);
+    if major < 20 {
+        return Some(format!(
+            "Node.js {version} is too old for playwright-core (needs >= 20; package nodejs)"
+        ));
+    }
+    if !script_dir()
+        .join("node_modules/playwright-core/package.json")
+        .is_file()
+    {
+        return Some("playwright-core is not installed (run `npm ci` in tests/browser)".into());
+    }
+    None
+}
+
+fn start_demo(dir: &Path) -> (Demo, Value) {
+    let manifest_path = dir.join("demo.json");
+    let child = Command::new(env!("CARGO_BIN_EXE_huren"))
+        .args(["demo", "--dir"])
+        .arg(dir)
+        .args(["--port", "0"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(dir.join("demo.log")).unwrap())
+        .spawn()
+        .unwrap();
+    let mut demo = Demo(child);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Ok(text) = std::fs::read_to_string(&manifest_path) {
+            if let Ok(json) = serde_json::from_str::<Value>(&text) {
+                return (demo, json);
+            }
+        }
+        if let Ok(Some(status)) = demo.0.try_wait() {
+            panic!(
+                "huren demo exited ({status}) before writing demo.json:\n{}",
+                std::fs::read_to_string(dir.join("demo.log")).unwrap_or_default()
+            );
+        }
+        assert!(
+            Instant::now() < deadline,
+            "demo.json did not appear in 60 s"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// The demo's sample licences of `region`, shortest QR text first (a scanner types every
+/// character, so shorter is quicker).
+fn samples_of<'a>(manifest: &'a Value, region: &str) -> Vec<&'a Value> {
+    let mut samples: Vec<&Value> = manifest["samples"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["region"] == region)
+        .collect();
+    samples.sort_by_key(|s| s["qr_text"].as_str().unwrap().len());
+    assert!(
+        !samples.is_empty(),
+        "no demo sample of {region}: {manifest}"
+    );
+    samples
+}
+
+fn issuer_of<'a>(manifest: &'a Value, region: &str) -> &'a Value {
+    manifest["issuers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["region"] == region)
+        .unwrap()
+}
+
+fn text<'a>(step: &'a Value, key: &str) -> &'a str {
+    step[key].as_str().unwrap_or("")
+}
+
+fn strings(step: &Value, key: &str) -> Vec<String> {
+    step[key]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn clerk_scans_verifies_sees_a_revocation_and_switches_language() {
+    let started = Instant::now();
+    let chromium = std::env::var_os("HUREN_CHROMIUM")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/usr/bin/chromium"));
+    if let Some(missing) = missing_prerequisite(&chromium) {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "the browser test needs what is missing: {missing}"
+        );
+        eprintln!("note: skipping the clerk's-page browser test: {missing}");
+        return;
+    }
+
+    let dir = tempfile::tempdir().unwrap();
+    let (_demo, manifest) = start_demo(dir.path());
+    let verifier = manifest["verifier_url"].as_str().unwrap();
+
+    // Zhejiang's building licence verifies; Jiangsu's licence is revoked before the verifier
+    // has asked Jiangsu for anything, so its status list is first fetched (lazily) after the
+    // revocation; Anhui's is scanned after the language switch.
+    let valid = samples_of(&manifest, "330000")
+        .into_iter()
+        .find(|s| s["jti"].as_str().unwrap().contains(BUILDING_TYPE))
+        .expect("the demo issues a building licence in Zhejiang");
+    let revoked = samples_of(&manifest, "320000")[0];
+    let after_switch = samples_of(&manifest, "340000")[0];
+    let jiangsu = issuer_of(&manifest, "320000");
+
+    let artifacts = artifacts_dir();
+    std::fs::create_dir_all(&artifacts).unwrap();
+    for old in [
+        "clerk-page.png",
+        "clerk-page-valid.png",
+        "clerk-page-revoked.png",
+        "clerk-page-failure.png",
+    ] {
+        let _ = std::fs::remove_file(artifacts.join(old));
+    }
+    let plan = json!({
+        "verifier_url": verifier,
+        "chromium": chromium,
+        "artifacts_dir": artifacts,
+        "valid": {"qr_text": valid["qr_text"]},
+        "revoke": {
+            "qr_text": revoked["qr_text"],
+            "jti": revoked["jti"],
+            "issuer_url": jiangsu["url"],
+            "admin_token": jiangsu["admin_token"],
+        },
+        "after_switch": {"qr_text": after_switch["qr_text"]},
+    });
+    let plan_path = dir.path().join("plan.json");
+    std::fs::write(&plan_path, plan.to_string()).unwrap();
+
+    // The driver, with a hard limit so a hung browser cannot hang the test run.
+    let stdout_path = dir.path().join("driver.out");
+    let stderr_path = dir.path().join("driver.err");
+    let mut driver = Command::new("node")
+        .arg(script_dir().join("clerk-page.mjs"))
+        .arg(&plan_path)
+        .current_dir(script_dir())
+        .stdin(Stdio::null())
+        .stdout(std::fs::File::create(&stdout_path).unwrap())
+        .stderr(std::fs::File::create(&stderr_path).unwrap())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let status = loop {
+        if let Some(status) = driver.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = driver.kill();
+            let _ = driver.wait();
+            panic!(
+                "the browser driver did not finish in 120 s; stderr:\n{}",
+                std::fs::read_to_string(&stderr_path).unwrap_or_default()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let out = std::fs::read_to_string(&stdout_path).unwrap_or_default();
+    let err = std::fs::read_to_string(&stderr_path).unwrap_or_default();
+    let obs: Value = out
+        .lines()
+        .rev()
+        .find_map(|line| serde_json::from_str(line).ok())
+        .unwrap_or_else(|| {
+            panic!("the driver printed no observations ({status}); stderr:\n{err}\nstdout:\n{out}")
+        });
+    assert!(
+        status.success(),
+        "the browser driver failed ({status}): {}\nat failure: {}\nstderr:\n{err}\nscreenshot: {}",
+        text(&obs, "error"),
+        obs["steps"]["at_failure"],
+        artifacts.join("clerk-page-failure.png").display()
+    );
+    let steps = &obs["steps"];
+
+    // Loaded: Chinese first, the scanner input has the focus without a click.
+    let loaded = &steps["loaded"];
+    assert_eq!(text(loaded, "lang"), "zh-CN", "{loaded}");
+    assert_eq!(
+        text(loaded, "focused"),
+        "scan",
+        "the scanner input has focus on load: {loaded}"
+    );
+    assert!(text(loaded, "trust").contains("信任列表版本"), "{loaded}");
+
+    // A valid licence: green 有效, the holder, a masked holder code, the time of the check.
+    let step = &steps["valid"];
+    assert_eq!(text(step, "verdict"), "有效", "{step}");
+    assert!(
+        text(step, "card_class").split(' ').any(|c| c == "valid"),
+        "{step}"
+    );
+    assert!(text(step, "fields").contains("示例建设有限公司"), "{step}");
+    assert!(
+        text(step, "fields").contains(valid["jti"].as_str().unwrap()),
+        "{step}"
+    );
+    assert!(
+        text(step, "holder_id").contains('*'),
+        "holder code is masked: {step}"
+    );
+    assert!(text(step, "meta").contains("核验时间"), "{step}");
+    assert_eq!(
+        text(step, "input_value"),
+        "",
+        "the input is cleared for the next scan: {step}"
+    );
+    assert_eq!(text(step, "focused"), "scan", "{step}");
+    assert_eq!(strings(step, "history").len(), 1, "{step}");
+
+    // The revoked licence: red 无效 with the reason in plain words.
+    assert_eq!(steps["revoke_status"], 200, "{steps}");
+    let step = &steps["revoked"];
+    assert_eq!(text(step, "verdict"), "无效", "{step}");
+    assert!(
+        text(step, "card_class").split(' ').any(|c| c == "invalid"),
+        "{step}"
+    );
+    assert!(
+        strings(step, "reasons")
+            .iter()
+            .any(|r| r == "证照已被吊销或注销"),
+        "{step}"
+    );
+    assert!(
+        text(step, "fields").contains(revoked["jti"].as_str().unwrap()),
+        "{step}"
+    );
+    assert_eq!(strings(step, "history").len(), 2, "{step}");
+
+    // English: verdict, reasons, history and labels follow; the focus returns to the input.
+    let step = &steps["english"];
+    assert_eq!(text(step, "lang"), "en", "{step}");
+    assert_eq!(text(step, "verdict"), "INVALID", "{step}");
+    assert!(
+        strings(step, "reasons")
+            .iter()
+            .any(|r| r == "Licence revoked"),
+        "{step}"
+    );
+    let history = strings(step, "history");
+    assert!(
+        history[0].contains("INVALID") && history[1].contains("VALID"),
+        "{step}"
+    );
+    assert_eq!(
+        text(step, "label"),
+        "Scan or paste the licence QR code",
+        "{step}"
+    );
+    assert!(text(step, "trust").starts_with("Trust list"), "{step}");
+    assert_eq!(
+        text(step, "focused"),
+        "scan",
+        "focus back on the input after the switch: {step}"
+    );
+
+    // Clicking the first history entry shows that check again.
+    let step = &steps["history_click"];
+    assert_eq!(text(step, "verdict"), "VALID", "{step}");
+    assert!(
+        text(step, "fields").contains(valid["jti"].as_str().unwrap()),
+        "{step}"
+    );
+
+    // And the next scan, with no click on the input, still lands in it.
+    let step = &steps["after_switch"];
+    assert_eq!(text(step, "verdict"), "VALID", "{step}");
+    assert!(
+        text(step, "fields").contains(after_switch["jti"].as_str().unwrap()),
+        "{step}"
+    );
+    assert!(text(step, "meta").starts_with("Checked at"), "{step}");
+    assert_eq!(strings(step, "history").len(), 3, "{step}");
+
+    // Nothing but the verifier: every request to its origin, nothing blocked by the CSP, no
+    // failed responses, no script errors.
+    let requests = strings(&obs, "requests");
+    let origin = format!("{verifier}/");
+    assert!(requests.iter().any(|r| r == &origin), "{requests:?}");
+    assert_eq!(
+        requests
+            .iter()
+            .filter(|r| r.ends_with("/v1/verify"))
+            .count(),
+        3,
+        "{requests:?}"
+    );
+    let foreign: Vec<&String> = requests
+        .iter()
+        .filter(|r| !r.starts_with(&origin))
+        .collect();
+    assert!(
+        foreign.is_empty(),
+        "the page loaded external URLs: {foreign:?}"
+    );
+    for key in [
+        "csp_violations",
+        "failed_responses",
+        "page_errors",
+        "console_errors",
+    ] {
+        assert!(strings(&obs, key).is_empty(), "{key}: {}", obs[key]);
+    }
+
+    let png = std::fs::read(artifacts.join("clerk-page.png")).unwrap();
+    assert!(
+        png.starts_with(b"\x89PNG\r\n\x1a\n"),
+        "clerk-page.png is a PNG"
+    );
+    eprintln!(
+        "browser test: {:.1} s (driver {} ms); screenshots in {}",
+        started.elapsed().as_secs_f64(),
+        obs["elapsed_ms"],
+        artifacts.display()
+    );
+}

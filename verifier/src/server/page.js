@@ -10,7 +10,7 @@ const TEXT = {
     checking: "核验中…", type: "证照类型", number: "证照编号", holder: "持证主体", holderId: "持证主体代码",
     issuer: "颁发机构", province: "签发省份", issued: "颁证日期", validity: "有效期", longTerm: "长期", jti: "证照标识",
     checkedAt: "核验时间", trust: "信任列表版本", noCamera: "此浏览器不支持摄像头识别二维码，请使用扫码枪或上传图片。",
-    cameraOn: "请将二维码对准摄像头…", failed: "核验请求失败：", lang: "English", warnings: "提示",
+    cameraOn: "请将二维码对准摄像头…", noCameraAccess: "无法使用摄像头，请使用扫码枪或上传图片。", failed: "核验请求失败：", lang: "English", warnings: "提示",
   },
   en: {
     title: "Cross-province e-licence check", scanLabel: "Scan or paste the licence QR code", camera: "Use camera", upload: "Upload QR image",
@@ -18,7 +18,7 @@ const TEXT = {
     checking: "Checking…", type: "Licence type", number: "Number", holder: "Holder", holderId: "Holder ID",
     issuer: "Issued by", province: "Province", issued: "Issued on", validity: "Valid", longTerm: "long-term", jti: "Licence ID",
     checkedAt: "Checked at", trust: "Trust list", noCamera: "This browser cannot read QR codes from the camera; use the scanner or upload a photo.",
-    cameraOn: "Hold the QR code in front of the camera…", failed: "Check failed: ", lang: "中文", warnings: "Notes",
+    cameraOn: "Hold the QR code in front of the camera…", noCameraAccess: "The camera cannot be used; use the scanner or upload a photo.", failed: "Check failed: ", lang: "中文", warnings: "Notes",
   },
 };
 const REASONS = {
@@ -37,6 +37,20 @@ const REASONS = {
     nonstandard_identifier_check: "Non-standard check character in the licence ID", holder_code_check_failed: "Holder code check digit is wrong",
   },
 };
+
+// Labels of the face fields of the built-in licence types (the issuers' catalogue); other keys
+// are shown as they are.
+const FACE_LABELS_ZH = {"qualification": "资质类别及等级", "legal_representative": "法定代表人（负责人）", "registered_capital": "注册资本", "address": "地址", "economic_nature": "经济性质", "business_scope": "经营范围", "economic_type": "经济类型", "entity_type": "类型", "established_on": "成立日期", "business_term": "营业期限", "domicile": "住所", "operator_name": "经营者名称", "business_premises": "经营场所", "business_format": "主体业态", "business_items": "经营项目", "supervising_authority": "日常监督管理机构", "complaint_hotline": "投诉举报电话", "co_ownership": "共有情况", "location": "坐落", "unit_number": "不动产单元号", "right_type": "权利类型", "right_nature": "权利性质", "usage": "用途", "area": "面积", "term_of_use": "使用期限", "other_conditions": "权利其他状况", "sex": "性别", "practice_category": "执业类别", "practice_scope": "执业范围", "practice_location": "执业地点", "certifying_authority": "发证机关"};
+
+function faceLabel(key) {
+  if (lang === "zh" && FACE_LABELS_ZH[key]) return FACE_LABELS_ZH[key];
+  return key.replace(/_/g, " ").replace(/^./, (c) => c.toUpperCase());
+}
+
+// "2026-11-22T09:30:00+08:00" -> "2026-11-22 09:30:00" (the time zone is always China's).
+function shortTime(rfc3339) {
+  return String(rfc3339).replace("T", " ").replace(/([+-]\d\d:\d\d|Z)$/, "");
+}
 
 let lang = sessionStorage.getItem("huren.lang") || "zh";
 let last = null;
@@ -81,13 +95,13 @@ function render(report) {
     ];
     const dl = el("dl", { id: "fields" });
     for (const [k, v] of rows) dl.append(el("dt", {}, t(k)), el("dd", { "data-field": k }, v));
-    for (const [k, v] of Object.entries(l.face || {})) dl.append(el("dt", {}, k), el("dd", {}, v));
+    for (const [k, v] of Object.entries(l.face || {})) dl.append(el("dt", {}, faceLabel(k)), el("dd", { "data-face": k }, v));
     card.append(dl);
   }
   if (report.warnings.length) {
     card.append(el("p", { class: "muted" }, t("warnings") + ": " + report.warnings.map((w) => REASONS[lang][w] || w).join("；")));
   }
-  card.append(el("p", { class: "meta" }, t("checkedAt") + " " + report.checked_at + " · " + t("trust") + " " + report.trust_list_seq));
+  card.append(el("p", { class: "meta" }, t("checkedAt") + " " + shortTime(report.checked_at) + " · " + t("trust") + " " + report.trust_list_seq));
 }
 
 function renderHistory() {
@@ -146,7 +160,14 @@ $("camera").addEventListener("click", async () => {
   }
   const detector = new BarcodeDetector({ formats: ["qr_code"] });
   const video = $("video");
-  const stream = await navigator.mediaDevices.getUserMedia({ video: { facingMode: "environment" } });
+  let stream;
+  try {
+    stream = await navigator.mediaDevices.getUserMedia({ video: { facingMode: "environment" } });
+  } catch (error) {
+    $("notice").textContent = t("noCameraAccess") + " (" + error.name + ")";
+    $("scan").focus();
+    return;
+  }
   video.srcObject = stream;
   video.hidden = false;
   await video.play();

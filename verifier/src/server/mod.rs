@@ -16,6 +16,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Bytes;
+use axum::extract::multipart::MultipartError;
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequest, Multipart, Query, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -27,6 +29,8 @@ use crate::Verifier;
 
 /// Largest request body (a phone photo of a QR code).
 pub const MAX_BODY_BYTES: usize = 10 * 1024 * 1024;
+/// How long a client waits for a photo to be decoded before getting an answer.
+const IMAGE_DECODE_BUDGET: Duration = Duration::from_secs(3);
 /// Largest decoded image, in pixels per side.
 const MAX_IMAGE_SIDE: u32 = 6000;
 
@@ -41,6 +45,10 @@ pub struct ServerState {
     pub metrics: Arc<ServerMetrics>,
     /// The clock.
     pub now: Arc<dyn Fn() -> huren_crypto::time::UnixTime + Send + Sync>,
+    /// Photo decoding slots. QR detection cost grows with what a photo contains (crafted
+    /// images can take a minute of CPU) and cannot be interrupted, so decodes run one at a
+    /// time on a blocking thread; typed and scanned input never waits for them.
+    pub image_slots: Arc<tokio::sync::Semaphore>,
 }
 
 impl std::fmt::Debug for ServerState {
@@ -82,6 +90,7 @@ pub fn state(verifier: Arc<Verifier>, rate_per_second: u32) -> ServerState {
         limiter: Arc::new(rate::RateLimiter::new(rate_per_second)),
         metrics: Arc::new(ServerMetrics::default()),
         now: Arc::new(crate::now),
+        image_slots: Arc::new(tokio::sync::Semaphore::new(1)),
     }
 }
 
@@ -182,7 +191,29 @@ fn bad(code: &'static str, detail: impl Into<String>) -> NotALicence {
     NotALicence::new(StatusCode::BAD_REQUEST, code, "Not a licence", detail)
 }
 
-async fn read_input(headers: &HeaderMap, request: Request) -> Result<String, NotALicence> {
+fn too_large() -> NotALicence {
+    NotALicence::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "body_too_large",
+        "Body too large",
+        format!("at most {MAX_BODY_BYTES} bytes"),
+    )
+}
+
+/// A multipart body over the limit is "too large" (413), whatever else is broken.
+fn multipart_error(e: &MultipartError) -> NotALicence {
+    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        too_large()
+    } else {
+        bad("bad_multipart", e.body_text())
+    }
+}
+
+async fn read_input(
+    headers: &HeaderMap,
+    request: Request,
+    image_slots: &Arc<tokio::sync::Semaphore>,
+) -> Result<String, NotALicence> {
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -192,6 +223,14 @@ async fn read_input(headers: &HeaderMap, request: Request) -> Result<String, Not
         .unwrap_or("")
         .trim()
         .to_ascii_lowercase();
+    // A body declared larger than the limit is refused before any of it is read.
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
+        return Err(too_large());
+    }
     match content_type.as_str() {
         "multipart/form-data" => {
             let mut multipart = Multipart::from_request(request, &())
@@ -200,18 +239,11 @@ async fn read_input(headers: &HeaderMap, request: Request) -> Result<String, Not
             while let Some(field) = multipart
                 .next_field()
                 .await
-                .map_err(|e| bad("bad_multipart", e.body_text()))?
+                .map_err(|e| multipart_error(&e))?
             {
                 if field.name() == Some("image") {
-                    let bytes = field
-                        .bytes()
-                        .await
-                        .map_err(|e| bad("bad_multipart", e.body_text()))?;
-                    return tokio::task::spawn_blocking(move || decode_qr_image(&bytes))
-                        .await
-                        .map_err(|_| {
-                            bad("unreadable_image", "the image could not be processed")
-                        })?;
+                    let bytes = field.bytes().await.map_err(|e| multipart_error(&e))?;
+                    return decode_with_budget(bytes, image_slots).await;
                 }
             }
             Err(bad(
@@ -222,18 +254,17 @@ async fn read_input(headers: &HeaderMap, request: Request) -> Result<String, Not
         _ => {
             let bytes = Bytes::from_request(request, &()).await.map_err(|e| {
                 if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                    NotALicence::new(
-                        StatusCode::PAYLOAD_TOO_LARGE,
-                        "body_too_large",
-                        "Body too large",
-                        format!("at most {MAX_BODY_BYTES} bytes"),
-                    )
+                    too_large()
                 } else {
                     bad("unreadable_body", e.body_text())
                 }
             })?;
             match content_type.as_str() {
                 "application/json" => {
+                    // Only an object: serde would also take `["…"]` for the struct.
+                    if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+                        return Err(bad("malformed_json", "expected {\"token\": …} or {\"qr\": …}"));
+                    }
                     let body: VerifyBody = serde_json::from_slice(&bytes)
                         .map_err(|e| bad("malformed_json", format!("expected {{\"token\": …}} or {{\"qr\": …}}: {e}")))?;
                     body.token.or(body.qr).ok_or_else(|| bad("missing_input", "give \"token\" or \"qr\""))
@@ -247,6 +278,41 @@ async fn read_input(headers: &HeaderMap, request: Request) -> Result<String, Not
                 )),
             }
         }
+    }
+}
+
+/// Decodes a photo in the single decoding slot, answering within [`IMAGE_DECODE_BUDGET`]. The
+/// slot stays taken until the decode really ends, so at most one core is ever spent on photos.
+async fn decode_with_budget(
+    bytes: Bytes,
+    slots: &Arc<tokio::sync::Semaphore>,
+) -> Result<String, NotALicence> {
+    let busy = || {
+        // 429, not 503: the service is up; this caller must slow down on the photo path.
+        NotALicence::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "image_decoder_busy",
+            "Image decoder busy",
+            "another photo is being decoded; try again, or scan or type the code",
+        )
+    };
+    let permit = tokio::time::timeout(IMAGE_DECODE_BUDGET, slots.clone().acquire_owned())
+        .await
+        .map_err(|_| busy())?
+        .map_err(|_| busy())?;
+    let decode = tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        decode_qr_image(&bytes)
+    });
+    match tokio::time::timeout(IMAGE_DECODE_BUDGET, decode).await {
+        Ok(Ok(result)) => result,
+        Ok(Err(_)) => Err(bad("unreadable_image", "the image could not be processed")),
+        Err(_) => Err(NotALicence::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "image_too_complex",
+            "Image too complex",
+            "no QR code could be read from the photo in time; crop it to the code, or scan or type it",
+        )),
     }
 }
 
@@ -274,7 +340,7 @@ fn decode_qr_image(bytes: &[u8]) -> Result<String, NotALicence> {
 async fn verify(
     State(state): State<ServerState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    Query(query): Query<VerifyQuery>,
+    query: Result<Query<VerifyQuery>, QueryRejection>,
     headers: HeaderMap,
     request: Request,
 ) -> Response {
@@ -296,7 +362,19 @@ async fn verify(
             .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
         return response;
     }
-    let input = match read_input(&headers, request).await {
+    let query = match query {
+        Ok(Query(query)) => query,
+        Err(e) => {
+            state.metrics.rejected.fetch_add(1, Ordering::Relaxed);
+            return problem(
+                StatusCode::BAD_REQUEST,
+                "bad_query",
+                "Bad query",
+                e.body_text(),
+            );
+        }
+    };
+    let input = match read_input(&headers, request, &state.image_slots).await {
         Ok(input) => input,
         Err(NotALicence(response)) => {
             state.metrics.rejected.fetch_add(1, Ordering::Relaxed);

@@ -689,7 +689,10 @@ fn inflate_libdeflate(deflated: &[u8]) -> Vec<u8> {
 fn sign(c: &mut Criterion, f: &Fixture) {
     let mut g = group(c, "sign");
     // RSA-3072 signing takes over a millisecond: flat sampling keeps the run short.
-    g.sampling_mode(SamplingMode::Flat).sample_size(30);
+    g.sampling_mode(SamplingMode::Flat)
+        .sample_size(30)
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(2));
     let message = signing_input(&f.province(Algorithm::Es256).token).to_vec();
     for p in &f.provinces {
         let key = p.signer_cert.public_key();

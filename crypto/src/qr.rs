@@ -36,30 +36,87 @@ pub fn encode(token: &str) -> Result<String, QrError> {
 /// any case) or a bare JWS, and drops ASCII whitespace anywhere (scanners type a trailing
 /// Enter; some split long codes into lines). Neither alphabet contains whitespace, so this
 /// cannot change what the token says.
+///
+/// This runs on every verification, so the common case (well-formed input) takes one pass over
+/// bytes; the position-precise error of a bad input is worked out only when needed.
 pub fn normalise_input(input: &str) -> Result<String, QrError> {
     if input.len() > MAX_INPUT_BYTES {
         return Err(QrError::TooLong {
             limit: MAX_INPUT_BYTES,
         });
     }
-    let compact: String = input.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+    let trimmed = input.trim_ascii();
+    if let Some(token) = fast_normalise(trimmed) {
+        return Ok(token);
+    }
+    let compact: String = trimmed
+        .chars()
+        .filter(|c| !c.is_ascii_whitespace())
+        .collect();
+    if let Some(token) = fast_normalise(&compact) {
+        return Ok(token);
+    }
+    Err(explain_failure(&compact))
+}
+
+/// One branch-free pass (it vectorizes); `None` for anything not well-formed.
+fn fast_normalise(compact: &str) -> Option<String> {
+    let bytes = compact.as_bytes();
+    let has_prefix = bytes.len() >= PREFIX.len()
+        && bytes[..PREFIX.len()].eq_ignore_ascii_case(PREFIX.as_bytes());
+    if !has_prefix {
+        let ok = !bytes.is_empty() && bytes.iter().fold(true, |ok, &b| ok & is_jws_byte(b));
+        return ok.then(|| compact.to_owned());
+    }
+    let digits = &bytes[PREFIX.len()..];
+    if digits.is_empty() || digits.len() % 2 != 0 {
+        return None;
+    }
+    let mut ok = true;
+    let mut token = vec![0u8; digits.len() / 2];
+    for (out, pair) in token.iter_mut().zip(digits.chunks_exact(2)) {
+        let (tens, units) = (pair[0].wrapping_sub(b'0'), pair[1].wrapping_sub(b'0'));
+        let c = tens.wrapping_mul(10).wrapping_add(units).wrapping_add(45);
+        ok &= (tens <= 9) & (units <= 9) & is_jws_byte(c);
+        *out = c;
+    }
+    if !ok {
+        return None;
+    }
+    String::from_utf8(token).ok()
+}
+
+/// Arithmetic test for base64url and `.` (no table, no branch).
+fn is_jws_byte(c: u8) -> bool {
+    (c.wrapping_sub(b'0') < 10)
+        | (c.wrapping_sub(b'A') < 26)
+        | (c.wrapping_sub(b'a') < 26)
+        | (c == b'-')
+        | (c == b'.')
+        | (c == b'_')
+}
+
+/// The precise reason `compact` (whitespace already removed) is not a token.
+fn explain_failure(compact: &str) -> QrError {
     if compact.is_empty() {
-        return Err(QrError::Empty);
+        return QrError::Empty;
     }
     let has_prefix = compact
         .get(..PREFIX.len())
         .is_some_and(|p| p.eq_ignore_ascii_case(PREFIX));
     if !has_prefix {
-        if let Some(position) = compact.chars().position(|c| !is_jws_char(c)) {
-            return Err(QrError::InvalidTokenChar { position });
-        }
-        return Ok(compact);
+        let position = compact.chars().position(|c| !is_jws_char(c)).unwrap_or(0);
+        return QrError::InvalidTokenChar { position };
     }
     let digits = &compact[PREFIX.len()..];
     if digits.is_empty() {
-        return Err(QrError::Empty);
+        return QrError::Empty;
     }
-    decode_digits(digits)
+    match decode_digits(digits) {
+        Err(e) => e,
+        // Unreachable when the fast path refused it; fail closed all the same.
+        Ok(_) => QrError::OddDigitCount,
+    }
 }
 
 fn decode_digits(digits: &str) -> Result<String, QrError> {

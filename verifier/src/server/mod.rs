@@ -289,12 +289,17 @@ async fn decode_with_budget(
 ) -> Result<String, NotALicence> {
     let busy = || {
         // 429, not 503: the service is up; this caller must slow down on the photo path.
-        NotALicence::new(
+        let mut refusal = NotALicence::new(
             StatusCode::TOO_MANY_REQUESTS,
             "image_decoder_busy",
             "Image decoder busy",
             "another photo is being decoded; try again, or scan or type the code",
-        )
+        );
+        refusal
+            .0
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("3"));
+        refusal
     };
     let permit = tokio::time::timeout(IMAGE_DECODE_BUDGET, slots.clone().acquire_owned())
         .await

@@ -97,9 +97,6 @@ pub struct IssuingAuthority {
 #[serde(try_from = "String", into = "String")]
 pub struct CivilDate(pub Date);
 
-const DATE_FORMAT: &[time::format_description::FormatItem<'static>] =
-    time::macros::format_description!("[year]-[month]-[day]");
-
 impl TryFrom<String> for CivilDate {
     type Error = String;
 
@@ -111,9 +108,30 @@ impl TryFrom<String> for CivilDate {
 impl CivilDate {
     /// Parses `YYYY-MM-DD`.
     pub fn parse(text: &str) -> Result<Self, String> {
-        Date::parse(text, DATE_FORMAT)
+        let invalid = || format!("{:?} is not a date of the form YYYY-MM-DD", truncate(text));
+        // By hand rather than through a format description: every verification parses three.
+        let bytes = text.as_bytes();
+        let digits = |range: std::ops::Range<usize>| -> Option<u32> {
+            bytes.get(range)?.iter().try_fold(0u32, |n, &b| {
+                b.is_ascii_digit().then(|| n * 10 + u32::from(b - b'0'))
+            })
+        };
+        if bytes.len() != 10 || bytes[4] != b'-' || bytes[7] != b'-' {
+            return Err(invalid());
+        }
+        let (Some(year), Some(month), Some(day)) = (digits(0..4), digits(5..7), digits(8..10))
+        else {
+            return Err(invalid());
+        };
+        let month = u8::try_from(month)
+            .ok()
+            .and_then(|m| time::Month::try_from(m).ok())
+            .ok_or_else(invalid)?;
+        let year = i32::try_from(year).map_err(|_| invalid())?;
+        let day = u8::try_from(day).map_err(|_| invalid())?;
+        Date::from_calendar_date(year, month, day)
             .map(CivilDate)
-            .map_err(|_| format!("{:?} is not a date of the form YYYY-MM-DD", truncate(text)))
+            .map_err(|_| invalid())
     }
 }
 
@@ -343,6 +361,26 @@ mod tests {
     fn dates_are_strict_and_validity_is_whole_china_days() {
         assert!(CivilDate::parse("2026-02-30").is_err());
         assert!(CivilDate::parse("2026-2-3").is_err());
+        for bad in [
+            "2026-13-01",
+            "2026-00-10",
+            "2026-01-00",
+            "+026-01-01",
+            "2026/01/01",
+            "2026-01-011",
+            "２０２６-01-01",
+            "",
+        ] {
+            assert!(CivilDate::parse(bad).is_err(), "{bad}");
+        }
+        assert_eq!(
+            CivilDate::parse("2024-02-29").unwrap().to_string(),
+            "2024-02-29"
+        );
+        assert_eq!(
+            CivilDate::parse("0001-01-01").unwrap().to_string(),
+            "0001-01-01"
+        );
         let licence = sample_licence();
         assert_eq!(
             licence.not_before().to_rfc3339_china(),

@@ -48,13 +48,43 @@ impl UnixTime {
     }
 
     /// RFC 3339 in China Standard Time, e.g. `2026-11-22T09:30:00+08:00`, as reports show it.
+    ///
+    /// Every verification report carries several of these, so this is plain arithmetic (Howard
+    /// Hinnant's days-to-civil algorithm) rather than a format-description interpreter; a unit
+    /// test holds it to the `time` crate's output.
     pub fn to_rfc3339_china(self) -> String {
-        self.to_china_datetime()
-            .and_then(|t| {
-                t.format(&time::format_description::well_known::Rfc3339)
-                    .ok()
-            })
-            .unwrap_or_else(|| format!("@{}", self.0))
+        use std::fmt::Write;
+        // Years 0000-9999 only, as RFC 3339 requires; anything else is shown as raw seconds.
+        const MIN: i64 = -62_167_248_000; // 0000-01-01T00:00:00+08:00
+        const MAX: i64 = 253_402_271_999; // 9999-12-31T23:59:59+08:00
+        if !(MIN..=MAX).contains(&self.0) {
+            return format!("@{}", self.0);
+        }
+        let local = self.0 + 8 * 3600;
+        let (days, seconds) = (local.div_euclid(86_400), local.rem_euclid(86_400));
+        let z = days + 719_468;
+        let era = z.div_euclid(146_097);
+        let day_of_era = z.rem_euclid(146_097);
+        let year_of_era =
+            (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+        let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+        let month_index = (5 * day_of_year + 2) / 153;
+        let day = day_of_year - (153 * month_index + 2) / 5 + 1;
+        let month = if month_index < 10 {
+            month_index + 3
+        } else {
+            month_index - 9
+        };
+        let year = year_of_era + era * 400 + i64::from(month <= 2);
+        let mut out = String::with_capacity(25);
+        let _ = write!(
+            out,
+            "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}+08:00",
+            seconds / 3600,
+            seconds / 60 % 60,
+            seconds % 60
+        );
+        out
     }
 
     /// The calendar date in China Standard Time.
@@ -102,6 +132,38 @@ impl Clock for FixedClock {
 mod tests {
     use super::*;
     use time::macros::date;
+
+    #[test]
+    fn rfc3339_matches_the_time_crate() {
+        let reference = |t: UnixTime| {
+            t.to_china_datetime()
+                .and_then(|d| {
+                    d.format(&time::format_description::well_known::Rfc3339)
+                        .ok()
+                })
+                .unwrap()
+        };
+        let mut t: i64 = -62_167_248_000;
+        while t < 253_402_271_999 {
+            assert_eq!(
+                UnixTime(t).to_rfc3339_china(),
+                reference(UnixTime(t)),
+                "{t}"
+            );
+            t += 7_919_993; // about 92 days, an odd step so every field varies
+        }
+        for t in [0, 951_782_400, 1_795_400_000, -1, 253_402_271_999] {
+            assert_eq!(
+                UnixTime(t).to_rfc3339_china(),
+                reference(UnixTime(t)),
+                "{t}"
+            );
+        }
+        assert_eq!(
+            UnixTime(i64::MAX).to_rfc3339_china(),
+            format!("@{}", i64::MAX)
+        );
+    }
 
     #[test]
     fn china_day_bounds_are_utc_plus_eight() {

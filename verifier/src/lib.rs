@@ -28,6 +28,7 @@
 //! Default features pull in no web framework; the `server` feature adds the verification
 //! service and the clerk's page.
 
+pub mod clock;
 pub mod disk;
 pub mod fetch;
 pub mod status_cache;
@@ -37,6 +38,7 @@ pub mod verifier;
 #[cfg(feature = "server")]
 pub mod server;
 
+pub use clock::now;
 pub use fetch::{FetchError, Fetched, Fetcher, HttpFetcher};
 pub use huren_crypto::verify::{Outcome, Report, Verdict, VerifyOptions};
 pub use status_cache::StatusCache;
@@ -44,16 +46,6 @@ pub use trust_store::{TrustSource, TrustStatus, TrustStore, TrustStoreError};
 pub use verifier::{Verifier, VerifierConfig};
 
 use huren_crypto::cert::{CertError, Certificate};
-use huren_crypto::time::UnixTime;
-
-/// The current time from the system clock (the one place this crate reads it).
-#[allow(clippy::disallowed_methods)] // invariant: the library's single clock read.
-pub fn now() -> UnixTime {
-    let seconds = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    UnixTime(i64::try_from(seconds).unwrap_or(i64::MAX))
-}
 
 /// Parses every `CERTIFICATE` block of a PEM text (the pinned operator certificates).
 pub fn operator_certificates_from_pem(pem: &[u8]) -> Result<Vec<Certificate>, CertError> {

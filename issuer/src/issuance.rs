@@ -298,12 +298,23 @@ impl Issuer {
                 return Ok((existing, false));
             }
         }
+        let ready = self
+            .prepare_in(
+                &mut tx,
+                principal,
+                licence,
+                request.supersedes.as_deref(),
+                now,
+                Allocation::Single,
+                SelfCheck::Inline,
+            )
+            .await?;
         let (issued, _) = self
-            .issue_in(
+            .store_in(
                 &mut tx,
                 head,
                 principal,
-                licence,
+                ready,
                 request.supersedes.as_deref(),
                 idempotency,
                 now,
@@ -313,8 +324,9 @@ impl Issuer {
         Ok((issued, true))
     }
 
-    /// Issues many licences in one transaction, each item all-or-nothing on its own
-    /// (a savepoint per item). Returns one result per item, in order.
+    /// Issues many licences in one transaction, each item all-or-nothing on its own: an item
+    /// that fails its checks writes nothing and the batch goes on; a database or signing
+    /// failure fails the whole batch (nothing is stored). Returns one result per item, in order.
     pub async fn issue_batch(
         &self,
         principal: &Principal,
@@ -338,7 +350,7 @@ impl Issuer {
 
     /// Like [`Issuer::issue_batch`], with an optional resume key per item: an item whose key
     /// was recorded by an earlier run is skipped (bulk import after a crash or Ctrl-C), and
-    /// the key is recorded in the same savepoint as the licence.
+    /// the key is recorded in the same transaction as the licence.
     pub async fn issue_many(
         &self,
         principal: &Principal,
@@ -352,6 +364,12 @@ impl Issuer {
         let mut tx = self.store.begin().await?;
         let mut head = store::lock_audit_head(&mut tx).await?;
         let mut results = Vec::with_capacity(items.len());
+        let region = self.keys.region.to_string();
+        // The open status list, read once and counted in memory (see `OpenList`).
+        let mut open: Option<OpenList> = None;
+        // Self-checks run on another thread while the loop goes on; all must pass before the
+        // transaction commits (a failure fails the whole batch, as an inline one does).
+        let checker = SelfChecker::start(self.keys.signer_cert.public_key().clone());
         for (resume_key, request) in items {
             if let Some(key) = resume_key {
                 let done = sqlx::query("SELECT jti FROM import_rows WHERE row_key = $1")
@@ -374,38 +392,60 @@ impl Issuer {
                     continue;
                 }
             };
-            let mut item = sqlx::Acquire::begin(&mut *tx).await?;
-            match self
-                .issue_in(
-                    &mut item,
-                    head.clone(),
+            let list = OpenList::ensure(
+                &mut open,
+                &mut tx,
+                &region,
+                self.list_capacity,
+                now.seconds(),
+            )
+            .await?;
+            // Checks first (reads only: an item refused here has written nothing), then the
+            // writes, whose every failure fails the whole batch: no savepoint per item needed.
+            let ready = match self
+                .prepare_in(
+                    &mut tx,
                     principal,
                     licence,
+                    request.supersedes.as_deref(),
+                    now,
+                    Allocation::Batch(list),
+                    SelfCheck::Deferred(&checker),
+                )
+                .await
+            {
+                Ok(ready) => ready,
+                Err(e @ IssueError::Store(_)) | Err(e @ IssueError::Sign(_)) => return Err(e),
+                Err(e) => {
+                    results.push(Err(e));
+                    continue;
+                }
+            };
+            let (issued, new_head) = self
+                .store_in(
+                    &mut tx,
+                    head,
+                    principal,
+                    ready,
                     request.supersedes.as_deref(),
                     None,
                     now,
                 )
-                .await
-            {
-                Ok((issued, new_head)) => {
-                    if let Some(key) = resume_key {
-                        sqlx::query("INSERT INTO import_rows (row_key, jti) VALUES ($1, $2)")
-                            .bind(*key)
-                            .bind(&issued.id)
-                            .execute(&mut *item)
-                            .await?;
-                    }
-                    item.commit().await?;
-                    head = new_head;
-                    results.push(Ok(BatchOutcome::Issued(issued)));
-                }
-                Err(e @ IssueError::Store(_)) | Err(e @ IssueError::Sign(_)) => return Err(e),
-                Err(e) => {
-                    item.rollback().await?;
-                    results.push(Err(e));
-                }
+                .await?;
+            head = new_head;
+            if let Some(key) = resume_key {
+                sqlx::query("INSERT INTO import_rows (row_key, jti) VALUES ($1, $2)")
+                    .bind(*key)
+                    .bind(&issued.id)
+                    .execute(&mut *tx)
+                    .await?;
             }
+            list.allocated += 1;
+            list.unsaved += 1;
+            results.push(Ok(BatchOutcome::Issued(issued)));
         }
+        OpenList::save(&mut open, &mut tx).await?;
+        checker.finish().await?;
         tx.commit().await?;
         Ok(results)
     }
@@ -442,29 +482,40 @@ impl Issuer {
         }))
     }
 
-    /// The transactional part of issuance; returns the new audit head.
+    /// The first transactional part of issuance: supersession check, status index, 证照标识,
+    /// signature (and self-check). With [`Allocation::Batch`] it only reads, so an item refused
+    /// here (`Invalid`, `Denied`, `Conflict`) leaves nothing behind; `Store` and `Sign`
+    /// failures fail the whole transaction.
     #[allow(clippy::too_many_arguments)]
-    async fn issue_in(
+    async fn prepare_in(
         &self,
         conn: &mut AnyConnection,
-        head: AuditHead,
         principal: &Principal,
         licence: Licence,
         supersedes: Option<&str>,
-        idempotency: Option<(&str, &str)>,
         now: UnixTime,
-    ) -> Result<(Issued, AuditHead), IssueError> {
+        allocation: Allocation<'_>,
+        check: SelfCheck<'_>,
+    ) -> Result<Ready, IssueError> {
         let replaced = match supersedes {
             Some(old) => Some(self.check_supersedable(conn, principal, old).await?),
             None => None,
         };
-        let (list_id, idx) = allocate_index(
-            conn,
-            &self.keys.region.to_string(),
-            self.list_capacity,
-            now.seconds(),
-        )
-        .await?;
+        let (list_id, idx) = match allocation {
+            Allocation::Single => {
+                allocate_index(
+                    conn,
+                    &self.keys.region.to_string(),
+                    self.list_capacity,
+                    now.seconds(),
+                )
+                .await?
+            }
+            Allocation::Batch(list) => (
+                list.id.clone(),
+                free_index(conn, &list.id, list.capacity).await?,
+            ),
+        };
         let jti = new_licence_id(conn, &licence).await?;
         let uri = self.keys.status_uri(&list_id);
         let status = StatusReference {
@@ -484,8 +535,44 @@ impl Issuer {
         let token = claims
             .sign(&self.keys.signer, self.keys.signer_cert.x5t_s256())
             .map_err(|e| IssueError::Sign(e.to_string()))?;
-        self.self_check(&token)?;
-        let id = jti.to_string();
+        match check {
+            SelfCheck::Inline => self.self_check(&token)?,
+            SelfCheck::Deferred(checker) => checker.submit(&token),
+        }
+        Ok(Ready {
+            replaced,
+            id: jti.to_string(),
+            type_code,
+            token,
+            list_id,
+            idx,
+            uri,
+        })
+    }
+
+    /// The second transactional part of issuance: the writes (record, supersession,
+    /// idempotency key, audit entry); returns the new audit head. Any error here must fail the
+    /// whole transaction (callers never continue after one: batches have no per-item savepoint).
+    #[allow(clippy::too_many_arguments)]
+    async fn store_in(
+        &self,
+        conn: &mut AnyConnection,
+        head: AuditHead,
+        principal: &Principal,
+        ready: Ready,
+        supersedes: Option<&str>,
+        idempotency: Option<(&str, &str)>,
+        now: UnixTime,
+    ) -> Result<(Issued, AuditHead), IssueError> {
+        let Ready {
+            replaced,
+            id,
+            type_code,
+            token,
+            list_id,
+            idx,
+            uri,
+        } = ready;
         sqlx::query(
             "INSERT INTO licences (jti, region, type_code, token, list_id, idx, status, supersedes, issued_at, issued_by) \
              VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $8, $9)",
@@ -551,12 +638,7 @@ impl Issuer {
     /// Verifies our own signature before handing a token out: a faulty key or signing device
     /// must never produce licences that fail at every window.
     fn self_check(&self, token: &str) -> Result<(), IssueError> {
-        let jws =
-            huren_crypto::jws::UnverifiedJws::parse(token, huren_crypto::jws::Limits::LICENCE)
-                .map_err(|e| IssueError::Sign(format!("self-check: {e}")))?;
-        jws.verify(self.keys.signer_cert.public_key())
-            .map(|_| ())
-            .map_err(|e| IssueError::Sign(format!("self-check: {e}")))
+        check_own_signature(self.keys.signer_cert.public_key(), token).map_err(IssueError::Sign)
     }
 
     async fn check_supersedable(
@@ -673,6 +755,20 @@ impl Issuer {
         principal.require(Scope::Read, &self.keys.region, Some(&record.type_code))?;
         Ok(record)
     }
+}
+
+/// A licence signed and checked by [`Issuer::prepare_in`], not yet stored.
+#[derive(Debug)]
+struct Ready {
+    /// The licence it supersedes (checked).
+    replaced: Option<LicenceRow>,
+    /// Its 证照标识.
+    id: String,
+    type_code: String,
+    token: String,
+    list_id: String,
+    idx: i64,
+    uri: String,
 }
 
 /// The columns status changes need.
@@ -813,27 +909,199 @@ async fn allocate_index(
             (id, capacity)
         }
     };
+    let idx = free_index(conn, &list_id, list_capacity).await?;
+    sqlx::query("UPDATE status_lists SET allocated = allocated + 1 WHERE id = $1")
+        .bind(&list_id)
+        .execute(&mut *conn)
+        .await?;
+    Ok((list_id, idx))
+}
+
+/// A random index of `list_id` that no licence holds. Runs under the audit lock.
+async fn free_index(
+    conn: &mut AnyConnection,
+    list_id: &str,
+    list_capacity: i64,
+) -> Result<i64, IssueError> {
     let bound =
         u64::try_from(list_capacity).map_err(|_| IssueError::Sign("bad list capacity".into()))?;
     for _ in 0..256 {
         let idx = i64::try_from(OsRng.next_u64() % bound)
             .map_err(|_| IssueError::Sign("bad index".into()))?;
         let taken = sqlx::query("SELECT 1 AS taken FROM licences WHERE list_id = $1 AND idx = $2")
-            .bind(&list_id)
+            .bind(list_id)
             .bind(idx)
             .fetch_optional(&mut *conn)
             .await?;
         if taken.is_none() {
-            sqlx::query("UPDATE status_lists SET allocated = allocated + 1 WHERE id = $1")
-                .bind(&list_id)
-                .execute(&mut *conn)
-                .await?;
-            return Ok((list_id, idx));
+            return Ok(idx);
         }
     }
     Err(IssueError::Store(StoreError::Row(format!(
         "no free index found in {list_id}"
     ))))
+}
+
+/// How `issue_in` gets its status index.
+enum Allocation<'a> {
+    /// Read the open list, allocate, and count the allocation in the database (one issuance).
+    Single,
+    /// From the batch's open list; the caller counts the allocation once the item commits.
+    Batch(&'a mut OpenList),
+}
+
+/// The open status list as a batch sees it: read (or created) once, its allocations counted
+/// in memory and written back with one `UPDATE` ([`OpenList::save`]) when the batch moves to a
+/// new list and before it commits. Per-item updates of the same `status_lists` row cost a
+/// statement each and, on PostgreSQL, leave one row version per update inside the transaction
+/// that every later update and foreign-key check of that row walks (quadratic in batch size).
+/// The batch holds the audit lock throughout, so no other writer allocates meanwhile.
+#[derive(Debug)]
+struct OpenList {
+    id: String,
+    seq: i64,
+    capacity: i64,
+    /// Allocated entries, including `unsaved`.
+    allocated: i64,
+    /// Allocations of committed items not yet written to the row.
+    unsaved: i64,
+}
+
+impl OpenList {
+    fn has_room(&self) -> bool {
+        self.allocated * FILL_DENOMINATOR < self.capacity * FILL_NUMERATOR
+    }
+
+    /// The list the next item takes its index from, with the same rule as
+    /// [`allocate_index`]: the region's latest list while it is under 7/8 full, else a new one.
+    async fn ensure<'a>(
+        open: &'a mut Option<OpenList>,
+        conn: &mut AnyConnection,
+        region: &str,
+        capacity: i64,
+        now: i64,
+    ) -> Result<&'a mut OpenList, IssueError> {
+        if !open.as_ref().is_some_and(OpenList::has_room) {
+            OpenList::save(open, conn).await?;
+            *open = Some(OpenList::latest_or_new(conn, region, capacity, now).await?);
+        }
+        open.as_mut()
+            .ok_or_else(|| IssueError::Store(StoreError::Row("no open status list".into())))
+    }
+
+    async fn latest_or_new(
+        conn: &mut AnyConnection,
+        region: &str,
+        capacity: i64,
+        now: i64,
+    ) -> Result<OpenList, IssueError> {
+        let latest = sqlx::query("SELECT id, seq, capacity, allocated FROM status_lists WHERE region = $1 ORDER BY seq DESC LIMIT 1")
+            .bind(region)
+            .fetch_optional(&mut *conn)
+            .await?;
+        let latest = match latest {
+            Some(row) => Some(OpenList {
+                id: row.try_get("id")?,
+                seq: row.try_get("seq")?,
+                capacity: row.try_get("capacity")?,
+                allocated: row.try_get("allocated")?,
+                unsaved: 0,
+            }),
+            None => None,
+        };
+        let list = match latest {
+            Some(list) if list.has_room() => list,
+            previous => {
+                let seq = previous.map_or(0, |list| list.seq + 1);
+                let id = format!("{region}-{seq}");
+                sqlx::query("INSERT INTO status_lists (id, region, seq, capacity, allocated, version, created_at) VALUES ($1, $2, $3, $4, 0, 0, $5)")
+                    .bind(&id)
+                    .bind(region)
+                    .bind(seq)
+                    .bind(capacity)
+                    .bind(now)
+                    .execute(&mut *conn)
+                    .await?;
+                OpenList {
+                    id,
+                    seq,
+                    capacity,
+                    allocated: 0,
+                    unsaved: 0,
+                }
+            }
+        };
+        Ok(list)
+    }
+
+    /// Writes the unsaved allocations of the open list back to its row.
+    async fn save(open: &mut Option<OpenList>, conn: &mut AnyConnection) -> Result<(), IssueError> {
+        if let Some(list) = open.as_mut().filter(|list| list.unsaved > 0) {
+            sqlx::query("UPDATE status_lists SET allocated = allocated + $1 WHERE id = $2")
+                .bind(list.unsaved)
+                .bind(&list.id)
+                .execute(&mut *conn)
+                .await?;
+            list.unsaved = 0;
+        }
+        Ok(())
+    }
+}
+
+/// Parses `token` and verifies its signature with `key` (the self-check before a token is
+/// handed out).
+fn check_own_signature(key: &huren_crypto::key::PublicKey, token: &str) -> Result<(), String> {
+    let jws = huren_crypto::jws::UnverifiedJws::parse(token, huren_crypto::jws::Limits::LICENCE)
+        .map_err(|e| format!("self-check: {e}"))?;
+    jws.verify(key)
+        .map(|_| ())
+        .map_err(|e| format!("self-check: {e}"))
+}
+
+/// When `issue_in` checks the new token's signature.
+enum SelfCheck<'a> {
+    /// Before storing it (one issuance).
+    Inline,
+    /// On the batch's checker thread; the batch awaits every result before it commits.
+    Deferred(&'a SelfChecker),
+}
+
+/// Verifies a batch's new tokens on a blocking thread while the batch goes on with the next
+/// items (signature verification is the largest CPU cost per item; on two or more cores it
+/// then overlaps with signing and the database round trips). [`SelfChecker::finish`] waits for
+/// all of them: a batch commits only if every token passed, so no licence that fails its
+/// self-check is ever stored or handed out.
+struct SelfChecker {
+    tokens: std::sync::mpsc::Sender<String>,
+    done: tokio::task::JoinHandle<Result<(), String>>,
+}
+
+impl SelfChecker {
+    fn start(key: huren_crypto::key::PublicKey) -> SelfChecker {
+        let (tokens, queue) = std::sync::mpsc::channel::<String>();
+        let done = tokio::task::spawn_blocking(move || {
+            // Checks everything submitted, until the sender is dropped; stops at the first
+            // failure (later submissions then go nowhere, and `finish` reports the failure).
+            for token in queue {
+                check_own_signature(&key, &token)?;
+            }
+            Ok(())
+        });
+        SelfChecker { tokens, done }
+    }
+
+    fn submit(&self, token: &str) {
+        // A send fails only once the checker has stopped on a failure, which `finish` reports.
+        let _ = self.tokens.send(token.to_owned());
+    }
+
+    async fn finish(self) -> Result<(), IssueError> {
+        drop(self.tokens);
+        self.done
+            .await
+            .map_err(|e| IssueError::Sign(format!("self-check: {e}")))?
+            .map_err(IssueError::Sign)
+    }
 }
 
 /// A fresh 证照标识 for `licence`: serial = year + 10 random digits, version 001, correct

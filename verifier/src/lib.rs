@@ -43,7 +43,7 @@ pub use fetch::{FetchError, Fetched, Fetcher, HttpFetcher};
 pub use huren_crypto::verify::{Outcome, Report, Verdict, VerifyOptions};
 pub use status_cache::StatusCache;
 pub use trust_store::{TrustSource, TrustStatus, TrustStore, TrustStoreError};
-pub use verifier::{Verifier, VerifierConfig};
+pub use verifier::{Held, Verifier, VerifierConfig};
 
 use huren_crypto::cert::{CertError, Certificate};
 

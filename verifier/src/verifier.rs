@@ -33,6 +33,20 @@ pub struct VerifierConfig {
     pub options: VerifyOptions,
 }
 
+/// What [`Verifier::verify_held`] found.
+#[derive(Debug)]
+pub enum Held {
+    /// The answer; fetching would not change it.
+    Answer(Report),
+    /// The answer without the status list at `uri`, which should be fetched.
+    NeedsFetch {
+        /// The report as things stand.
+        held: Report,
+        /// The status list to fetch.
+        uri: String,
+    },
+}
+
 /// Verifies licences against a trust store and cached status lists.
 pub struct Verifier {
     trust: TrustStore,
@@ -108,29 +122,44 @@ impl Verifier {
         self.verify_inner(input, at, true)
     }
 
-    fn verify_inner(&self, input: &str, at: UnixTime, fresh: bool) -> Report {
+    /// Verifies with what is held, never touching the network. Returns the report, or the
+    /// report and the status-list URI to fetch when a fetch would change the answer (online,
+    /// and the list is missing or stale, or `fresh` was asked for). Lets a server answer most
+    /// requests without handing them to a blocking thread.
+    pub fn verify_held(&self, input: &str, at: UnixTime, fresh: bool) -> Held {
         let loaded = self.trust.current();
-        let trust = &loaded.trust;
-        let report = verify_licence(input, trust, &self.status, at, &self.options);
+        let report = verify_licence(input, &loaded.trust, &self.status, at, &self.options);
         if !self.online {
-            return report;
+            return Held::Answer(report);
         }
         // Only a URI the checks accepted (inside the region's prefix) is ever listed here.
         let Some(uri) = report.status_lists.first().map(|s| s.uri.clone()) else {
-            return report;
+            return Held::Answer(report);
         };
-        let should_fetch = if fresh {
-            true
+        // Lazily, once: the list is missing or stale and no fetch failed just now.
+        let should_fetch = fresh
+            || (report.reasons.contains(&Outcome::StatusUnknown) && self.status.may_try(&uri, at));
+        if should_fetch {
+            Held::NeedsFetch { held: report, uri }
         } else {
-            // Lazily, once: the list is missing or stale and no fetch failed just now.
-            report.reasons.contains(&Outcome::StatusUnknown) && self.status.may_try(&uri, at)
-        };
-        if !should_fetch {
-            return report;
+            Held::Answer(report)
         }
-        match self.status.fetch(&uri, trust, at) {
-            Ok(_) => verify_licence(input, trust, &self.status, at, &self.options),
-            Err(_) => report,
+    }
+
+    /// Fetches `uri` and verifies again; on a failed fetch, `held` (the answer without it)
+    /// stands. May block on the network for the fetcher's timeout.
+    pub fn verify_after_fetch(&self, input: &str, at: UnixTime, held: Report, uri: &str) -> Report {
+        let loaded = self.trust.current();
+        match self.status.fetch(uri, &loaded.trust, at) {
+            Ok(_) => verify_licence(input, &loaded.trust, &self.status, at, &self.options),
+            Err(_) => held,
+        }
+    }
+
+    fn verify_inner(&self, input: &str, at: UnixTime, fresh: bool) -> Report {
+        match self.verify_held(input, at, fresh) {
+            Held::Answer(report) => report,
+            Held::NeedsFetch { held, uri } => self.verify_after_fetch(input, at, held, &uri),
         }
     }
 

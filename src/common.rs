@@ -1,10 +1,13 @@
 //! What several commands share: passphrases, times, loading trust, fetching over HTTP.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use huren_crypto::cert::Certificate;
+use huren_crypto::status_token::VerifiedStatusList;
 use huren_crypto::time::{Clock, UnixTime};
 use huren_crypto::trust_list::TrustList;
 use huren_keys::store::{Passphrase, Protection};
@@ -125,5 +128,47 @@ pub fn emit(text: &str) -> Result<()> {
     match writeln!(stdout, "{text}").and_then(|()| stdout.flush()) {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
         other => Ok(other.context("writing to stdout")?),
+    }
+}
+
+/// Loads every status-list token (`*.jwt`) in `dir` that verifies under `trust`, by URI;
+/// others are reported and skipped.
+pub fn load_status_dir(
+    dir: &std::path::Path,
+    trust: &TrustList,
+    status: &mut HashMap<String, Arc<VerifiedStatusList>>,
+) -> Result<()> {
+    let entries =
+        std::fs::read_dir(dir).with_context(|| format!("--status-dir {}", dir.display()))?;
+    for entry in entries {
+        let path = entry?.path();
+        if path.extension().and_then(|e| e.to_str()) != Some("jwt") {
+            continue;
+        }
+        let token = read_source(&path.to_string_lossy())?;
+        match VerifiedStatusList::verify_standalone(&token, trust) {
+            Ok(list) => {
+                status.insert(list.uri().to_owned(), Arc::new(list));
+            }
+            Err(e) => eprintln!("warning: {} is not used: {e}", path.display()),
+        }
+    }
+    Ok(())
+}
+
+/// Fetches and verifies the status list at `uri` (already checked to lie within its
+/// region's prefix); a failure is a warning, and the caller reports the status as unknown.
+pub fn fetch_status_list(uri: &str, trust: &TrustList) -> Option<VerifiedStatusList> {
+    let fetched = fetch(uri)
+        .map_err(|e| format!("{e:#}"))
+        .and_then(|token| {
+            VerifiedStatusList::verify(&token, uri, trust).map_err(|e| e.to_string())
+        });
+    match fetched {
+        Ok(list) => Some(list),
+        Err(e) => {
+            eprintln!("warning: status list {uri}: {e}");
+            None
+        }
     }
 }

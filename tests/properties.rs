@@ -72,7 +72,7 @@ proptest! {
         let token = f.zhejiang.sign(&claims);
         let trust = f.trust();
         let report = verify_licence(&qr::encode(&token).unwrap(), &trust, &NoStatusLists, NOW, &VerifyOptions::default());
-        prop_assert!(report.licence.is_some(), "{:?}", report.reasons);
+        prop_assert!(report.licence().is_some(), "{:?}", report.reasons);
         prop_assert_eq!(report.claims.as_deref(), Some(&claims));
     }
 
@@ -88,7 +88,7 @@ proptest! {
         let stripped: String = text.chars().filter(|c| !c.is_ascii_whitespace()).collect();
         if stripped != token {
             prop_assert_ne!(report.verdict, Verdict::Valid);
-            prop_assert!(report.licence.is_none(), "damaged data shown as licence: {:?}", report.reasons);
+            prop_assert!(report.licence().is_none(), "damaged data shown as licence: {:?}", report.reasons);
         }
     }
 

@@ -38,13 +38,20 @@ pub enum KeyKind {
     Sm2,
 }
 
-impl fmt::Display for KeyKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
+impl KeyKind {
+    /// The kind as reports name it: `P-256`, `RSA`, `SM2`.
+    pub fn name(self) -> &'static str {
+        match self {
             KeyKind::P256 => "P-256",
             KeyKind::Rsa => "RSA",
             KeyKind::Sm2 => "SM2",
-        })
+        }
+    }
+}
+
+impl fmt::Display for KeyKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
     }
 }
 

@@ -60,6 +60,10 @@ struct Parsed {
     subject_der: Vec<u8>,
     issuer_der: Vec<u8>,
     serial_hex: String,
+    /// Serial number as the DER INTEGER content octets (two's complement, minimal).
+    serial: Vec<u8>,
+    /// The subject's `serialNumber` attribute (2.5.4.5), if it has one as a string.
+    subject_serial_number: Option<String>,
     not_before: UnixTime,
     not_after: UnixTime,
     public_key: PublicKey,
@@ -221,6 +225,8 @@ impl Certificate {
             subject_der: tbs.subject.to_der().map_err(malformed)?,
             issuer_der: tbs.issuer.to_der().map_err(malformed)?,
             serial_hex: hex_upper(tbs.serial_number.as_bytes()),
+            serial: tbs.serial_number.as_bytes().to_vec(),
+            subject_serial_number: subject_serial_number(&tbs.subject),
             not_before: UnixTime(seconds(tbs.validity.not_before)),
             not_after: UnixTime(seconds(tbs.validity.not_after)),
             public_key,
@@ -254,6 +260,36 @@ impl Certificate {
     /// Serial number, upper-case hex.
     pub fn serial_hex(&self) -> &str {
         &self.0.serial_hex
+    }
+
+    /// Serial number as the DER INTEGER content octets, exactly as encoded (a positive serial
+    /// whose first byte is ≥ 0x80 keeps its leading 0x00). This is what CRL lookups take.
+    pub fn serial(&self) -> &[u8] {
+        &self.0.serial
+    }
+
+    /// DER encoding of the subject `Name`, for exact comparison with an issuer field (a CRL's
+    /// issuer, another certificate's issuer).
+    pub fn subject_name_der(&self) -> &[u8] {
+        &self.0.subject_der
+    }
+
+    /// DER encoding of the issuer `Name`.
+    pub fn issuer_name_der(&self) -> &[u8] {
+        &self.0.issuer_der
+    }
+
+    /// The subject's `serialNumber` attribute (2.5.4.5) when it is a PrintableString,
+    /// UTF8String or IA5String. Seal-holder certificates carry the organisation's 统一社会信用代码
+    /// (USCC) here; the value is not checked, the caller parses it (`ids::Uscc`).
+    pub fn subject_serial_number(&self) -> Option<&str> {
+        self.0.subject_serial_number.as_deref()
+    }
+
+    /// Whether this certificate may sign CRLs: a CA (basicConstraints) whose key usage, if
+    /// present, includes cRLSign (RFC 5280 §4.2.1.3).
+    pub fn may_sign_crls(&self) -> bool {
+        self.0.is_ca && self.0.key_usage.is_none_or(|ku| ku.crl_sign())
     }
 
     /// Start of validity.
@@ -372,6 +408,27 @@ fn decode_eku(value: &[u8]) -> der::Result<Vec<Vec<u8>>> {
             Ok(item.value().to_vec())
         })
         .collect()
+}
+
+/// X.520 `serialNumber` attribute type.
+const SUBJECT_SERIAL_NUMBER: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.4.5");
+
+/// The first `serialNumber` attribute of `name` as text, if it is one of the string types that
+/// hold it in practice. Lenient on purpose: this is display and matching data, never a reason
+/// to refuse a certificate.
+fn subject_serial_number(name: &x509_cert::name::Name) -> Option<String> {
+    name.0
+        .iter()
+        .flat_map(|rdn| rdn.0.iter())
+        .find(|attribute| attribute.oid == SUBJECT_SERIAL_NUMBER)
+        .and_then(|attribute| match der::Tagged::tag(&attribute.value) {
+            der::Tag::PrintableString | der::Tag::Utf8String | der::Tag::Ia5String => {
+                std::str::from_utf8(attribute.value.value())
+                    .ok()
+                    .map(str::to_owned)
+            }
+            _ => None,
+        })
 }
 
 fn hex_upper(bytes: &[u8]) -> String {

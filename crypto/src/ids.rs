@@ -4,7 +4,7 @@
 //! identifiers for human-facing views.
 //!
 //! Every identifier is a parse-don't-validate type: the only ways to get one are its
-//! `parse`/`generate` constructors, and serde goes through them too (`try_from = "String"`),
+//! `parse`/`generate` constructors, and serde goes through them too (reading a `&str`),
 //! so a value of these types has always passed its checks.
 //!
 //! This module must not do I/O, read the clock, log, or normalise input silently (no
@@ -359,6 +359,11 @@ macro_rules! text_traits {
                 $parse(&s)
             }
         }
+        impl<'de> Deserialize<'de> for $t {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                crate::text::deserialize_parsed(deserializer, $parse)
+            }
+        }
         impl From<$t> for String {
             fn from(v: $t) -> String {
                 v.to_string()
@@ -388,8 +393,8 @@ macro_rules! string_newtype {
 
 /// GB/T 2260 administrative division code: 6 ASCII digits whose first two are one of the 34
 /// province-level prefixes.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(into = "String")]
 pub struct RegionCode(String);
 
 string_newtype!(RegionCode);
@@ -427,8 +432,8 @@ impl RegionCode {
 /// 统一社会信用代码 (GB 32100): 18 characters from `0123456789ABCDEFGHJKLMNPQRTUWXY` with a
 /// mod-31 check character. Lower case is refused rather than folded, so a stored code is
 /// byte-identical to what was signed.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(into = "String")]
 pub struct Uscc(String);
 
 string_newtype!(Uscc);
@@ -454,8 +459,8 @@ impl Uscc {
 /// 公民身份号码 (GB 11643): 17 digits and a check character (`0-9` or upper-case `X`, ISO 7064
 /// MOD 11-2), with a known province prefix and a real date of birth in characters 7–14.
 /// `Debug` masks it (see [`mask_identifier`]) so a stray `{:?}` in a log cannot leak it.
-#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(into = "String")]
 pub struct ResidentId(String);
 
 string_newtype!(ResidentId);
@@ -511,8 +516,8 @@ fn birth_date(yyyymmdd: &str) -> Option<::time::Date> {
 }
 
 /// Holder identifier type (持证主体代码类型), serialized as its 3-digit code.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(into = "String")]
 pub enum HolderIdType {
     /// `111` 居民身份证.
     ResidentIdCard,
@@ -620,20 +625,22 @@ text_traits!(HolderIdType, HolderIdType::from_code);
 /// one: one province's software computes it differently and verifiers must still read those
 /// licences (they warn). [`LicenceId::check_ok`] tells; issuers use [`LicenceId::generate`],
 /// which always sets it correctly.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[serde(into = "String")]
 pub struct LicenceId {
-    type_code: String,
-    authority: String,
-    serial: String,
-    version: String,
-    check: char,
+    /// The whole dotted form, which is canonical once parsed; the parts are slices of it, so a
+    /// verification reading one identifier makes one allocation, not five.
+    text: String,
+    /// End of the type code, authority, serial and version in `text` (each part starts one
+    /// byte after the previous end; the first after the root and its dot). All parts are
+    /// ASCII, so these are character boundaries.
+    ends: [usize; 4],
 }
 
 /// Checks one part of a licence identifier, naming the part in the error.
-fn part(name: &'static str, shape: Shape, s: &str) -> Result<String, IdError> {
+fn part<'a>(name: &'static str, shape: Shape, s: &'a str) -> Result<&'a str, IdError> {
     match shape.check(s) {
-        Ok(()) => Ok(s.to_owned()),
+        Ok(()) => Ok(s),
         Err(e) => Err(IdError::LicencePart {
             part: name,
             reason: Box::new(e),
@@ -645,19 +652,43 @@ impl LicenceId {
     /// The national root arc every identifier starts with.
     pub const ROOT: &'static str = "1.2.156.3005.2";
 
+    /// Checks the four parts and joins them with `check` into the dotted form.
     fn from_parts(
         type_code: &str,
         authority: &str,
         serial: &str,
         version: &str,
+        check: impl FnOnce(&[&str; 4]) -> char,
     ) -> Result<Self, IdError> {
-        Ok(Self {
-            type_code: part("type code", TYPE_CODE, type_code)?,
-            authority: part("issuing authority", AUTHORITY, authority)?,
-            serial: part("serial", SERIAL, serial)?,
-            version: part("version", VERSION, version)?,
-            check: '0',
-        })
+        let parts = [
+            part("type code", TYPE_CODE, type_code)?,
+            part("issuing authority", AUTHORITY, authority)?,
+            part("serial", SERIAL, serial)?,
+            part("version", VERSION, version)?,
+        ];
+        let check = check(&parts);
+        let mut text = String::with_capacity(
+            Self::ROOT.len() + 6 + parts.iter().map(|p| p.len()).sum::<usize>(),
+        );
+        text.push_str(Self::ROOT);
+        let mut ends = [0; 4];
+        for (end, part) in ends.iter_mut().zip(parts) {
+            text.push('.');
+            text.push_str(part);
+            *end = text.len();
+        }
+        text.push('.');
+        text.push(check);
+        Ok(Self { text, ends })
+    }
+
+    /// Part `i` (0 type code, 1 authority, 2 serial, 3 version).
+    fn part(&self, i: usize) -> &str {
+        let start = match i {
+            0 => Self::ROOT.len() + 1,
+            _ => self.ends[i - 1] + 1,
+        };
+        self.text.get(start..self.ends[i]).unwrap_or_default()
     }
 
     /// Builds an identifier with the correct check character. `type_code`: 18 USCC-charset
@@ -669,9 +700,9 @@ impl LicenceId {
         serial: &str,
         version: &str,
     ) -> Result<Self, IdError> {
-        let mut id = Self::from_parts(type_code, authority, serial, version)?;
-        id.check = id.expected_check();
-        Ok(id)
+        Self::from_parts(type_code, authority, serial, version, |parts| {
+            mod37_36_of_valid(parts.iter().flat_map(|p| p.chars()))
+        })
     }
 
     /// Parses the dotted form. Structure is strict (root, part count, lengths, charsets, upper
@@ -694,68 +725,56 @@ impl LicenceId {
             let found = rest.split('.').count();
             return Err(IdError::WrongPartCount { found });
         };
-        let mut id = Self::from_parts(t, a, se, v)?;
-        id.check = split_check(&part("check character", CHECK, c)?)?.1;
-        Ok(id)
+        let check = split_check(part("check character", CHECK, c)?)?.1;
+        Self::from_parts(t, a, se, v, |_| check)
     }
 
     /// Whether the check character is the ISO/IEC 7064 MOD 37,36 one.
     pub fn check_ok(&self) -> bool {
-        self.check == self.expected_check()
+        self.check() == self.expected_check()
     }
 
     /// The ISO/IEC 7064 MOD 37,36 check character over type code, authority, serial and
     /// version (no dots, no root).
     pub fn expected_check(&self) -> char {
-        let parts = [
-            &self.type_code,
-            &self.authority,
-            &self.serial,
-            &self.version,
-        ];
-        mod37_36_of_valid(parts.into_iter().flat_map(|p| p.chars()))
+        mod37_36_of_valid((0..4).flat_map(|i| self.part(i).chars()))
     }
 
     /// 证照类型代码 (21 characters).
     pub fn type_code(&self) -> &str {
-        &self.type_code
+        self.part(0)
     }
 
     /// 颁发机构代码: 18 USCC-charset characters, or a 6-digit region code.
     pub fn authority(&self) -> &str {
-        &self.authority
+        self.part(1)
     }
 
     /// 流水号 (7 to 32 characters).
     pub fn serial(&self) -> &str {
-        &self.serial
+        self.part(2)
     }
 
     /// 版本号 (3 digits).
     pub fn version(&self) -> &str {
-        &self.version
+        self.part(3)
+    }
+
+    /// The dotted form.
+    pub fn as_str(&self) -> &str {
+        &self.text
     }
 
     /// The check character as given (see [`LicenceId::check_ok`]).
     pub fn check(&self) -> char {
-        self.check
+        // The text always ends with the one-character check part.
+        self.text.chars().next_back().unwrap_or('0')
     }
 }
 
 impl fmt::Display for LicenceId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let Self {
-            type_code,
-            authority,
-            serial,
-            version,
-            check,
-        } = self;
-        write!(
-            f,
-            "{}.{type_code}.{authority}.{serial}.{version}.{check}",
-            Self::ROOT
-        )
+        f.write_str(&self.text)
     }
 }
 

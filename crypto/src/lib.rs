@@ -2,7 +2,8 @@
 //!
 //! Formats and pure verification for huren (互认): the licence model of SPEC §3, JWS compact
 //! serialization (§2), the `HR1:` QR text (§3.1), IETF token status lists (§4), the signed trust
-//! list (§5) and licence verification (§6).
+//! list (§5), licence verification (§6) and electronic seals: GB/T 38540 structures, making
+//! seals, sealing documents and seal verification (§8, [`seal`]).
 //!
 //! This crate must not do I/O, read the clock or use a global random number generator:
 //! everything that compares against "now" takes the time as an argument ([`UnixTime`]), and
@@ -12,6 +13,7 @@
 pub mod alg;
 pub mod b64;
 pub mod cert;
+pub mod crl;
 pub mod deflate;
 pub mod ids;
 pub mod jwks;
@@ -20,9 +22,11 @@ pub mod key;
 pub mod licence;
 pub mod oids;
 pub mod qr;
+pub mod seal;
 pub mod sign;
 pub mod status_list;
 pub mod status_token;
+mod text;
 pub mod time;
 pub mod trust_list;
 pub mod verify;

@@ -93,9 +93,15 @@ pub struct IssuingAuthority {
 }
 
 /// A calendar date written `YYYY-MM-DD`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(into = "String")]
 pub struct CivilDate(pub Date);
+
+impl<'de> Deserialize<'de> for CivilDate {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::text::deserialize_parsed(deserializer, CivilDate::parse)
+    }
+}
 
 impl TryFrom<String> for CivilDate {
     type Error = String;

@@ -68,6 +68,14 @@ impl Purpose {
     }
 }
 
+/// Seal extension (in `SES_SealInfo.extDatas`): where the seal's revocation status is kept,
+/// `SEQUENCE { uri UTF8String, idx INTEGER }` (the status-list pointer of SPEC §4). Marked
+/// critical in huren seals, so a verifier that cannot check the status must not accept them.
+pub const SEAL_EXT_STATUS: &str = "2.25.115459529661164236216962958326601830195.2.1";
+/// Seal extension (in `SES_SealInfo.extDatas`): the seal-owning organisation's 统一社会信用代码
+/// (GB 32100), `UTF8String`. Not critical.
+pub const SEAL_EXT_USCC: &str = "2.25.115459529661164236216962958326601830195.2.2";
+
 /// Encodes a dotted OID whose arcs fit in `u128` as DER content octets (X.690 §8.19).
 pub fn encode_oid_content(dotted: &str) -> Option<Vec<u8>> {
     let arcs: Vec<u128> = dotted
@@ -165,6 +173,16 @@ mod tests {
                 assert_ne!(a.oid_der_content(), b.oid_der_content());
             }
         }
+    }
+
+    #[test]
+    fn seal_extensions_sit_under_the_project_arc() {
+        for oid in [SEAL_EXT_STATUS, SEAL_EXT_USCC] {
+            assert!(oid.starts_with(&format!("{HUREN_ARC}.2.")));
+            let content = encode_oid_content(oid).unwrap();
+            assert_eq!(decode_oid_content(&content).as_deref(), Some(oid));
+        }
+        assert_ne!(SEAL_EXT_STATUS, SEAL_EXT_USCC);
     }
 
     #[test]

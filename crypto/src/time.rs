@@ -53,12 +53,31 @@ impl UnixTime {
     /// Hinnant's days-to-civil algorithm) rather than a format-description interpreter; a unit
     /// test holds it to the `time` crate's output.
     pub fn to_rfc3339_china(self) -> String {
-        use std::fmt::Write;
-        // Years 0000-9999 only, as RFC 3339 requires; anything else is shown as raw seconds.
+        match self.rfc3339_china_bytes() {
+            // The buffer holds ASCII digits and punctuation only.
+            Some(bytes) => std::str::from_utf8(&bytes).unwrap_or_default().to_owned(),
+            None => format!("@{}", self.0),
+        }
+    }
+
+    /// Appends [`UnixTime::to_rfc3339_china`] to `out` without an intermediate allocation.
+    pub fn push_rfc3339_china(self, out: &mut String) {
+        match self.rfc3339_china_bytes() {
+            Some(bytes) => out.push_str(std::str::from_utf8(&bytes).unwrap_or_default()),
+            None => {
+                out.push('@');
+                out.push_str(itoa::Buffer::new().format(self.0));
+            }
+        }
+    }
+
+    /// The 25 ASCII bytes of [`UnixTime::to_rfc3339_china`], written digit by digit (no
+    /// formatter machinery); `None` outside years 0000-9999, which RFC 3339 cannot express.
+    fn rfc3339_china_bytes(self) -> Option<[u8; 25]> {
         const MIN: i64 = -62_167_248_000; // 0000-01-01T00:00:00+08:00
         const MAX: i64 = 253_402_271_999; // 9999-12-31T23:59:59+08:00
         if !(MIN..=MAX).contains(&self.0) {
-            return format!("@{}", self.0);
+            return None;
         }
         let local = self.0 + 8 * 3600;
         let (days, seconds) = (local.div_euclid(86_400), local.rem_euclid(86_400));
@@ -76,15 +95,21 @@ impl UnixTime {
             month_index - 9
         };
         let year = year_of_era + era * 400 + i64::from(month <= 2);
-        let mut out = String::with_capacity(25);
-        let _ = write!(
-            out,
-            "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}+08:00",
-            seconds / 3600,
-            seconds / 60 % 60,
-            seconds % 60
-        );
-        out
+        let mut out = *b"0000-00-00T00:00:00+08:00";
+        let mut put = |at: usize, width: usize, mut value: i64| {
+            for slot in out[at..at + width].iter_mut().rev() {
+                // 0 <= value % 10 <= 9 for the non-negative fields checked above.
+                *slot = b'0' + (value % 10) as u8;
+                value /= 10;
+            }
+        };
+        put(0, 4, year);
+        put(5, 2, month);
+        put(8, 2, day);
+        put(11, 2, seconds / 3600);
+        put(14, 2, seconds / 60 % 60);
+        put(17, 2, seconds % 60);
+        Some(out)
     }
 
     /// The calendar date in China Standard Time.
@@ -107,7 +132,35 @@ impl UnixTime {
 
 impl fmt::Display for UnixTime {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.to_rfc3339_china())
+        match self.rfc3339_china_bytes() {
+            Some(bytes) => f.write_str(std::str::from_utf8(&bytes).map_err(|_| fmt::Error)?),
+            None => write!(f, "@{}", self.0),
+        }
+    }
+}
+
+/// `serialize_with` helpers writing a [`UnixTime`] as [`UnixTime::to_rfc3339_china`], so
+/// reports can keep times as numbers until (and unless) they are serialized.
+pub mod rfc3339_china {
+    use super::UnixTime;
+
+    /// One time.
+    pub fn serialize<S: serde::Serializer>(
+        at: &UnixTime,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(at)
+    }
+
+    /// An optional time (`null` when absent).
+    pub fn serialize_option<S: serde::Serializer>(
+        at: &Option<UnixTime>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        match at {
+            Some(at) => serializer.collect_str(at),
+            None => serializer.serialize_none(),
+        }
     }
 }
 

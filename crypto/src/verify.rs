@@ -239,13 +239,20 @@ pub struct StatusListUse {
     pub uri: String,
     /// The licence's index in it.
     pub idx: u64,
-    /// When the list was signed.
-    pub iat: Option<String>,
-    /// When the list expires.
-    pub exp: Option<String>,
+    /// When the list was signed (serialized as RFC 3339, China time).
+    #[serde(serialize_with = "crate::time::rfc3339_china::serialize_option")]
+    pub iat: Option<UnixTime>,
+    /// When the list expires (serialized as RFC 3339, China time).
+    #[serde(serialize_with = "crate::time::rfc3339_china::serialize_option")]
+    pub exp: Option<UnixTime>,
 }
 
 /// The verification report (SPEC §6).
+///
+/// The licence as shown to a clerk ([`Report::licence`], serialized as `licence`) is built
+/// from the verified claims when asked for, not during verification: a caller that only wants
+/// the verdict (a bank's batch job, the verifier's usage log) does not pay for a dozen string
+/// copies and the masking per scan.
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
     /// Overall answer.
@@ -256,14 +263,19 @@ pub struct Report {
     pub warnings: Vec<Warning>,
     /// Every check, in order.
     pub checks: Vec<Check>,
-    /// The licence, when its signature verified.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub licence: Option<LicenceView>,
+    /// The licence, when its signature verified (see [`Report::licence`]).
+    #[serde(
+        rename = "licence",
+        serialize_with = "serialize_licence",
+        skip_serializing_if = "Option::is_none"
+    )]
+    licence_source: Option<LicenceSource>,
     /// Signer certificate subject, when found.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub signer: Option<String>,
-    /// Time the verification was made for.
-    pub checked_at: String,
+    /// Time the verification was made for (serialized as RFC 3339, China time).
+    #[serde(serialize_with = "crate::time::rfc3339_china::serialize")]
+    pub checked_at: UnixTime,
     /// Trust list version used.
     pub trust_list_seq: u64,
     /// Status lists consulted.
@@ -271,6 +283,40 @@ pub struct Report {
     /// The verified claims, for embedding systems (not serialized: holds personal data).
     #[serde(skip)]
     pub claims: Option<Arc<LicenceClaims>>,
+}
+
+/// What [`LicenceView`] is built from: the verified claims and the trust list's name of the
+/// issuing province.
+#[derive(Debug, Clone)]
+struct LicenceSource {
+    claims: Arc<LicenceClaims>,
+    iss_name: String,
+}
+
+fn serialize_licence<S: serde::Serializer>(
+    source: &Option<LicenceSource>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    source
+        .as_ref()
+        .map(|s| view(&s.claims, &s.iss_name))
+        .serialize(serializer)
+}
+
+impl Report {
+    /// The licence as shown to a clerk, when its signature verified and its claims parsed;
+    /// `None` otherwise, so nothing an attacker wrote is ever shown as issued.
+    pub fn licence(&self) -> Option<LicenceView> {
+        self.licence_source
+            .as_ref()
+            .map(|s| view(&s.claims, &s.iss_name))
+    }
+
+    /// The verified licence's 证照标识 (for usage logs: no personal data), when its signature
+    /// verified.
+    pub fn jti(&self) -> Option<&str> {
+        self.licence_source.as_ref().map(|s| s.claims.jti.as_str())
+    }
 }
 
 /// Policy knobs. Defaults fail closed.
@@ -310,6 +356,38 @@ pub struct NoStatusLists;
 impl StatusSource for NoStatusLists {
     fn status_list(&self, _uri: &str) -> Option<Arc<VerifiedStatusList>> {
         None
+    }
+}
+
+/// A check's detail text, appended piece by piece. Every passed check carries one, and
+/// `format!`'s machinery (padding, `Display` dispatch, RFC 3339 times through a formatter) cost
+/// as much per verification as parsing the claims (bench/README.md, "Where the time goes").
+struct DetailText(String);
+
+impl DetailText {
+    fn new(first: &str) -> DetailText {
+        let mut text = String::with_capacity(64);
+        text.push_str(first);
+        DetailText(text)
+    }
+
+    fn text(mut self, piece: &str) -> DetailText {
+        self.0.push_str(piece);
+        self
+    }
+
+    fn int(mut self, value: impl itoa::Integer) -> DetailText {
+        self.0.push_str(itoa::Buffer::new().format(value));
+        self
+    }
+
+    fn time(mut self, at: UnixTime) -> DetailText {
+        at.push_rfc3339_china(&mut self.0);
+        self
+    }
+
+    fn done(self) -> Option<String> {
+        Some(self.0)
     }
 }
 
@@ -397,15 +475,20 @@ pub fn verify_licence(
     } else {
         Verdict::Invalid
     };
-    let licence = claims.as_deref().map(|c| view(c, trust));
+    let licence_source = claims.as_ref().map(|claims| LicenceSource {
+        iss_name: trust
+            .region(&claims.iss)
+            .map_or_else(|| claims.iss.province_name().to_owned(), |r| r.name.clone()),
+        claims: Arc::clone(claims),
+    });
     Report {
         verdict,
         reasons: report.reasons,
         warnings,
         checks: report.checks,
-        licence,
+        licence_source,
         signer: signer_subject,
-        checked_at: at.to_rfc3339_china(),
+        checked_at: at,
         trust_list_seq: trust.seq(),
         status_lists,
         claims,
@@ -468,7 +551,10 @@ fn run_checks(
         );
         return None;
     };
-    report.pass(CheckName::Header, Some(format!("alg {}", header.alg)));
+    report.pass(
+        CheckName::Header,
+        DetailText::new("alg ").text(header.alg.name()).done(),
+    );
 
     // 3. signer
     let Some(signer) = trust.signer(&x5t) else {
@@ -507,7 +593,11 @@ fn run_checks(
     *signer_subject = Some(signer.cert.subject().to_owned());
     report.pass(
         CheckName::Signer,
-        Some(format!("{} ({})", signer.cert.subject(), region.code)),
+        DetailText::new(signer.cert.subject())
+            .text(" (")
+            .text(region.code.as_str())
+            .text(")")
+            .done(),
     );
 
     // 4. signature over the exact received bytes
@@ -516,10 +606,12 @@ fn run_checks(
         Ok(verified) => {
             report.pass(
                 CheckName::Signature,
-                Some(format!(
-                    "{alg} {}-bit {key_kind}",
-                    signer.cert.public_key().bits()
-                )),
+                DetailText::new(alg.name())
+                    .text(" ")
+                    .int(signer.cert.public_key().bits())
+                    .text("-bit ")
+                    .text(key_kind.name())
+                    .done(),
             );
             verified
         }
@@ -562,7 +654,11 @@ fn run_checks(
     if signer.may_sign_type(type_code) {
         report.pass(
             CheckName::TypeScope,
-            Some(format!("{type_code} within {:?}", signer.scopes)),
+            DetailText::new(type_code)
+                .text(" within [")
+                .text(&signer.scopes.join(", "))
+                .text("]")
+                .done(),
         );
     } else {
         let detail = format!(
@@ -576,7 +672,7 @@ fn run_checks(
     match region.status {
         RegionStatus::Active => report.pass(
             CheckName::RegionStatus,
-            Some(format!("{} active", region.code)),
+            DetailText::new(region.code.as_str()).text(" active").done(),
         ),
         RegionStatus::Suspended => report.fail(
             CheckName::RegionStatus,
@@ -608,11 +704,11 @@ fn run_checks(
     } else {
         report.pass(
             CheckName::TrustListFreshness,
-            Some(format!(
-                "seq {}, next update {}",
-                trust.seq(),
-                trust.next_update()
-            )),
+            DetailText::new("seq ")
+                .int(trust.seq())
+                .text(", next update ")
+                .time(trust.next_update())
+                .done(),
         );
     }
     Some(Arc::new(claims))
@@ -653,7 +749,11 @@ fn check_authority(
         ),
         None => report.pass(
             CheckName::IssuerAuthority,
-            Some(format!("licence signer of {region}, valid at {iat}")),
+            DetailText::new("licence signer of ")
+                .text(region.as_str())
+                .text(", valid at ")
+                .time(iat)
+                .done(),
         ),
     }
 }
@@ -677,10 +777,16 @@ fn check_period(claims: &LicenceClaims, at: UnixTime, skew: i64, report: &mut Re
                 format!("expired at {exp}"),
             );
         }
-        Some(exp) => report.pass(CheckName::ValidityPeriod, Some(format!("{nbf} to {exp}"))),
+        Some(exp) => report.pass(
+            CheckName::ValidityPeriod,
+            DetailText::new("").time(nbf).text(" to ").time(exp).done(),
+        ),
         None => report.pass(
             CheckName::ValidityPeriod,
-            Some(format!("{nbf}, long-term (长期)")),
+            DetailText::new("")
+                .time(nbf)
+                .text(", long-term (长期)")
+                .done(),
         ),
     }
 }
@@ -718,8 +824,8 @@ fn check_status(
     used.push(StatusListUse {
         uri: pointer.uri.clone(),
         idx: pointer.idx,
-        iat: list.as_ref().map(|l| l.iat().to_rfc3339_china()),
-        exp: list.as_ref().map(|l| l.exp().to_rfc3339_china()),
+        iat: list.as_ref().map(|l| l.iat()),
+        exp: list.as_ref().map(|l| l.exp()),
     });
     let Some(list) = list else {
         report.unknown(
@@ -743,7 +849,13 @@ fn check_status(
         report.unknown(CheckName::Status, Outcome::StatusUnknown, detail);
         return;
     }
-    let detail = format!("index {} in list signed {}", pointer.idx, list.iat());
+    let detail = || {
+        DetailText::new("index ")
+            .int(pointer.idx)
+            .text(" in list signed ")
+            .time(list.iat())
+            .0
+    };
     match list.status(pointer.idx) {
         None => report.fail(
             CheckName::Status,
@@ -754,9 +866,11 @@ fn check_status(
                 list.capacity()
             ),
         ),
-        Some(StatusValue::Valid) => report.pass(CheckName::Status, Some(detail)),
-        Some(StatusValue::Revoked) => report.fail(CheckName::Status, Outcome::Revoked, detail),
-        Some(StatusValue::Suspended) => report.fail(CheckName::Status, Outcome::Suspended, detail),
+        Some(StatusValue::Valid) => report.pass(CheckName::Status, Some(detail())),
+        Some(StatusValue::Revoked) => report.fail(CheckName::Status, Outcome::Revoked, detail()),
+        Some(StatusValue::Suspended) => {
+            report.fail(CheckName::Status, Outcome::Suspended, detail())
+        }
         // Fail closed: a value huren never writes means the list is not what we think it is.
         Some(StatusValue::ApplicationSpecific(value)) => report.unknown(
             CheckName::Status,
@@ -766,14 +880,12 @@ fn check_status(
     }
 }
 
-fn view(claims: &LicenceClaims, trust: &TrustList) -> LicenceView {
+fn view(claims: &LicenceClaims, iss_name: &str) -> LicenceView {
     let licence = &claims.licence;
     LicenceView {
         jti: claims.jti.to_string(),
         iss: claims.iss.to_string(),
-        iss_name: trust
-            .region(&claims.iss)
-            .map_or_else(|| claims.iss.province_name().to_owned(), |r| r.name.clone()),
+        iss_name: iss_name.to_owned(),
         type_code: licence.type_code.clone(),
         type_name: licence.type_name.clone(),
         number: licence.number.clone(),

@@ -65,7 +65,7 @@ fuzz_target!(|data: &[u8]| {
                 report.checks.iter().all(|c| c.ok == Some(true)),
                 "{report:?}"
             );
-            assert!(report.licence.is_some() && report.claims.is_some());
+            assert!(report.licence().is_some() && report.claims.is_some());
         }
         _ => assert!(!report.reasons.is_empty()),
     }

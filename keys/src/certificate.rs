@@ -134,7 +134,31 @@ pub fn issue(
     issuer_key: &PrivateKey,
     rng: &mut impl CryptoRngCore,
 ) -> Result<Vec<u8>, CertBuildError> {
-    let subject_name = subject_name(subject)?;
+    issue_named(
+        subject_name(subject)?,
+        subject_spki_der,
+        profile,
+        not_before,
+        not_after,
+        issuer_cert_der,
+        issuer_key,
+        rng,
+    )
+}
+
+/// [`issue`] for a subject name built by the caller, for profiles whose subject carries more
+/// than `C, O, CN` (a seal holder's USCC in `serialNumber`, see `holder`).
+#[allow(clippy::too_many_arguments)]
+pub fn issue_named(
+    subject_name: Name,
+    subject_spki_der: &[u8],
+    profile: Profile,
+    not_before: UnixTime,
+    not_after: UnixTime,
+    issuer_cert_der: Option<&[u8]>,
+    issuer_key: &PrivateKey,
+    rng: &mut impl CryptoRngCore,
+) -> Result<Vec<u8>, CertBuildError> {
     let spki = SubjectPublicKeyInfoOwned::from_der(subject_spki_der)
         .map_err(encode_err("subject public key"))?;
     let ski = key_identifier(&spki);
@@ -291,7 +315,7 @@ fn push_length(out: &mut Vec<u8>, len: usize) {
 }
 
 /// RFC 7093 §2 method 1: the leftmost 160 bits of SHA-256 of the subjectPublicKey bits.
-fn key_identifier(spki: &SubjectPublicKeyInfoOwned) -> Vec<u8> {
+pub(crate) fn key_identifier(spki: &SubjectPublicKeyInfoOwned) -> Vec<u8> {
     Sha256::digest(spki.subject_public_key.raw_bytes())[..20].to_vec()
 }
 
@@ -304,7 +328,7 @@ fn random_serial(rng: &mut impl CryptoRngCore) -> Result<SerialNumber, CertBuild
 }
 
 /// UTCTime through 2049, GeneralizedTime after (RFC 5280 §4.1.2.5).
-fn to_time(t: UnixTime) -> Result<Time, CertBuildError> {
+pub(crate) fn to_time(t: UnixTime) -> Result<Time, CertBuildError> {
     let seconds = u64::try_from(t.seconds()).map_err(|_| CertBuildError::Validity {
         not_before: t,
         not_after: t,
@@ -320,7 +344,7 @@ fn to_time(t: UnixTime) -> Result<Time, CertBuildError> {
     }
 }
 
-fn to_unix(t: Time) -> UnixTime {
+pub(crate) fn to_unix(t: Time) -> UnixTime {
     UnixTime(i64::try_from(t.to_unix_duration().as_secs()).unwrap_or(i64::MAX))
 }
 

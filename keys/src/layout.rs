@@ -192,13 +192,13 @@ pub struct OperatorDir {
 }
 
 /// Writes a directory via a sibling `.partial` directory renamed into place at the end.
-struct Staging {
+pub(crate) struct Staging {
     target: PathBuf,
     partial: PathBuf,
 }
 
 impl Staging {
-    fn begin(target: &Path) -> Result<Staging, LayoutError> {
+    pub(crate) fn begin(target: &Path) -> Result<Staging, LayoutError> {
         if target.exists()
             && fs::read_dir(target)
                 .map_err(io_err(target))?
@@ -223,11 +223,11 @@ impl Staging {
         })
     }
 
-    fn file(&self, name: &str) -> PathBuf {
+    pub(crate) fn file(&self, name: &str) -> PathBuf {
         self.partial.join(name)
     }
 
-    fn commit(self) -> Result<(), LayoutError> {
+    pub(crate) fn commit(self) -> Result<(), LayoutError> {
         if self.target.exists() {
             fs::remove_dir(&self.target).map_err(io_err(&self.target))?;
         }
@@ -241,7 +241,11 @@ impl Staging {
     }
 }
 
-fn write_key(path: &Path, key: &PrivateKey, protection: Protection<'_>) -> Result<(), LayoutError> {
+pub(crate) fn write_key(
+    path: &Path,
+    key: &PrivateKey,
+    protection: Protection<'_>,
+) -> Result<(), LayoutError> {
     let der = key.to_pkcs8_der().map_err(|source| LayoutError::Key {
         path: path.display().to_string(),
         source,
@@ -250,7 +254,7 @@ fn write_key(path: &Path, key: &PrivateKey, protection: Protection<'_>) -> Resul
     Ok(())
 }
 
-fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<(), LayoutError> {
+pub(crate) fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<(), LayoutError> {
     let mut text = serde_json::to_string_pretty(value).map_err(|e| LayoutError::Config {
         path: path.display().to_string(),
         message: e.to_string(),
@@ -260,7 +264,7 @@ fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<(), LayoutError> {
     Ok(())
 }
 
-fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T, LayoutError> {
+pub(crate) fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T, LayoutError> {
     let bytes = store::read_bounded(path, 1 << 20)?;
     serde_json::from_slice(&bytes).map_err(|e| LayoutError::Config {
         path: path.display().to_string(),
@@ -686,7 +690,7 @@ impl RegionDir {
     }
 }
 
-fn load_key(
+pub(crate) fn load_key(
     path: &Path,
     alg: Algorithm,
     passphrase: Option<&Passphrase>,

@@ -10,6 +10,8 @@
 
 pub mod certificate;
 pub mod clock;
+pub mod crl;
+pub mod holder;
 pub mod keypair;
 pub mod layout;
 pub mod pem;

@@ -3,6 +3,7 @@
 mod demo;
 mod issuer;
 mod pki;
+mod seal;
 mod sign;
 mod trust;
 mod verifier;
@@ -27,5 +28,6 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Verifier(command) => verifier::run(command),
         Command::Types { catalogue } => issuer::types(catalogue.as_deref()),
         Command::Demo { dir, port } => demo::run(&dir, port),
+        Command::Seal(command) => seal::run(command, passphrase_file),
     }
 }

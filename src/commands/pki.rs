@@ -3,11 +3,14 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use anyhow::{Context, Result};
-use huren_crypto::ids::RegionCode;
+use anyhow::{bail, Context, Result};
+use huren_crypto::cert::Certificate;
+use huren_crypto::ids::{RegionCode, Uscc};
 use huren_crypto::oids::{Purpose, HUREN_ARC};
-use huren_crypto::time::Clock;
-use huren_keys::layout::{self, ImportRegion, ImportedPair, InitRegion};
+use huren_crypto::time::{Clock, UnixTime};
+use huren_keys::crl::CrlEntry;
+use huren_keys::holder::{self, HolderError, HolderRequest};
+use huren_keys::layout::{self, ImportRegion, ImportedPair, InitRegion, RegionDir};
 use huren_keys::store::Passphrase;
 use huren_keys::SystemClock;
 use serde_json::json;
@@ -127,6 +130,135 @@ pub fn run(command: PkiCommand, passphrase_file: Option<&Path>) -> Result<ExitCo
                 region.config.signers.len()
             );
         }
+        PkiCommand::IssueHolder {
+            region_dir,
+            org_name,
+            uscc,
+            alg,
+            valid_days,
+            out,
+            keys,
+        } => {
+            let uscc = Uscc::parse(&uscc).with_context(|| format!("--uscc {uscc:?}"))?;
+            let region = RegionDir::open(&region_dir)
+                .with_context(|| format!("--region-dir {}", region_dir.display()))?;
+            let protection = common::protection(passphrase.as_ref(), keys.insecure_plaintext_keys)?;
+            let request = HolderRequest {
+                organization: org_name,
+                uscc,
+                alg: alg.unwrap_or(region.config.alg),
+                validity_days: valid_days,
+                protection,
+                now,
+            };
+            let holder = holder::issue_holder(&region, passphrase.as_ref(), &out, &request)
+                .map_err(|e| match e {
+                    HolderError::OrganizationName { .. } => {
+                        anyhow::Error::new(e).context("--org-name")
+                    }
+                    HolderError::ValidityDays { .. } => {
+                        anyhow::Error::new(e).context("--valid-days")
+                    }
+                    other => anyhow::Error::new(other),
+                })?;
+            let cert = holder.certificate()?;
+            let doc = json!({
+                "dir": holder.path,
+                "cert": holder.path.join(&holder.config.cert),
+                "key": holder.path.join(&holder.config.key),
+                "serial": cert.serial_hex(),
+                "subject": cert.subject(),
+                "issuer": cert.issuer(),
+                "organization": holder.config.organization,
+                "uscc": holder.config.uscc,
+                "region": holder.config.region,
+                "alg": holder.config.alg,
+                "not_before": cert.not_before().to_rfc3339_china(),
+                "not_after": cert.not_after().to_rfc3339_china(),
+            });
+            eprintln!(
+                "seal-holder certificate for {} issued by {} root into {}",
+                holder.config.organization,
+                region.config.code,
+                out.display()
+            );
+            common::emit(&serde_json::to_string_pretty(&doc)?)?;
+        }
+        PkiCommand::RevokeCert {
+            region_dir,
+            cert,
+            at,
+            reason,
+            crl,
+            valid_days,
+        } => {
+            if !(1..=MAX_CRL_VALID_DAYS).contains(&valid_days) {
+                bail!("--valid-days {valid_days}: must be 1 to {MAX_CRL_VALID_DAYS}");
+            }
+            let region = RegionDir::open(&region_dir)
+                .with_context(|| format!("--region-dir {}", region_dir.display()))?;
+            let root_der = region.root_der()?;
+            let root = Certificate::from_der(&root_der)
+                .with_context(|| format!("root certificate of {}", region_dir.display()))?;
+            let target = huren_keys::pem::read_certificate(&cert)
+                .map_err(anyhow::Error::new)
+                .and_then(|der| Ok(Certificate::from_der(&der)?))
+                .with_context(|| format!("--cert {}", cert.display()))?;
+            if target.is_ca() {
+                bail!(
+                    "--cert {}: {:?} is a CA certificate; only certificates the root issued to others are revoked on its CRL",
+                    cert.display(),
+                    target.subject()
+                );
+            }
+            target.check_issued_by(&root).with_context(|| {
+                format!(
+                    "--cert {} was not issued by the root of {} ({})",
+                    cert.display(),
+                    region.config.code,
+                    region_dir.display()
+                )
+            })?;
+            let revoked_at = match at.as_deref() {
+                Some(text) => common::time_arg(Some(text))?,
+                None => now,
+            };
+            check_revocation_time(revoked_at, now, &target)?;
+            let crl_path = crl.unwrap_or_else(|| region_dir.join(DEFAULT_CRL_FILE));
+            let root_key = region.key(&region.config.root, passphrase.as_ref())?;
+            let entry = CrlEntry {
+                serial: target.serial().to_vec(),
+                revoked_at,
+                reason,
+            };
+            let next_update = now.plus(valid_days * 86_400);
+            let outcome =
+                huren_keys::crl::revoke(&crl_path, &root_der, &root_key, &entry, now, next_update)
+                    .with_context(|| format!("CRL {}", crl_path.display()))?;
+            let doc = json!({
+                "crl": crl_path,
+                "crl_number": u64::try_from(outcome.number).context("CRL number above 2^64")?,
+                "entries": outcome.entries,
+                "created": outcome.created,
+                "this_update": now.to_rfc3339_china(),
+                "next_update": next_update.to_rfc3339_china(),
+                "revoked": {
+                    "serial": target.serial_hex(),
+                    "subject": target.subject(),
+                    "revoked_at": revoked_at.to_rfc3339_china(),
+                    "reason": reason.map(|r| r.name()),
+                },
+            });
+            eprintln!(
+                "{} revoked from {}; CRL number {} ({} entries) written to {}: publish it where verifiers fetch it",
+                target.subject(),
+                revoked_at,
+                outcome.number,
+                outcome.entries,
+                crl_path.display()
+            );
+            common::emit(&serde_json::to_string_pretty(&doc)?)?;
+        }
         PkiCommand::Oids => {
             let ekus: serde_json::Map<String, serde_json::Value> = Purpose::ALL
                 .iter()
@@ -141,4 +273,25 @@ pub fn run(command: PkiCommand, passphrase_file: Option<&Path>) -> Result<ExitCo
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The region's CRL file name, inside its directory, unless `--crl` says otherwise.
+const DEFAULT_CRL_FILE: &str = "crl.der";
+/// Longest `--valid-days` for a CRL: a list due more than a year ahead tells verifiers nothing
+/// about how fresh it is.
+const MAX_CRL_VALID_DAYS: i64 = 366;
+
+/// A revocation time must not be in the future (a CRL reports what has happened) nor before
+/// the certificate existed (nothing it signed can predate it).
+fn check_revocation_time(revoked_at: UnixTime, now: UnixTime, cert: &Certificate) -> Result<()> {
+    if revoked_at > now {
+        bail!("--at {revoked_at} is in the future (now is {now})");
+    }
+    if revoked_at < cert.not_before() {
+        bail!(
+            "--at {revoked_at} is before the certificate's start of validity {}",
+            cert.not_before()
+        );
+    }
+    Ok(())
 }

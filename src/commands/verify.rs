@@ -7,7 +7,6 @@ use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
 use huren_crypto::status_token::VerifiedStatusList;
-use huren_crypto::trust_list::TrustList;
 use huren_crypto::verify::{verify_licence, Report, Verdict, VerifyOptions};
 
 use crate::args::VerifyArgs;
@@ -22,7 +21,7 @@ pub fn run(args: &VerifyArgs) -> Result<ExitCode> {
     let at = common::time_arg(args.at.as_deref())?;
     let mut status: HashMap<String, Arc<VerifiedStatusList>> = HashMap::new();
     if let Some(dir) = &args.status_dir {
-        load_status_dir(dir, &trust, &mut status)?;
+        common::load_status_dir(dir, &trust, &mut status)?;
     }
     let options = VerifyOptions {
         skew_seconds: args.skew,
@@ -37,7 +36,7 @@ pub fn run(args: &VerifyArgs) -> Result<ExitCode> {
             .map(|s| s.uri.clone())
             .filter(|uri| !status.contains_key(uri));
         if let Some(uri) = missing {
-            if let Some(list) = fetch_status_list(&uri, &trust) {
+            if let Some(list) = common::fetch_status_list(&uri, &trust) {
                 status.insert(uri, Arc::new(list));
                 report = verify_licence(&input, &trust, &status, at, &options);
             }
@@ -50,21 +49,6 @@ pub fn run(args: &VerifyArgs) -> Result<ExitCode> {
         Verdict::Invalid => 1,
         Verdict::Indeterminate => 2,
     }))
-}
-
-fn fetch_status_list(uri: &str, trust: &TrustList) -> Option<VerifiedStatusList> {
-    let fetched = common::fetch(uri)
-        .map_err(|e| format!("{e:#}"))
-        .and_then(|token| {
-            VerifiedStatusList::verify(&token, uri, trust).map_err(|e| e.to_string())
-        });
-    match fetched {
-        Ok(list) => Some(list),
-        Err(e) => {
-            eprintln!("warning: status list {uri}: {e}");
-            None
-        }
-    }
 }
 
 fn read_input(args: &VerifyArgs) -> Result<String> {
@@ -101,29 +85,6 @@ fn decode_qr_image(path: &std::path::Path) -> Result<String> {
     bail!("no readable QR code found in {}", path.display())
 }
 
-fn load_status_dir(
-    dir: &std::path::Path,
-    trust: &TrustList,
-    status: &mut HashMap<String, Arc<VerifiedStatusList>>,
-) -> Result<()> {
-    let entries =
-        std::fs::read_dir(dir).with_context(|| format!("--status-dir {}", dir.display()))?;
-    for entry in entries {
-        let path = entry?.path();
-        if path.extension().and_then(|e| e.to_str()) != Some("jwt") {
-            continue;
-        }
-        let token = common::read_source(&path.to_string_lossy())?;
-        match VerifiedStatusList::verify_standalone(&token, trust) {
-            Ok(list) => {
-                status.insert(list.uri().to_owned(), Arc::new(list));
-            }
-            Err(e) => eprintln!("warning: {} is not used: {e}", path.display()),
-        }
-    }
-    Ok(())
-}
-
 fn summarise(report: &Report) {
     let (zh, en) = match report.verdict {
         Verdict::Valid => ("有效", "VALID"),
@@ -131,8 +92,7 @@ fn summarise(report: &Report) {
         Verdict::Indeterminate => ("无法确认", "INDETERMINATE"),
     };
     let what = report
-        .licence
-        .as_ref()
+        .licence()
         .map(|l| format!(" — {} {} ({})", l.type_name, l.holder_name, l.iss_name))
         .unwrap_or_default();
     eprintln!("{zh} {en}{what}");

@@ -1,0 +1,630 @@
+//! `huren seal …` as a user drives it: a province makes a seal for an organisation, the
+//! organisation seals a document, another province's window verifies it (exit codes 0/1/2,
+//! SPEC §8 report); revocation of the holder certificate before and after signing; and the
+//! real OFD signatures made by other software in `shared/interop/ses/`.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a panic is a failure report
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const PASSPHRASE: &str = "correct horse battery staple";
+const ORG: &str = "杭州示例建设有限公司";
+const USCC: &str = "91350100M000100Y43";
+/// A 1×1 PNG: the seal image only has to be a real PNG here.
+const PNG_B64: &str =
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==";
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Run {
+    fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
+            panic!(
+                "stdout is not JSON ({e}):\n{}\nstderr:\n{}",
+                self.stdout, self.stderr
+            )
+        })
+    }
+
+    fn reasons(&self) -> Vec<String> {
+        self.json()["reasons"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r.as_str().unwrap().to_owned())
+            .collect()
+    }
+
+    fn check(&self, name: &str) -> serde_json::Value {
+        self.json()["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["check"] == name)
+            .unwrap_or_else(|| panic!("no check {name}: {}", self.stdout))["ok"]
+            .clone()
+    }
+}
+
+fn huren(dir: &Path, args: &[&str]) -> Run {
+    let output = Command::new(env!("CARGO_BIN_EXE_huren"))
+        .args(args)
+        .current_dir(dir)
+        .env("HUREN_KEY_PASSPHRASE", PASSPHRASE)
+        .env_remove("HUREN_TRUST_LIST")
+        .env_remove("HUREN_OPERATOR_CERT")
+        .output()
+        .expect("huren binary runs");
+    Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+#[track_caller]
+fn ok(run: Run) -> Run {
+    assert_eq!(
+        run.code, 0,
+        "stdout:\n{}\nstderr:\n{}",
+        run.stdout, run.stderr
+    );
+    run
+}
+
+/// A test's directory and the start of its holder certificate's validity (Unix seconds):
+/// the PKI is made "now", so every time in a test is an offset from that instant.
+struct Setup {
+    dir: tempfile::TempDir,
+    t0: i64,
+}
+
+impl Setup {
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// `t0 + seconds`, as the CLI's `--at` accepts it.
+    fn at(&self, seconds: i64) -> String {
+        (self.t0 + seconds).to_string()
+    }
+}
+
+/// Operator, Zhejiang (`alg`) and Jiangsu (ES256), the trust list `tl.jwt`, a holder
+/// certificate for the organisation in `holder/`, a seal image and a document.
+fn setup(alg: &str) -> Setup {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    ok(huren(d, &["pki", "init-operator", "--out", "op"]));
+    for (code, out, alg) in [("330000", "zj", alg), ("320000", "js", "ES256")] {
+        ok(huren(
+            d,
+            &[
+                "pki",
+                "init-region",
+                "--region",
+                code,
+                "--out",
+                out,
+                "--alg",
+                alg,
+                "--public-url",
+                &format!("https://issuer.{out}.example"),
+            ],
+        ));
+    }
+    ok(huren(
+        d,
+        &[
+            "trust", "build", "--operator", "op", "--region", "zj", "--region", "js", "--seq",
+            "1", "--out", "tl.jwt",
+        ],
+    ));
+    ok(huren(
+        d,
+        &[
+            "pki",
+            "issue-holder",
+            "--region-dir",
+            "zj",
+            "--org-name",
+            ORG,
+            "--uscc",
+            USCC,
+            "--alg",
+            alg,
+            "--out",
+            "holder",
+        ],
+    ));
+    let png = huren_crypto::b64::decode_std(PNG_B64, 1024).unwrap();
+    std::fs::write(d.join("seal.png"), png).unwrap();
+    std::fs::write(d.join("contract.pdf"), b"%PDF-1.7\n% a contract\n%%EOF\n").unwrap();
+    let holder = huren_keys::pem::read_certificate(&d.join("holder/holder.crt.pem")).unwrap();
+    let t0 = huren_crypto::cert::Certificate::from_der(&holder)
+        .unwrap()
+        .not_before()
+        .seconds();
+    Setup { dir, t0 }
+}
+
+fn make_seal(d: &Path, region: &str, out: &str) -> Run {
+    huren(
+        d,
+        &[
+            "seal",
+            "make",
+            "--region-dir",
+            region,
+            "--name",
+            &format!("{ORG}合同专用章"),
+            "--uscc",
+            USCC,
+            "--type",
+            "合同专用章",
+            "--image",
+            "seal.png",
+            "--holder-cert",
+            "holder/holder.crt.pem",
+            "--valid-from",
+            "2026-01-01T00:00:00+08:00",
+            "--valid-until",
+            "2028-01-01T00:00:00+08:00",
+            "--out",
+            out,
+        ],
+    )
+}
+
+fn sign(d: &Path, seal: &str, at: &str, out: &str) -> Run {
+    huren(
+        d,
+        &[
+            "seal",
+            "sign",
+            "--seal",
+            seal,
+            "--holder-dir",
+            "holder",
+            "--document",
+            "contract.pdf",
+            "--at",
+            at,
+            "--out",
+            out,
+        ],
+    )
+}
+
+/// Verifies at `t0` + 4 h (after every signing time the tests use, within the trust list's
+/// validity).
+fn verify(s: &Setup, document: &str, signature: &str, extra: &[&str]) -> Run {
+    let at = s.at(4 * 3600);
+    let mut args = vec![
+        "seal",
+        "verify",
+        "--document",
+        document,
+        "--signature",
+        signature,
+        "--trust-list",
+        "tl.jwt",
+        "--operator-cert",
+        "op/operator.crt.pem",
+        "--at",
+        &at,
+    ];
+    args.extend_from_slice(extra);
+    huren(s.path(), &args)
+}
+
+/// When the tests' documents are sealed: an hour into the holder certificate's validity.
+const SIGNED_AFTER: i64 = 3600;
+
+#[test]
+fn zhejiang_seal_on_a_document_verifies_at_a_jiangsu_window_in_every_algorithm() {
+    for alg in ["SM2SM3", "ES256", "PS256"] {
+        let s = setup(alg);
+        let d = s.path();
+        let made = ok(make_seal(d, "zj", "seal.esl")).json();
+        let es_id = made["esID"].as_str().unwrap().to_owned();
+        assert!(es_id.starts_with("330000"), "{alg}: esID {es_id}");
+        assert_eq!(made["type"], 4);
+        ok(sign(d, "seal.esl", &s.at(SIGNED_AFTER), "contract.ses"));
+
+        let run = verify(&s, "contract.pdf", "contract.ses", &[]);
+        assert_eq!(run.code, 0, "{alg}: {}\n{}", run.stdout, run.stderr);
+        let report = run.json();
+        assert_eq!(report["verdict"], "valid", "{alg}");
+        assert_eq!(report["seal"]["esID"], es_id.as_str());
+        assert_eq!(report["seal"]["name"], format!("{ORG}合同专用章"));
+        let signed_at = huren_crypto::UnixTime(s.t0 + SIGNED_AFTER).to_rfc3339_china();
+        assert_eq!(report["signed_at"], signed_at.as_str());
+        let names: Vec<&str> = report["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["check"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "format",
+                "signature",
+                "signer_in_seal",
+                "seal_signature",
+                "maker_trusted",
+                "seal_validity",
+                "maker_certificate",
+                "signer_certificate",
+                "document_hash"
+            ],
+            "{alg}"
+        );
+
+        // What `inspect` prints comes from the same decoder, without trust.
+        let inspected = ok(huren(d, &["seal", "inspect", "contract.ses"])).json();
+        assert_eq!(inspected["kind"], "signature");
+        assert_eq!(inspected["seal"]["esID"], es_id.as_str());
+
+        // A changed document is refused, with the reason and a non-zero exit.
+        std::fs::write(d.join("altered.pdf"), b"%PDF-1.7\n% a different contract\n%%EOF\n")
+            .unwrap();
+        let run = verify(&s, "altered.pdf", "contract.ses", &[]);
+        assert_eq!(run.code, 1, "{alg}: {}", run.stdout);
+        assert_eq!(run.reasons(), ["document_hash_mismatch"], "{alg}");
+        assert!(run.stderr.contains("无效"), "{}", run.stderr);
+    }
+}
+
+#[test]
+fn a_tampered_signature_or_seal_never_verifies() {
+    let s = setup("ES256");
+    let d = s.path();
+    ok(make_seal(d, "zj", "seal.esl"));
+    ok(sign(d, "seal.esl", &s.at(SIGNED_AFTER), "contract.ses"));
+    let der = std::fs::read(d.join("contract.ses")).unwrap();
+    let name = format!("{ORG}合同专用章");
+    let at = der
+        .windows(name.len())
+        .position(|w| w == name.as_bytes())
+        .expect("seal name in the signature");
+    // Flip a bit in the seal name (inside the maker-signed SES_SealInfo and the TBS).
+    let mut flipped = der.clone();
+    flipped[at + 1] ^= 0x01;
+    std::fs::write(d.join("flipped.ses"), &flipped).unwrap();
+    let run = verify(&s, "contract.pdf", "flipped.ses", &[]);
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    assert!(
+        run.reasons().contains(&"bad_signature".to_owned()),
+        "{:?}",
+        run.reasons()
+    );
+    // Truncated: malformed, and the report still lists every check.
+    std::fs::write(d.join("short.ses"), &der[..der.len() / 2]).unwrap();
+    let run = verify(&s, "contract.pdf", "short.ses", &[]);
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    assert_eq!(run.reasons(), ["seal_malformed"]);
+    assert_eq!(run.check("document_hash"), serde_json::Value::Null);
+}
+
+#[test]
+fn a_seal_made_by_another_province_for_a_zhejiang_esid_is_refused() {
+    let s = setup("ES256");
+    let d = s.path();
+    // Jiangsu's seal maker cannot make a seal numbered in Zhejiang …
+    let run = huren(
+        d,
+        &[
+            "seal",
+            "make",
+            "--region-dir",
+            "js",
+            "--es-id",
+            "330000A1B2C3D4E5",
+            "--name",
+            "x",
+            "--image",
+            "seal.png",
+            "--holder-cert",
+            "holder/holder.crt.pem",
+            "--valid-until",
+            "2028-01-01T00:00:00+08:00",
+            "--out",
+            "x.esl",
+        ],
+    );
+    assert_ne!(run.code, 0, "{}", run.stdout);
+    assert!(run.stderr.contains("--es-id"), "{}", run.stderr);
+    // … and a Jiangsu seal is judged as Jiangsu's: made by Jiangsu's maker, it verifies.
+    ok(make_seal(d, "js", "js.esl"));
+    ok(sign(d, "js.esl", &s.at(SIGNED_AFTER), "js.ses"));
+    let run = verify(&s, "contract.pdf", "js.ses", &[]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+}
+
+#[test]
+fn holder_revoked_before_signing_is_invalid_after_signing_still_valid() {
+    let s = setup("SM2SM3");
+    let d = s.path();
+    ok(make_seal(d, "zj", "seal.esl"));
+    // A CRL only records revocations up to now, and a seal cannot be used before it was
+    // made: one document is sealed now, the holder is revoked two seconds later, and the
+    // other document carries a signing time two hours on.
+    let pause = || std::thread::sleep(std::time::Duration::from_secs(2));
+    pause();
+    let run = ok(huren(
+        d,
+        &[
+            "seal",
+            "sign",
+            "--seal",
+            "seal.esl",
+            "--holder-dir",
+            "holder",
+            "--document",
+            "contract.pdf",
+            "--out",
+            "before.ses",
+        ],
+    ));
+    assert!(run.json()["signed_at"].is_string());
+    ok(sign(d, "seal.esl", &s.at(2 * 3600), "after.ses"));
+    pause();
+    ok(huren(
+        d,
+        &[
+            "pki",
+            "revoke-cert",
+            "--region-dir",
+            "zj",
+            "--cert",
+            "holder/holder.crt.pem",
+            "--reason",
+            "keyCompromise",
+        ],
+    ));
+    let crl = ["--crl", "zj/crl.der"];
+    // Sealed before the revocation: still valid, with a warning.
+    let run = verify(&s, "contract.pdf", "before.ses", &crl);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert!(!run.json()["warnings"].as_array().unwrap().is_empty());
+    // Sealed after it: invalid.
+    let run = verify(&s, "contract.pdf", "after.ses", &crl);
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    assert_eq!(run.reasons(), ["signer_revoked_before_signing"]);
+    // Without the CRL the same signature verifies but says revocation was not checked.
+    let run = verify(&s, "contract.pdf", "after.ses", &[]);
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    assert!(run.stdout.contains("signer_revocation_unknown"), "{}", run.stdout);
+}
+
+#[test]
+fn seal_validity_must_cover_the_signing_time() {
+    let s = setup("ES256");
+    let d = s.path();
+    ok(make_seal(d, "zj", "seal.esl"));
+    ok(sign(d, "seal.esl", "2028-06-01T00:00:00+08:00", "late.ses"));
+    let run = verify(&s, "contract.pdf", "late.ses", &[]);
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    assert!(
+        run.reasons().contains(&"seal_expired_at_signing".to_owned()),
+        "{:?}",
+        run.reasons()
+    );
+}
+
+#[test]
+fn a_signer_not_named_in_the_seal_cannot_seal_with_it() {
+    let s = setup("ES256");
+    let d = s.path();
+    ok(make_seal(d, "zj", "seal.esl"));
+    ok(huren(
+        d,
+        &[
+            "pki",
+            "issue-holder",
+            "--region-dir",
+            "zj",
+            "--org-name",
+            "另一家公司",
+            "--uscc",
+            "91330106MA2B3C4D5D",
+            "--out",
+            "other",
+        ],
+    ));
+    let run = huren(
+        d,
+        &[
+            "seal",
+            "sign",
+            "--seal",
+            "seal.esl",
+            "--holder-dir",
+            "other",
+            "--document",
+            "contract.pdf",
+            "--out",
+            "x.ses",
+        ],
+    );
+    assert_ne!(run.code, 0, "{}", run.stdout);
+    assert!(!d.join("x.ses").exists());
+}
+
+#[test]
+fn usage_errors_name_the_field() {
+    let s = setup("ES256");
+    let d = s.path();
+    std::fs::write(d.join("not-an-image.txt"), b"hello").unwrap();
+    let run = huren(
+        d,
+        &[
+            "seal",
+            "make",
+            "--region-dir",
+            "zj",
+            "--name",
+            "x",
+            "--image",
+            "not-an-image.txt",
+            "--holder-cert",
+            "holder/holder.crt.pem",
+            "--valid-until",
+            "2028-01-01T00:00:00+08:00",
+            "--out",
+            "x.esl",
+        ],
+    );
+    assert_ne!(run.code, 0);
+    assert!(run.stderr.contains("--image"), "{}", run.stderr);
+    let run = huren(
+        d,
+        &[
+            "seal",
+            "make",
+            "--region-dir",
+            "zj",
+            "--name",
+            "x",
+            "--uscc",
+            "91350100M000100Y44",
+            "--image",
+            "seal.png",
+            "--holder-cert",
+            "holder/holder.crt.pem",
+            "--valid-until",
+            "2028-01-01T00:00:00+08:00",
+            "--out",
+            "x.esl",
+        ],
+    );
+    assert_ne!(run.code, 0);
+    assert!(run.stderr.contains("--uscc"), "{}", run.stderr);
+    // A licence signer's certificate is not a seal-holder certificate.
+    let run = huren(
+        d,
+        &[
+            "seal",
+            "make",
+            "--region-dir",
+            "zj",
+            "--name",
+            "x",
+            "--image",
+            "seal.png",
+            "--holder-cert",
+            "zj/root.crt.pem",
+            "--valid-until",
+            "2028-01-01T00:00:00+08:00",
+            "--out",
+            "x.esl",
+        ],
+    );
+    assert_ne!(run.code, 0);
+    assert!(run.stderr.contains("seal-holder"), "{}", run.stderr);
+    // Verification without any trust is refused outright rather than reported as "untrusted".
+    let run = huren(
+        d,
+        &[
+            "seal",
+            "verify",
+            "--document",
+            "contract.pdf",
+            "--signature",
+            "contract.pdf",
+        ],
+    );
+    assert_ne!(run.code, 0);
+    assert!(run.stderr.contains("--trust-maker"), "{}", run.stderr);
+}
+
+fn interop_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/interop/ses")
+}
+
+#[test]
+fn real_ofd_signatures_from_other_software_parse_and_verify() {
+    let s = setup("SM2SM3");
+    let d = s.path();
+    for sample in ["V4RideRight", "SignScaleError"] {
+        let sample_dir = interop_dir().join(sample);
+        let signature = sample_dir.join("SignedValue.dat");
+        let document = sample_dir.join("Signature.xml");
+        let (signature, document) = (signature.to_str().unwrap(), document.to_str().unwrap());
+
+        let inspected = ok(huren(d, &["seal", "inspect", signature])).json();
+        assert_eq!(inspected["kind"], "signature", "{sample}");
+        assert_eq!(inspected["seal"]["header"]["version"], 4, "{sample}");
+        let maker = huren_crypto::b64::decode_std(
+            inspected["seal"]["maker_certificate"]["der_base64"]
+                .as_str()
+                .unwrap(),
+            1 << 20,
+        )
+        .unwrap();
+        let maker_path = d.join(format!("{sample}-maker.der"));
+        std::fs::write(&maker_path, maker).unwrap();
+
+        // Under the national trust list the maker is nobody's: invalid, but the signatures
+        // and the document hash themselves are confirmed.
+        let run = verify(&s, document, signature, &[]);
+        assert_eq!(run.code, 1, "{sample}: {}", run.stdout);
+        assert!(
+            run.reasons().contains(&"maker_not_trusted".to_owned()),
+            "{sample}: {:?}",
+            run.reasons()
+        );
+        for check in ["signature", "seal_signature", "document_hash"] {
+            assert_eq!(run.check(check), true, "{sample} {check}: {}", run.stdout);
+        }
+
+        // Trusting that maker explicitly, the signature is valid at its signing time.
+        let run = huren(
+            d,
+            &[
+                "seal",
+                "verify",
+                "--document",
+                document,
+                "--signature",
+                signature,
+                "--trust-maker",
+                maker_path.to_str().unwrap(),
+            ],
+        );
+        assert_eq!(run.code, 0, "{sample}: {}\n{}", run.stdout, run.stderr);
+        // The samples were signed in 2021 and 2022, with certificates valid at the time.
+        assert!(run.json()["signed_at"]
+            .as_str()
+            .unwrap()
+            .starts_with("202"));
+
+        // Another document under the same signature: the hash check catches it.
+        let run = huren(
+            d,
+            &[
+                "seal",
+                "verify",
+                "--document",
+                "contract.pdf",
+                "--signature",
+                signature,
+                "--trust-maker",
+                maker_path.to_str().unwrap(),
+            ],
+        );
+        assert_eq!(run.code, 1, "{sample}");
+        assert_eq!(run.reasons(), ["document_hash_mismatch"], "{sample}");
+    }
+    let esl = interop_dir().join("V4RideRight/Seal.esl");
+    let inspected = ok(huren(d, &["seal", "inspect", esl.to_str().unwrap()])).json();
+    assert_eq!(inspected["kind"], "seal");
+    assert_eq!(inspected["seal"]["property"]["name"], "OFD R&W 测试用印章");
+}

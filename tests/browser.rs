@@ -1,7 +1,9 @@
 //! The clerk's page (SPEC §9) in a real browser: `huren demo` brings up three provinces'
 //! issuers and the verifier on 127.0.0.1, and headless Chromium (Debian's, driven from Node by
 //! `playwright-core`, see `tests/browser/`) scans licences the way a USB scanner does — keys
-//! typed into the focused input, then Enter — while the test revokes one at its issuer.
+//! typed into the focused input, then Enter — while the test revokes one at its issuer; and, in
+//! a second scenario, checks a sealed contract (SPEC §8) the way a clerk does: the document and
+//! its `.ses` chosen in the page's file inputs, then a tampered copy.
 //!
 //! Needs Debian's `chromium`, Node.js >= 20 and `npm ci` in `tests/browser` (`.ci/run` installs
 //! them). Without them the test prints a note and passes, unless `CI` is set: then it fails, so
@@ -13,9 +15,18 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use huren_crypto::cert::Certificate;
+use huren_crypto::ids::{RegionCode, Uscc};
+use huren_crypto::seal::{make_seal, sign_document, EsId, PictureType, SealPicture, SealSpec};
+use huren_crypto::time::Clock;
+use huren_keys::holder::{issue_holder, HolderRequest};
+use huren_keys::layout::RegionDir;
+use huren_keys::store::{Passphrase, Protection};
+use huren_keys::SystemClock;
 use serde_json::{json, Value};
 
 const BUILDING_TYPE: &str = "11100000000013338W032";
+const SEAL_NAME: &str = "杭州示例建设有限公司合同专用章";
 
 struct Demo(Child);
 
@@ -144,9 +155,87 @@ fn strings(step: &Value, key: &str) -> Vec<String> {
         .unwrap_or_default()
 }
 
-#[test]
-fn clerk_scans_verifies_sees_a_revocation_and_switches_language() {
-    let started = Instant::now();
+/// Runs the Node driver `script` on `plan` (written into `dir`), with a hard limit so a hung
+/// browser cannot hang the test run; asserts it succeeded and returns its observations.
+fn run_driver(script: &str, dir: &Path, plan: &Value, failure_shot: &str) -> Value {
+    let plan_path = dir.join(format!("{script}.plan.json"));
+    std::fs::write(&plan_path, plan.to_string()).unwrap();
+    let stdout_path = dir.join(format!("{script}.out"));
+    let stderr_path = dir.join(format!("{script}.err"));
+    let mut driver = Command::new("node")
+        .arg(script_dir().join(script))
+        .arg(&plan_path)
+        .current_dir(script_dir())
+        .stdin(Stdio::null())
+        .stdout(std::fs::File::create(&stdout_path).unwrap())
+        .stderr(std::fs::File::create(&stderr_path).unwrap())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let status = loop {
+        if let Some(status) = driver.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = driver.kill();
+            let _ = driver.wait();
+            panic!(
+                "the browser driver {script} did not finish in 120 s; stderr:\n{}",
+                std::fs::read_to_string(&stderr_path).unwrap_or_default()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let out = std::fs::read_to_string(&stdout_path).unwrap_or_default();
+    let err = std::fs::read_to_string(&stderr_path).unwrap_or_default();
+    let obs: Value = out
+        .lines()
+        .rev()
+        .find_map(|line| serde_json::from_str(line).ok())
+        .unwrap_or_else(|| {
+            panic!("the driver printed no observations ({status}); stderr:\n{err}\nstdout:\n{out}")
+        });
+    assert!(
+        status.success(),
+        "the browser driver failed ({status}): {}\nat failure: {}\nstderr:\n{err}\nscreenshot: {}",
+        text(&obs, "error"),
+        obs["steps"]["at_failure"],
+        artifacts_dir().join(failure_shot).display()
+    );
+    obs
+}
+
+/// Nothing but the verifier: every request to its origin (`posts` of them to `api`), nothing
+/// blocked by the CSP, no failed responses, no script errors.
+fn assert_only_the_verifier(obs: &Value, verifier: &str, api: &str, posts: usize) {
+    let requests = strings(obs, "requests");
+    let origin = format!("{verifier}/");
+    assert!(requests.iter().any(|r| r == &origin), "{requests:?}");
+    assert_eq!(
+        requests.iter().filter(|r| r.ends_with(api)).count(),
+        posts,
+        "{requests:?}"
+    );
+    let foreign: Vec<&String> = requests
+        .iter()
+        .filter(|r| !r.starts_with(&origin))
+        .collect();
+    assert!(
+        foreign.is_empty(),
+        "the page loaded external URLs: {foreign:?}"
+    );
+    for key in [
+        "csp_violations",
+        "failed_responses",
+        "page_errors",
+        "console_errors",
+    ] {
+        assert!(strings(obs, key).is_empty(), "{key}: {}", obs[key]);
+    }
+}
+
+/// Chromium's location, or why the browser tests cannot run (a failure under `CI`).
+fn chromium_or_skip(test: &str) -> Option<PathBuf> {
     let chromium = std::env::var_os("HUREN_CHROMIUM")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from("/usr/bin/chromium"));
@@ -155,9 +244,18 @@ fn clerk_scans_verifies_sees_a_revocation_and_switches_language() {
             std::env::var_os("CI").is_none(),
             "the browser test needs what is missing: {missing}"
         );
-        eprintln!("note: skipping the clerk's-page browser test: {missing}");
-        return;
+        eprintln!("note: skipping the {test} browser test: {missing}");
+        return None;
     }
+    Some(chromium)
+}
+
+#[test]
+fn clerk_scans_verifies_sees_a_revocation_and_switches_language() {
+    let started = Instant::now();
+    let Some(chromium) = chromium_or_skip("clerk's-page") else {
+        return;
+    };
 
     let dir = tempfile::tempdir().unwrap();
     let (_demo, manifest) = start_demo(dir.path());
@@ -197,51 +295,11 @@ fn clerk_scans_verifies_sees_a_revocation_and_switches_language() {
         },
         "after_switch": {"qr_text": after_switch["qr_text"]},
     });
-    let plan_path = dir.path().join("plan.json");
-    std::fs::write(&plan_path, plan.to_string()).unwrap();
-
-    // The driver, with a hard limit so a hung browser cannot hang the test run.
-    let stdout_path = dir.path().join("driver.out");
-    let stderr_path = dir.path().join("driver.err");
-    let mut driver = Command::new("node")
-        .arg(script_dir().join("clerk-page.mjs"))
-        .arg(&plan_path)
-        .current_dir(script_dir())
-        .stdin(Stdio::null())
-        .stdout(std::fs::File::create(&stdout_path).unwrap())
-        .stderr(std::fs::File::create(&stderr_path).unwrap())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(120);
-    let status = loop {
-        if let Some(status) = driver.try_wait().unwrap() {
-            break status;
-        }
-        if Instant::now() > deadline {
-            let _ = driver.kill();
-            let _ = driver.wait();
-            panic!(
-                "the browser driver did not finish in 120 s; stderr:\n{}",
-                std::fs::read_to_string(&stderr_path).unwrap_or_default()
-            );
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    };
-    let out = std::fs::read_to_string(&stdout_path).unwrap_or_default();
-    let err = std::fs::read_to_string(&stderr_path).unwrap_or_default();
-    let obs: Value = out
-        .lines()
-        .rev()
-        .find_map(|line| serde_json::from_str(line).ok())
-        .unwrap_or_else(|| {
-            panic!("the driver printed no observations ({status}); stderr:\n{err}\nstdout:\n{out}")
-        });
-    assert!(
-        status.success(),
-        "the browser driver failed ({status}): {}\nat failure: {}\nstderr:\n{err}\nscreenshot: {}",
-        text(&obs, "error"),
-        obs["steps"]["at_failure"],
-        artifacts.join("clerk-page-failure.png").display()
+    let obs = run_driver(
+        "clerk-page.mjs",
+        dir.path(),
+        &plan,
+        "clerk-page-failure.png",
     );
     let steps = &obs["steps"];
 
@@ -345,35 +403,7 @@ fn clerk_scans_verifies_sees_a_revocation_and_switches_language() {
     assert!(text(step, "meta").starts_with("Checked at"), "{step}");
     assert_eq!(strings(step, "history").len(), 3, "{step}");
 
-    // Nothing but the verifier: every request to its origin, nothing blocked by the CSP, no
-    // failed responses, no script errors.
-    let requests = strings(&obs, "requests");
-    let origin = format!("{verifier}/");
-    assert!(requests.iter().any(|r| r == &origin), "{requests:?}");
-    assert_eq!(
-        requests
-            .iter()
-            .filter(|r| r.ends_with("/v1/verify"))
-            .count(),
-        3,
-        "{requests:?}"
-    );
-    let foreign: Vec<&String> = requests
-        .iter()
-        .filter(|r| !r.starts_with(&origin))
-        .collect();
-    assert!(
-        foreign.is_empty(),
-        "the page loaded external URLs: {foreign:?}"
-    );
-    for key in [
-        "csp_violations",
-        "failed_responses",
-        "page_errors",
-        "console_errors",
-    ] {
-        assert!(strings(&obs, key).is_empty(), "{key}: {}", obs[key]);
-    }
+    assert_only_the_verifier(&obs, verifier, "/v1/verify", 3);
 
     let png = std::fs::read(artifacts.join("clerk-page.png")).unwrap();
     assert!(
@@ -382,6 +412,239 @@ fn clerk_scans_verifies_sees_a_revocation_and_switches_language() {
     );
     eprintln!(
         "browser test: {:.1} s (driver {} ms); screenshots in {}",
+        started.elapsed().as_secs_f64(),
+        obs["elapsed_ms"],
+        artifacts.display()
+    );
+}
+
+/// A red seal ring, as a real PNG.
+fn seal_png() -> Vec<u8> {
+    let image = image::RgbaImage::from_fn(120, 120, |x, y| {
+        let (dx, dy) = (x as f32 - 59.5, y as f32 - 59.5);
+        let r = (dx * dx + dy * dy).sqrt();
+        let star = dx.abs() + dy.abs() < 16.0;
+        if (48.0..57.0).contains(&r) || star {
+            image::Rgba([205, 25, 25, 255])
+        } else {
+            image::Rgba([0, 0, 0, 0])
+        }
+    });
+    let mut png = Vec::new();
+    image::DynamicImage::ImageRgba8(image)
+        .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+        .unwrap();
+    png
+}
+
+/// The files a clerk is handed.
+struct SealedContract {
+    document: PathBuf,
+    signature: PathBuf,
+    tampered: PathBuf,
+}
+
+/// Zhejiang's seal maker in the demo directory makes a contract seal for an organisation, which
+/// seals a contract with its own holder certificate (issued by the demo's Zhejiang root).
+fn seal_a_contract(demo_dir: &Path, out: &Path) -> SealedContract {
+    let passphrase = std::fs::read_to_string(demo_dir.join(".passphrase")).unwrap();
+    let passphrase = Passphrase::new(passphrase.trim().to_owned()).unwrap();
+    let region = RegionDir::open(&demo_dir.join("330000")).unwrap();
+    let maker_files = region.config.seal_maker.clone().unwrap();
+    let maker_key = region.key(&maker_files, Some(&passphrase)).unwrap();
+    let maker_cert = region.certificate(&maker_files).unwrap();
+    // The demo made its keys moments ago: the seal and the holder certificate start no earlier
+    // than the maker's certificate, and the contract is sealed now.
+    let made = Certificate::from_der(&maker_cert).unwrap().not_before();
+    let now = SystemClock.now();
+    let holder = issue_holder(
+        &region,
+        Some(&passphrase),
+        &out.join("holder"),
+        &HolderRequest {
+            organization: "杭州示例建设有限公司".into(),
+            uscc: Uscc::parse("91350100M000100Y43").unwrap(),
+            alg: region.config.alg,
+            validity_days: 365,
+            protection: Protection::Plaintext,
+            now: made,
+        },
+    )
+    .unwrap();
+    let holder_cert = holder.certificate().unwrap().der().to_vec();
+    let holder_key = holder.key(None).unwrap();
+    let code = RegionCode::parse("330000").unwrap();
+    let seal = make_seal(
+        &SealSpec {
+            vid: "huren".into(),
+            es_id: EsId::generate(&code, now.seconds().to_be_bytes()),
+            seal_type: 4,
+            name: SEAL_NAME.into(),
+            holder_certs: vec![holder_cert.clone()],
+            create_date: made,
+            valid_start: made,
+            valid_end: now.plus(365 * 86_400),
+            picture: SealPicture {
+                kind: PictureType::Png,
+                data: seal_png(),
+                width_mm: 40,
+                height_mm: 40,
+            },
+            // The demo's issuers publish no seal status lists: a seal without a status
+            // reference cannot be revoked, only its holder certificate.
+            status: None,
+            uscc: Some(Uscc::parse("91350100M000100Y43").unwrap()),
+        },
+        &maker_key,
+        &maker_cert,
+    )
+    .unwrap();
+    let mut contract = b"%PDF-1.7\n".to_vec();
+    contract.extend_from_slice("建设工程施工合同 — 杭州示例建设有限公司\n".as_bytes());
+    contract.extend((0..2048u32).map(|i| (i % 251) as u8));
+    contract.extend_from_slice(b"\n%%EOF\n");
+    let signature = sign_document(
+        &seal,
+        &contract,
+        SystemClock.now(),
+        "contract.pdf",
+        &holder_key,
+        &holder_cert,
+    )
+    .unwrap();
+    let mut tampered = contract.clone();
+    tampered[100] ^= 0x01;
+    let files = SealedContract {
+        document: out.join("contract.pdf"),
+        signature: out.join("contract.pdf.ses"),
+        tampered: out.join("contract-copy.pdf"),
+    };
+    std::fs::write(&files.document, &contract).unwrap();
+    std::fs::write(&files.signature, &signature).unwrap();
+    std::fs::write(&files.tampered, &tampered).unwrap();
+    files
+}
+
+#[test]
+fn clerk_verifies_a_sealed_contract_and_sees_a_tampered_copy() {
+    let started = Instant::now();
+    let Some(chromium) = chromium_or_skip("sealed-document") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let (_demo, manifest) = start_demo(dir.path());
+    let verifier = manifest["verifier_url"].as_str().unwrap();
+    let files_dir = dir.path().join("files");
+    std::fs::create_dir_all(&files_dir).unwrap();
+    let files = seal_a_contract(dir.path(), &files_dir);
+
+    let artifacts = artifacts_dir();
+    std::fs::create_dir_all(&artifacts).unwrap();
+    for old in [
+        "clerk-page-seal-valid.png",
+        "clerk-page-seal-tampered.png",
+        "clerk-page-seal-failure.png",
+    ] {
+        let _ = std::fs::remove_file(artifacts.join(old));
+    }
+    let plan = json!({
+        "verifier_url": verifier,
+        "chromium": chromium,
+        "artifacts_dir": artifacts,
+        "document": files.document,
+        "signature": files.signature,
+        "tampered": files.tampered,
+    });
+    let obs = run_driver(
+        "seal-page.mjs",
+        dir.path(),
+        &plan,
+        "clerk-page-seal-failure.png",
+    );
+    let steps = &obs["steps"];
+    assert_eq!(
+        text(&steps["loaded"], "title"),
+        "验证电子印章文件",
+        "{steps}"
+    );
+
+    // The contract as sealed: green 有效, the organisation's seal with its picture, every check
+    // passed.
+    let step = &steps["valid"];
+    assert_eq!(text(step, "verdict"), "有效", "{step}");
+    assert!(
+        text(step, "card_class").split(' ').any(|c| c == "valid"),
+        "{step}"
+    );
+    assert_eq!(text(step, "seal_name"), SEAL_NAME, "{step}");
+    assert_eq!(text(step, "seal_type"), "合同专用章", "{step}");
+    assert!(text(step, "es_id").starts_with("330000"), "{step}");
+    assert!(
+        text(step, "fields").contains("电子印章制章"),
+        "maker: {step}"
+    );
+    assert_eq!(step["picture"]["tag"], "IMG", "{step}");
+    assert_eq!(
+        step["picture"]["src_prefix"], "data:image/png;base64,",
+        "{step}"
+    );
+    assert_eq!(step["picture"]["decoded"], true, "{step}");
+    assert_eq!(step["foreign_elements"], 0, "{step}");
+    let checks = step["checks"].as_array().unwrap();
+    assert_eq!(checks.len(), 9, "{step}");
+    assert!(
+        checks
+            .iter()
+            .all(|c| c["state"] == "ok" && text(c, "text").contains("通过")),
+        "{step}"
+    );
+    assert!(text(step, "meta").contains("核验时间"), "{step}");
+    assert_eq!(strings(step, "history").len(), 1, "{step}");
+
+    // One byte changed: red 无效, the reason in plain words, the document check failed.
+    let step = &steps["tampered"];
+    assert_eq!(text(step, "verdict"), "无效", "{step}");
+    assert!(
+        text(step, "card_class").split(' ').any(|c| c == "invalid"),
+        "{step}"
+    );
+    assert_eq!(
+        strings(step, "reasons"),
+        ["文档已被篡改（摘要不符）"],
+        "{step}"
+    );
+    assert_eq!(text(step, "seal_name"), SEAL_NAME, "{step}");
+    let document_check = step["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["check"] == "document_hash")
+        .unwrap();
+    assert_eq!(document_check["state"], "failed", "{step}");
+    assert_eq!(step["picture"]["class"], "dim", "{step}");
+    assert_eq!(strings(step, "history").len(), 2, "{step}");
+
+    // English: the verdict and the reason follow.
+    let step = &steps["english"];
+    assert_eq!(text(step, "verdict"), "INVALID", "{step}");
+    assert_eq!(
+        strings(step, "reasons"),
+        ["Document altered (hash mismatch)"],
+        "{step}"
+    );
+    assert_eq!(text(step, "title"), "Verify a sealed document", "{step}");
+    assert_eq!(text(step, "seal_type"), "Contract seal", "{step}");
+
+    // The history brings the valid check back.
+    let step = &steps["history_click"];
+    assert_eq!(text(step, "verdict"), "VALID", "{step}");
+    assert_eq!(text(step, "seal_name"), SEAL_NAME, "{step}");
+
+    assert_only_the_verifier(&obs, verifier, "/v1/seals/verify", 2);
+    let png = std::fs::read(artifacts.join("clerk-page-seal-valid.png")).unwrap();
+    assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"));
+    eprintln!(
+        "sealed-document browser test: {:.1} s (driver {} ms); screenshots in {}",
         started.elapsed().as_secs_f64(),
         obs["elapsed_ms"],
         artifacts.display()

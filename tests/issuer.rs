@@ -53,12 +53,12 @@ async fn issued_licence_verifies_then_revocation_and_suspension_show(db: Db) {
     let report = issuer.verify(qr).await;
     assert_eq!(report.verdict, Verdict::Valid, "{report:#?}");
     assert_eq!(
-        report.licence.as_ref().unwrap().type_name,
+        report.licence().unwrap().type_name,
         "建筑业企业资质证书",
         "type name filled from the catalogue"
     );
     assert_eq!(
-        report.licence.as_ref().unwrap().valid_until.as_deref(),
+        report.licence().unwrap().valid_until.as_deref(),
         Some("2031-11-22"),
         "default validity of 5 years from 2026-11-23"
     );

@@ -132,6 +132,7 @@ impl App {
         clock: Arc<dyn Clock>,
     ) -> Result<App, StartError> {
         let (issuer, trust_token) = build_issuer(config, passphrase, clock).await?;
+        let seals = crate::seals::Seals::load(config, passphrase, &issuer)?;
         let state = AppState {
             issuer: Arc::new(issuer),
             publisher: Arc::new(Publisher::new(
@@ -140,6 +141,7 @@ impl App {
             )),
             metrics: Arc::new(Metrics::default()),
             trust_list: Arc::from(trust_token),
+            seals: Arc::new(seals),
         };
         if let Some(path) = &config.addr_file {
             let addr = listener.local_addr()?;

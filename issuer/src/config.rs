@@ -40,7 +40,33 @@ pub struct IssuerFile {
     pub log_format: Option<String>,
     /// `HUREN_CATALOGUE`: TOML file with the province's own licence types.
     pub catalogue: Option<PathBuf>,
+    /// `[[seal_holders]]` (file only: a list of tables does not fit one variable): seal-holder
+    /// keys the platform holds for organisations that seal documents server-side.
+    pub seal_holders: Option<Vec<SealHolderFile>>,
+    /// `HUREN_CRL`: the province root's CRL (DER, as `huren pki revoke-cert` writes it),
+    /// served at `GET /v1/crl`.
+    pub crl: Option<PathBuf>,
 }
+
+/// One `[[seal_holders]]` entry: an organisation's seal-holder key and certificate, made by
+/// `huren pki issue-holder` (its `holder.key.pem` and `holder.crt.pem`) or elsewhere. The key
+/// is decrypted with the issuer's key passphrase; the certificate must be issued by the
+/// region root and carry the seal-holder purpose, or the issuer refuses to start.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SealHolderFile {
+    /// PKCS#8 key file (PEM or DER).
+    pub key: PathBuf,
+    /// Certificate file (PEM or DER).
+    pub cert: PathBuf,
+    /// JOSE algorithm the key signs with; only needed to choose RS256 over PS256 for an RSA
+    /// key (default: ES256 for P-256, SM2SM3 for SM2, PS256 for RSA).
+    #[serde(default)]
+    pub alg: Option<huren_crypto::alg::Algorithm>,
+}
+
+/// Most `[[seal_holders]]` entries: each is a decrypted key held in memory.
+pub const MAX_SEAL_HOLDERS: usize = 256;
 
 /// Log output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,6 +106,10 @@ pub struct IssuerConfig {
     pub log_format: LogFormat,
     /// Extra catalogue file.
     pub catalogue: Option<PathBuf>,
+    /// Seal-holder keys the platform holds.
+    pub seal_holders: Vec<SealHolderFile>,
+    /// The province root's CRL file, if served.
+    pub crl: Option<PathBuf>,
 }
 
 /// A setting is missing or wrong.
@@ -145,6 +175,9 @@ impl IssuerFile {
         }
         if let Some(v) = env("HUREN_CATALOGUE") {
             self.catalogue = Some(path(v))
+        }
+        if let Some(v) = env("HUREN_CRL") {
+            self.crl = Some(path(v))
         }
         if let Some(v) = env("HUREN_STATUS_LIST_CAPACITY") {
             self.status_list_capacity = Some(
@@ -231,6 +264,21 @@ impl IssuerFile {
                 "must be between 7200 and 604800",
             ));
         }
+        let seal_holders = self.seal_holders.unwrap_or_default();
+        if seal_holders.len() > MAX_SEAL_HOLDERS {
+            return Err(err(
+                "seal_holders",
+                format!("at most {MAX_SEAL_HOLDERS} entries"),
+            ));
+        }
+        for (i, holder) in seal_holders.iter().enumerate() {
+            if seal_holders[..i].iter().any(|h| h.cert == holder.cert) {
+                return Err(err(
+                    &format!("seal_holders[{i}].cert"),
+                    format!("{} is listed twice", holder.cert.display()),
+                ));
+            }
+        }
         Ok(IssuerConfig {
             listen,
             database_url,
@@ -254,6 +302,56 @@ impl IssuerFile {
             status_validity_secs,
             log_format,
             catalogue: self.catalogue,
+            seal_holders,
+            crl: self.crl,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seal_holders_and_the_crl_come_from_the_file_and_the_crl_also_from_the_environment() {
+        let file: IssuerFile = toml::from_str(
+            r#"
+            region_dir = "zj"
+            trust_list = "trust-list.jwt"
+            operator_cert = ["op.pem"]
+            database_url = "sqlite://x.db?mode=rwc"
+            crl = "root.crl"
+
+            [[seal_holders]]
+            key = "a/holder.key.pem"
+            cert = "a/holder.crt.pem"
+
+            [[seal_holders]]
+            key = "b/holder.key.pem"
+            cert = "b/holder.crt.pem"
+            alg = "RS256"
+            "#,
+        )
+        .unwrap();
+        let config = file
+            .clone()
+            .with_env(|name| (name == "HUREN_CRL").then(|| "other.crl".to_owned()))
+            .unwrap()
+            .resolve()
+            .unwrap();
+        assert_eq!(config.crl, Some(PathBuf::from("other.crl")));
+        assert_eq!(config.seal_holders.len(), 2);
+        assert_eq!(
+            config.seal_holders[1].alg,
+            Some(huren_crypto::alg::Algorithm::Rs256)
+        );
+
+        let mut twice = file;
+        if let Some(holders) = twice.seal_holders.as_mut() {
+            holders[1].cert = holders[0].cert.clone();
+        }
+        let err = twice.resolve().unwrap_err();
+        assert_eq!(err.setting, "seal_holders[1].cert");
+        assert!(toml::from_str::<IssuerFile>("[[seal_holders]]\nkey = \"k\"\n").is_err());
     }
 }

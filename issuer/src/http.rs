@@ -26,6 +26,7 @@ use crate::issuance::{request_hash, IssueError, IssueRequest, Issuer, StatusChan
 use crate::metrics::Metrics;
 use crate::publish::{PublishError, Publisher};
 use crate::render;
+use crate::seals::{self, Seals};
 use crate::tokens::{self, Principal, Scope};
 
 /// Largest request body accepted (a batch of a few hundred licences).
@@ -44,6 +45,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// The trust list this issuer was given (served as a convenience).
     pub trust_list: Arc<str>,
+    /// Seal keys, the CRL and the sealing limits (SPEC §8).
+    pub seals: Arc<Seals>,
 }
 
 /// Every route.
@@ -61,6 +64,20 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/status/{list_id}", get(status_list))
         .route("/v1/trust-list", get(trust_list))
         .route("/v1/audit", get(audit_page))
+        .route("/v1/seals", post(seals::make))
+        .route("/v1/seals/{es_id}", get(seals::read))
+        .route("/v1/seals/{es_id}/revoke", post(seals::revoke))
+        .route("/v1/seals/{es_id}/suspend", post(seals::suspend))
+        .route("/v1/seals/{es_id}/reinstate", post(seals::reinstate))
+        // Documents are larger than any JSON body: this route alone takes up to
+        // `seals::MAX_DOCUMENT_BYTES` (the innermost limit is the one that applies).
+        .route(
+            "/v1/seals/{es_id}/sign",
+            post(seals::sign).layer(axum::extract::DefaultBodyLimit::max(
+                seals::MAX_DOCUMENT_BYTES,
+            )),
+        )
+        .route("/v1/crl", get(seals::crl))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(ready))
         .route("/metrics", get(metrics))
@@ -92,6 +109,10 @@ pub enum ApiError {
     TooLarge,
     /// Wrong content type (415).
     UnsupportedMediaType(String),
+    /// Body over an endpoint's own limit (413), stated in bytes.
+    BodyTooLarge(usize),
+    /// The feature is not available on this issuer (503), and why.
+    Unavailable(String),
     /// Our fault (500); the cause is logged, not sent.
     Internal(String),
 }
@@ -174,6 +195,20 @@ impl IntoResponse for ApiError {
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 "unsupported_media_type",
                 "Unsupported media type",
+                detail,
+                vec![],
+            ),
+            ApiError::BodyTooLarge(limit) => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "body_too_large",
+                "Body too large",
+                format!("this endpoint takes bodies of at most {limit} bytes"),
+                vec![],
+            ),
+            ApiError::Unavailable(detail) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "Service unavailable",
                 detail,
                 vec![],
             ),

@@ -1,6 +1,7 @@
-//! # huren-issuer — a province's licence issuing service
+//! # huren-issuer — a province's licence and seal issuing service
 //!
-//! Departments issue standardized e-licences signed with the province's keys; the service
+//! Departments issue standardized e-licences signed with the province's keys, and make
+//! electronic seals (SPEC §8, [`seals`]) with its seal maker; the service
 //! allocates status-list indices, publishes signed status lists, renders QR codes, enforces
 //! scoped bearer tokens and keeps a hash-chained audit log, on SQLite (default) or PostgreSQL.
 //! SPEC §3, §4, §7 and §10 are the contract.
@@ -15,6 +16,7 @@ pub mod keyring;
 pub mod metrics;
 pub mod publish;
 pub mod render;
+pub mod seals;
 pub mod store;
 pub mod tokens;
 

@@ -1,5 +1,6 @@
 //! Prometheus metrics, kept in atomics and rendered as text at `/metrics`: issuance and status
-//! counters, and a request-latency histogram per route.
+//! counters for licences and seals, documents sealed, and a request-latency histogram per
+//! route.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -32,6 +33,16 @@ pub struct Metrics {
     pub reinstated: AtomicU64,
     /// Requests refused for authentication or authorization.
     pub denied: AtomicU64,
+    /// Electronic seals made.
+    pub seals_made: AtomicU64,
+    /// Seals revoked.
+    pub seals_revoked: AtomicU64,
+    /// Seals suspended.
+    pub seals_suspended: AtomicU64,
+    /// Seals reinstated.
+    pub seals_reinstated: AtomicU64,
+    /// Documents sealed server-side.
+    pub documents_sealed: AtomicU64,
     latency: Mutex<BTreeMap<(String, u16), Histogram>>,
 }
 
@@ -79,6 +90,31 @@ impl Metrics {
                 "huren_requests_denied_total",
                 "Requests refused (401/403).",
                 &self.denied,
+            ),
+            (
+                "huren_seals_made_total",
+                "Electronic seals made.",
+                &self.seals_made,
+            ),
+            (
+                "huren_seals_revoked_total",
+                "Electronic seals revoked.",
+                &self.seals_revoked,
+            ),
+            (
+                "huren_seals_suspended_total",
+                "Electronic seals suspended.",
+                &self.seals_suspended,
+            ),
+            (
+                "huren_seals_reinstated_total",
+                "Electronic seals reinstated.",
+                &self.seals_reinstated,
+            ),
+            (
+                "huren_documents_sealed_total",
+                "Documents sealed server-side with a platform-held holder key.",
+                &self.documents_sealed,
             ),
         ] {
             let _ = writeln!(

@@ -113,11 +113,15 @@ impl Publisher {
             usize::try_from(capacity).map_err(|_| PublishError::Build("bad capacity".into()))?;
         let mut list =
             StatusList::new(2, capacity).map_err(|e| PublishError::Build(e.to_string()))?;
-        let rows =
-            sqlx::query("SELECT idx, status FROM licences WHERE list_id = $1 AND status <> 0")
-                .bind(list_id)
-                .fetch_all(issuer.store.pool())
-                .await?;
+        // Licences and seals share the lists (seals.rs, "Status entries").
+        let rows = sqlx::query(
+            "SELECT idx, status FROM licences WHERE list_id = $1 AND status <> 0 \
+             UNION ALL SELECT idx, status FROM seals WHERE list_id = $2 AND status <> 0",
+        )
+        .bind(list_id)
+        .bind(list_id)
+        .fetch_all(issuer.store.pool())
+        .await?;
         for row in rows {
             let idx: i64 = row.try_get("idx")?;
             let status: i64 = row.try_get("status")?;

@@ -1,5 +1,8 @@
 //! API bearer tokens: each bound to one region, a set of licence types and scopes.
 //!
+//! Licence types restrict the licence scopes only; the seal scopes (`seal`, `seal_sign`) act
+//! on the region's seals, which have no licence type.
+//!
 //! Tokens are 256-bit random secrets shown once (`huren issuer token create`); only their
 //! SHA-256 is stored, so a database leak yields no usable token. A high-entropy secret needs no
 //! slow hash. Authorization is checked on every write by [`Principal::require`].
@@ -31,6 +34,11 @@ pub enum Scope {
     Revoke,
     /// Read the audit log.
     Audit,
+    /// Make electronic seals and revoke, suspend or reinstate them (SPEC §8).
+    Seal,
+    /// Apply seals to documents with holder keys the platform holds (server-side sealing).
+    #[serde(rename = "seal_sign")]
+    SealSign,
 }
 
 impl Scope {
@@ -41,6 +49,8 @@ impl Scope {
             Scope::Read => "read",
             Scope::Revoke => "revoke",
             Scope::Audit => "audit",
+            Scope::Seal => "seal",
+            Scope::SealSign => "seal_sign",
         }
     }
 
@@ -51,8 +61,10 @@ impl Scope {
             "read" => Ok(Scope::Read),
             "revoke" => Ok(Scope::Revoke),
             "audit" => Ok(Scope::Audit),
+            "seal" => Ok(Scope::Seal),
+            "seal_sign" => Ok(Scope::SealSign),
             other => Err(format!(
-                "unknown scope {other:?} (issue, read, revoke, audit)"
+                "unknown scope {other:?} (issue, read, revoke, audit, seal, seal_sign)"
             )),
         }
     }

@@ -3,20 +3,13 @@
 // input and presses Enter. Run by tests/browser.rs, which starts the servers, hands this script
 // a JSON plan (argv[2]) and asserts on the JSON observations printed on stdout.
 //
-// This script only drives and observes; it exits non-zero when a step cannot be done (a wait
-// times out, the revocation is refused), after saving a screenshot of the page as it was.
+// Launching, observing and reporting are in harness.mjs.
 
-import { readFileSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { chromium } from "playwright-core";
+import { STEP_TIMEOUT, drive, readPlan } from "./harness.mjs";
 
-const plan = JSON.parse(readFileSync(process.argv[2], "utf8"));
-const STEP_TIMEOUT = 15_000;
+const plan = readPlan();
 const origin = new URL(plan.verifier_url).origin;
-mkdirSync(plan.artifacts_dir, { recursive: true });
-
-const obs = { requests: [], failed_responses: [], csp_violations: [], page_errors: [], console_errors: [], steps: {} };
 
 // Everything the result card and its surroundings show.
 async function snapshot(page) {
@@ -55,37 +48,7 @@ async function scan(page, qrText, expectedHistory) {
   return snapshot(page);
 }
 
-const profile = mkdtempSync(join(tmpdir(), "huren-chromium-"));
-let context;
-let page;
-let failed = false;
-const started = Date.now();
-try {
-  context = await chromium.launchPersistentContext(profile, {
-    executablePath: plan.chromium,
-    headless: true,
-    args: [
-      "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-quic",
-      "--no-first-run", "--disable-component-update", "--disable-sync",
-    ],
-    viewport: { width: 1366, height: 768 },
-    locale: "zh-CN",
-    timezoneId: "Asia/Shanghai",
-    timeout: 30_000,
-  });
-  context.setDefaultTimeout(STEP_TIMEOUT);
-  context.on("request", (request) => obs.requests.push(request.url()));
-  context.on("response", (response) => { if (response.status() >= 400) obs.failed_responses.push(`${response.status()} ${response.url()}`); });
-  context.on("requestfailed", (request) => obs.failed_responses.push(`${request.failure()?.errorText} ${request.url()}`));
-  // A request the page's CSP blocks never reaches the network, so record refusals too.
-  await context.addInitScript(() => {
-    window.__csp = [];
-    document.addEventListener("securitypolicyviolation", (e) => window.__csp.push(e.blockedURI + " (" + e.violatedDirective + ")"));
-  });
-  page = context.pages()[0] ?? (await context.newPage());
-  page.on("pageerror", (error) => obs.page_errors.push(String(error)));
-  page.on("console", (message) => { if (message.type() === "error") obs.console_errors.push(message.text()); });
-
+await drive(plan, "clerk-page-failure.png", snapshot, async (page, obs) => {
   // 1. Open the page; the scanner input must have focus without any click.
   await page.goto(origin + "/", { waitUntil: "load" });
   await page.waitForFunction(() => document.querySelector("#trust").textContent !== "");
@@ -119,20 +82,4 @@ try {
   obs.steps.after_switch = await scan(page, plan.after_switch.qr_text, 3);
 
   await page.screenshot({ path: join(plan.artifacts_dir, "clerk-page.png") });
-  obs.csp_violations = await page.evaluate(() => window.__csp);
-} catch (error) {
-  failed = true;
-  obs.error = String(error && error.stack || error);
-  if (page) {
-    try {
-      obs.steps.at_failure = await snapshot(page);
-      await page.screenshot({ path: join(plan.artifacts_dir, "clerk-page-failure.png") });
-    } catch { /* the page is gone */ }
-  }
-} finally {
-  if (context) await context.close().catch(() => {});
-  rmSync(profile, { recursive: true, force: true });
-}
-obs.elapsed_ms = Date.now() - started;
-process.stdout.write(JSON.stringify(obs) + "\n");
-process.exit(failed ? 1 : 0);
+});

@@ -13,12 +13,13 @@ use huren_crypto::status_token::VerifiedStatusList;
 use huren_crypto::time::{FixedClock, UnixTime};
 use huren_crypto::trust_list::TrustList;
 use huren_crypto::verify::{verify_licence, Report, VerifyOptions};
+use huren_issuer::app::StartError;
 use huren_issuer::config::IssuerFile;
 use huren_issuer::http::{router, AppState};
 use huren_issuer::tokens::{self, Scope, TokenSpec};
 use huren_issuer::App;
-use huren_keys::layout::{self, InitRegion};
-use huren_keys::store::Protection;
+use huren_keys::layout::{self, InitRegion, RegionDir};
+use huren_keys::store::{Passphrase, Protection};
 use huren_keys::trust_build;
 use tower::ServiceExt;
 
@@ -96,6 +97,26 @@ impl Reply {
 
 /// Makes the PKI, trust list and database, and builds the issuer.
 pub async fn spawn_issuer(db: &Db) -> TestIssuer {
+    spawn_issuer_with(db, |_, _, _| None).await
+}
+
+/// Like [`spawn_issuer`], with `customise` run on the temporary directory, the region and the
+/// configuration before the issuer is built (seal tests add holder keys and a CRL); it returns
+/// the key passphrase to start with, if any.
+pub async fn spawn_issuer_with(
+    db: &Db,
+    customise: impl FnOnce(&std::path::Path, &RegionDir, &mut IssuerFile) -> Option<Passphrase>,
+) -> TestIssuer {
+    try_spawn_issuer_with(db, customise)
+        .await
+        .unwrap_or_else(|e| panic!("issuer did not start: {e}"))
+}
+
+/// Like [`spawn_issuer_with`], returning why the issuer refused to start.
+pub async fn try_spawn_issuer_with(
+    db: &Db,
+    customise: impl FnOnce(&std::path::Path, &RegionDir, &mut IssuerFile) -> Option<Passphrase>,
+) -> Result<TestIssuer, StartError> {
     let dir = tempfile::tempdir().unwrap();
     let made = ISSUER_NOW.minus(3600);
     let operator = layout::init_operator(
@@ -115,7 +136,14 @@ pub async fn spawn_issuer(db: &Db) -> TestIssuer {
         now: made,
     };
     let region = layout::init_region(&dir.path().join("zj"), &init).unwrap();
-    let claims = trust_build::assemble("测试运营方", &[region], 1, made, 7 * 86_400).unwrap();
+    let claims = trust_build::assemble(
+        "测试运营方",
+        std::slice::from_ref(&region),
+        1,
+        made,
+        7 * 86_400,
+    )
+    .unwrap();
     let token = trust_build::sign(
         &claims,
         &operator.key(None).unwrap(),
@@ -130,7 +158,7 @@ pub async fn spawn_issuer(db: &Db) -> TestIssuer {
         ),
         Db::Postgres(base) => fresh_postgres(base).await,
     };
-    let file = IssuerFile {
+    let mut file = IssuerFile {
         region_dir: Some(dir.path().join("zj")),
         trust_list: Some(dir.path().join("trust-list.jwt")),
         operator_cert: Some(vec![dir.path().join("op/operator.crt.pem")]),
@@ -138,11 +166,16 @@ pub async fn spawn_issuer(db: &Db) -> TestIssuer {
         status_list_capacity: Some(1 << 12),
         ..IssuerFile::default()
     };
+    let passphrase = customise(dir.path(), &region, &mut file);
     let config = file.resolve().unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let app = App::build(&config, listener, None, Arc::new(FixedClock(ISSUER_NOW)))
-        .await
-        .unwrap();
+    let app = App::build(
+        &config,
+        listener,
+        passphrase.as_ref(),
+        Arc::new(FixedClock(ISSUER_NOW)),
+    )
+    .await?;
     let state = app.state().clone();
     let pinned = Certificate::from_der(&operator.certificate().unwrap()).unwrap();
     let trust = Arc::new(TrustList::verify(&token, &[pinned]).unwrap());
@@ -161,14 +194,14 @@ pub async fn spawn_issuer(db: &Db) -> TestIssuer {
     )
     .await
     .unwrap();
-    TestIssuer {
+    Ok(TestIssuer {
         dir,
         state,
         trust,
         admin,
         database_url,
         config,
-    }
+    })
 }
 
 impl TestIssuer {

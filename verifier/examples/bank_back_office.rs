@@ -38,7 +38,7 @@ fn main() -> Result<ExitCode, Box<dyn std::error::Error>> {
         Verdict::Indeterminate => "indeterminate",
     };
     println!("verdict: {verdict}");
-    if let Some(licence) = &report.licence {
+    if let Some(licence) = report.licence() {
         println!(
             "licence: {} {} — {} ({}), issued by {} ({})",
             licence.type_name,

@@ -33,6 +33,14 @@ impl DiskCache {
         )
     }
 
+    /// File name for the CRL fetched from `url` (hashed, like status lists).
+    pub fn crl_file(url: &str) -> String {
+        format!(
+            "crl-{}.der",
+            &hex::encode(Sha256::digest(url.as_bytes()))[..32]
+        )
+    }
+
     /// Atomically replaces `name` with `bytes`.
     pub fn write(&self, name: &str, bytes: &[u8]) -> std::io::Result<()> {
         let target = self.dir.join(name);
@@ -55,6 +63,18 @@ impl DiskCache {
         let mut text = String::new();
         file.take(MAX_CACHED_BYTES).read_to_string(&mut text).ok()?;
         Some(text)
+    }
+
+    /// Reads binary `name` if present, at most `max` bytes (a longer file is not read at all:
+    /// a truncated DER document is garbage).
+    pub fn read_bytes(&self, name: &str, max: u64) -> Option<Vec<u8>> {
+        use std::io::Read;
+        let file = std::fs::File::open(self.dir.join(name)).ok()?;
+        let mut bytes = Vec::new();
+        file.take(max.saturating_add(1))
+            .read_to_end(&mut bytes)
+            .ok()?;
+        (bytes.len() as u64 <= max).then_some(bytes)
     }
 
     /// Every cached status-list file's content.

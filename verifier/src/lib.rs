@@ -3,7 +3,9 @@
 //! The library a third-party system embeds: a [`TrustStore`] holding the verified national
 //! trust list (pinned operator certificates, rollback refused, last-good copy on disk), a
 //! [`StatusCache`] of status lists (fetched lazily, refreshed by `ttl`, behind the [`Fetcher`]
-//! trait), and [`Verifier::verify`] returning the SPEC §6 report.
+//! trait), and [`Verifier::verify`] returning the SPEC §6 report. Sealed documents:
+//! [`Verifier::verify_seal`] returns the SPEC §8 report, using the same trust list and status
+//! cache and a [`CrlCache`](crl_cache::CrlCache) of the provinces' CRLs.
 //!
 //! ```no_run
 //! use huren_verifier::{TrustSource, Verifier, VerifierConfig};
@@ -29,8 +31,10 @@
 //! service and the clerk's page.
 
 pub mod clock;
+pub mod crl_cache;
 pub mod disk;
 pub mod fetch;
+pub mod seal;
 pub mod status_cache;
 pub mod trust_store;
 pub mod verifier;
@@ -39,8 +43,11 @@ pub mod verifier;
 pub mod server;
 
 pub use clock::now;
-pub use fetch::{FetchError, Fetched, Fetcher, HttpFetcher};
+pub use crl_cache::CrlCache;
+pub use fetch::{FetchError, Fetched, FetchedBytes, Fetcher, HttpFetcher};
+pub use huren_crypto::seal::{SealOutcome, SealReport, SealWarning};
 pub use huren_crypto::verify::{Outcome, Report, Verdict, VerifyOptions};
+pub use seal::{OutcomeText, SealAnswer, SealImage};
 pub use status_cache::StatusCache;
 pub use trust_store::{TrustSource, TrustStatus, TrustStore, TrustStoreError};
 pub use verifier::{Held, Verifier, VerifierConfig};

@@ -5,6 +5,9 @@
 //! licence names a status list the verifier fetches it once (bounded by the fetcher's
 //! timeout); if that fails, the answer is `indeterminate` (`status_unknown`), never `valid`
 //! and never an error. `verify_fresh` refetches the licence's status list before answering.
+//!
+//! Seals (`verify_seal`, in [`crate::seal`]) use the same trust store and status cache, and a
+//! [`CrlCache`] for their signers' certificates.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -13,6 +16,7 @@ use huren_crypto::cert::Certificate;
 use huren_crypto::time::UnixTime;
 use huren_crypto::verify::{verify_licence, Outcome, Report, VerifyOptions};
 
+use crate::crl_cache::CrlCache;
 use crate::disk::DiskCache;
 use crate::fetch::{Fetcher, HttpFetcher};
 use crate::status_cache::StatusCache;
@@ -49,10 +53,11 @@ pub enum Held {
 
 /// Verifies licences against a trust store and cached status lists.
 pub struct Verifier {
-    trust: TrustStore,
-    status: StatusCache,
-    options: VerifyOptions,
-    online: bool,
+    pub(crate) trust: TrustStore,
+    pub(crate) status: StatusCache,
+    pub(crate) crls: CrlCache,
+    pub(crate) options: VerifyOptions,
+    pub(crate) online: bool,
 }
 
 impl std::fmt::Debug for Verifier {
@@ -88,10 +93,12 @@ impl Verifier {
             .cache_dir
             .as_deref()
             .and_then(|d| DiskCache::new(d).ok());
-        let status = StatusCache::new(fetcher, disk, &trust.current().trust, now);
+        let status = StatusCache::new(fetcher.clone(), disk.clone(), &trust.current().trust, now);
+        let crls = CrlCache::new(fetcher, disk, &trust.current().trust, now);
         Ok(Verifier {
             trust,
             status,
+            crls,
             options: config.options,
             online: config.online,
         })
@@ -105,6 +112,11 @@ impl Verifier {
     /// The status cache.
     pub fn status_cache(&self) -> &StatusCache {
         &self.status
+    }
+
+    /// The CRL cache (seal signers' certificates).
+    pub fn crl_cache(&self) -> &CrlCache {
+        &self.crls
     }
 
     /// The verification options.
@@ -163,17 +175,20 @@ impl Verifier {
         }
     }
 
-    /// Background work: re-reads the trust list and refreshes due status lists. Returns
-    /// whether the trust list changed.
+    /// Background work: re-reads the trust list and refreshes due status lists and CRLs.
+    /// Returns whether the trust list changed.
     pub fn refresh(&self, now: UnixTime) -> bool {
         let changed = self.trust.refresh(now).unwrap_or(false);
         if changed {
             // Status lists were verified against the old list's roots; a signer dropped from the
             // new list must not keep counting. They are fetched again on next use.
             self.status.clear();
+            self.crls.clear();
         }
         if self.online {
-            self.status.refresh_due(&self.trust.current().trust, now);
+            let current = self.trust.current();
+            self.status.refresh_due(&current.trust, now);
+            self.crls.refresh_due(&current.trust, now);
         }
         changed
     }

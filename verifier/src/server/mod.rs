@@ -1,14 +1,19 @@
 //! The verification service (`huren verifier serve`, feature `server`): `POST /v1/verify`,
-//! `GET /v1/trust`, health, metrics, OpenAPI and the clerk's page (SPEC §7, §9).
+//! `POST /v1/seals/verify`, `GET /v1/trust`, health, metrics, OpenAPI and the clerk's page
+//! (SPEC §7, §8, §9).
 //!
 //! Verification outcomes are data: HTTP 200 whatever the verdict; 4xx only for requests that
-//! are not a licence at all (no input, unreadable image, wrong content type, too large, rate
-//! limited). Every verification is logged for 用证留痕 with the licence id, verdict, reasons,
-//! time and caller — never the holder's name or identifiers.
+//! are not a licence (or a sealed document) at all (no input, unreadable image, wrong content
+//! type, too large, rate limited). Every verification is logged for 用证留痕 with the licence
+//! id or esID, verdict, reasons, time and caller — never the holder's name or identifiers,
+//! never document content.
 
 pub mod config;
 mod page;
 mod rate;
+mod seal;
+
+pub use seal::{MAX_DOCUMENT_BYTES, MAX_SEAL_BODY_BYTES, MAX_SIGNATURE_BYTES};
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -49,6 +54,9 @@ pub struct ServerState {
     /// images can take a minute of CPU) and cannot be interrupted, so decodes run one at a
     /// time on a blocking thread; typed and scanned input never waits for them.
     pub image_slots: Arc<tokio::sync::Semaphore>,
+    /// Sealed-document slots: a seal request holds up to a 32 MiB document (and its base64
+    /// form) in memory, so only this many are read and verified at once.
+    pub seal_slots: Arc<tokio::sync::Semaphore>,
 }
 
 impl std::fmt::Debug for ServerState {
@@ -65,6 +73,10 @@ pub struct ServerMetrics {
     indeterminate: AtomicU64,
     rejected: AtomicU64,
     rate_limited: AtomicU64,
+    seal_valid: AtomicU64,
+    seal_invalid: AtomicU64,
+    seal_indeterminate: AtomicU64,
+    seal_rejected: AtomicU64,
 }
 
 /// Builds the router.
@@ -74,6 +86,11 @@ pub fn router(state: ServerState) -> Router {
         .route("/assets/app.js", get(page::script))
         .route("/assets/app.css", get(page::style))
         .route("/v1/verify", post(verify))
+        // Its own, larger body limit (the router's below applies to every other route).
+        .route(
+            "/v1/seals/verify",
+            post(seal::verify_seal).layer(DefaultBodyLimit::max(MAX_SEAL_BODY_BYTES)),
+        )
         .route("/v1/trust", get(trust))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(ready))
@@ -91,6 +108,7 @@ pub fn state(verifier: Arc<Verifier>, rate_per_second: u32) -> ServerState {
         metrics: Arc::new(ServerMetrics::default()),
         now: Arc::new(crate::now),
         image_slots: Arc::new(tokio::sync::Semaphore::new(1)),
+        seal_slots: Arc::new(tokio::sync::Semaphore::new(seal::SEAL_SLOTS)),
     }
 }
 
@@ -135,6 +153,9 @@ struct Problem {
     status: u16,
     code: &'static str,
     detail: String,
+    /// The request part at fault (`document`, `signature`), where there is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    part: Option<&'static str>,
 }
 
 fn problem(
@@ -143,12 +164,23 @@ fn problem(
     title: &'static str,
     detail: impl Into<String>,
 ) -> Response {
+    problem_about(status, code, title, detail.into(), None)
+}
+
+fn problem_about(
+    status: StatusCode,
+    code: &'static str,
+    title: &'static str,
+    detail: String,
+    part: Option<&'static str>,
+) -> Response {
     let body = Problem {
         kind: format!("https://huren.invalid/problems/{code}"),
         title,
         status: status.as_u16(),
         code,
-        detail: detail.into(),
+        detail,
+        part,
     };
     let mut response = (status, Json(body)).into_response();
     response.headers_mut().insert(
@@ -214,21 +246,9 @@ async fn read_input(
     request: Request,
     image_slots: &Arc<tokio::sync::Semaphore>,
 ) -> Result<String, NotALicence> {
-    let content_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
+    let content_type = content_type(headers);
     // A body declared larger than the limit is refused before any of it is read.
-    let declared = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok());
-    if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
+    if declared_length(headers).is_some_and(|n| n > MAX_BODY_BYTES as u64) {
         return Err(too_large());
     }
     match content_type.as_str() {
@@ -342,6 +362,54 @@ fn decode_qr_image(bytes: &[u8]) -> Result<String, NotALicence> {
         .ok_or_else(|| bad("no_qr_code", "no readable QR code in the image"))
 }
 
+/// The caller for the usage log: the `X-Client-Id` header (bounded), else the peer address.
+fn caller(headers: &HeaderMap, peer: SocketAddr) -> String {
+    headers
+        .get("x-client-id")
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.chars().take(64).collect::<String>())
+        .unwrap_or_else(|| peer.ip().to_string())
+}
+
+/// The 429 for a client over its rate, if it is.
+fn rate_limited(state: &ServerState, peer: SocketAddr) -> Option<Response> {
+    if state.limiter.allow(peer.ip()) {
+        return None;
+    }
+    state.metrics.rate_limited.fetch_add(1, Ordering::Relaxed);
+    let mut response = problem(
+        StatusCode::TOO_MANY_REQUESTS,
+        "rate_limited",
+        "Too many requests",
+        "slow down",
+    );
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    Some(response)
+}
+
+/// The media type of a request, lower case, without parameters.
+fn content_type(headers: &HeaderMap) -> String {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase()
+}
+
+/// The `Content-Length` a request declares, if any.
+fn declared_length(headers: &HeaderMap) -> Option<u64> {
+    headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+}
+
 async fn verify(
     State(state): State<ServerState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -349,23 +417,9 @@ async fn verify(
     headers: HeaderMap,
     request: Request,
 ) -> Response {
-    let caller = headers
-        .get("x-client-id")
-        .and_then(|v| v.to_str().ok())
-        .map(|v| v.chars().take(64).collect::<String>())
-        .unwrap_or_else(|| peer.ip().to_string());
-    if !state.limiter.allow(peer.ip()) {
-        state.metrics.rate_limited.fetch_add(1, Ordering::Relaxed);
-        let mut response = problem(
-            StatusCode::TOO_MANY_REQUESTS,
-            "rate_limited",
-            "Too many requests",
-            "slow down",
-        );
-        response
-            .headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
-        return response;
+    let caller = caller(&headers, peer);
+    if let Some(refusal) = rate_limited(&state, peer) {
+        return refusal;
     }
     let query = match query {
         Ok(Query(query)) => query,
@@ -408,7 +462,7 @@ async fn verify(
     let reasons: Vec<&str> = report.reasons.iter().map(|r| r.code()).collect();
     tracing::info!(
         target: "huren::usage",
-        jti = report.licence.as_ref().map_or("-", |l| l.jti.as_str()),
+        jti = report.jti().unwrap_or("-"),
         verdict = ?report.verdict,
         reasons = ?reasons,
         at = at.seconds(),
@@ -423,7 +477,10 @@ async fn trust(State(state): State<ServerState>) -> Response {
     let grace = state.verifier.options().trust_list_grace_seconds;
     let status = state.verifier.trust_store().status(now, grace);
     let lists = state.verifier.status_cache().summary(now);
-    Json(serde_json::json!({"trust_list": status, "status_lists": lists})).into_response()
+    let crls = state.verifier.crl_cache().summary(now);
+    let crl_problems = state.verifier.crl_cache().problems();
+    Json(serde_json::json!({"trust_list": status, "status_lists": lists, "crls": crls, "crl_problems": crl_problems}))
+        .into_response()
 }
 
 async fn ready(State(state): State<ServerState>) -> Response {
@@ -460,6 +517,26 @@ async fn metrics(State(state): State<ServerState>) -> Response {
             "huren_verify_requests_rate_limited_total",
             "Requests refused by the rate limit.",
             &m.rate_limited,
+        ),
+        (
+            "huren_seal_verifications_valid_total",
+            "Seal verifications with verdict valid.",
+            &m.seal_valid,
+        ),
+        (
+            "huren_seal_verifications_invalid_total",
+            "Seal verifications with verdict invalid.",
+            &m.seal_invalid,
+        ),
+        (
+            "huren_seal_verifications_indeterminate_total",
+            "Seal verifications with verdict indeterminate.",
+            &m.seal_indeterminate,
+        ),
+        (
+            "huren_seal_verify_requests_rejected_total",
+            "Seal requests that were not a sealed document (4xx).",
+            &m.seal_rejected,
         ),
     ] {
         text.push_str(&format!(

@@ -1,24 +1,36 @@
 // The clerk's page: verify what a USB scanner types (ending in Enter), a camera frame, or an
-// uploaded photo; show one large verdict card; keep this session's checks. Everything goes to
-// this verifier's own /v1/verify; nothing is loaded from elsewhere.
+// uploaded photo; verify a sealed document (the document and its .ses signature file); show
+// one large verdict card; keep this session's checks. Everything goes to this verifier's own
+// /v1/verify and /v1/seals/verify; nothing is loaded from elsewhere. Data from the server only
+// ever reaches the page as text nodes and attributes, never as markup.
 "use strict";
 
 const TEXT = {
   zh: {
-    title: "电子证照跨省核验", scanLabel: "扫描或粘贴证照二维码", camera: "摄像头扫码", upload: "上传二维码图片",
+    title: "电子证照与电子印章跨省核验", scanLabel: "扫描或粘贴证照二维码", camera: "摄像头扫码", upload: "上传二维码图片",
     waiting: "等待扫码…", history: "本次核验记录", valid: "有效", invalid: "无效", indeterminate: "无法确认",
     checking: "核验中…", type: "证照类型", number: "证照编号", holder: "持证主体", holderId: "持证主体代码",
     issuer: "颁发机构", province: "签发省份", issued: "颁证日期", validity: "有效期", longTerm: "长期", jti: "证照标识",
     checkedAt: "核验时间", trust: "信任列表版本", noCamera: "此浏览器不支持摄像头识别二维码，请使用扫码枪或上传图片。",
     cameraOn: "请将二维码对准摄像头…", noCameraAccess: "无法使用摄像头，请使用扫码枪或上传图片。", failed: "核验请求失败：", lang: "English", warnings: "提示",
+    sealTitle: "验证电子印章文件", sealDocument: "文档（PDF、OFD 等）", sealSignature: "签章文件（.ses / SignedValue.dat）", sealVerify: "验证印章",
+    sealPickBoth: "请选择文档和签章文件。", sealTooLarge: "文件过大：文档最大 32 MiB，签章文件最大 4 MiB。",
+    sealName: "印章名称", sealType: "印章类型", esId: "印章编码", maker: "制章者", signer: "签章人", signedAt: "签章时间",
+    sealValidity: "印章有效期", sealPicture: "印章图像", pictureNotShown: "印章图像无法显示（类型：{type}）", checks: "核验项目", sealHistory: "印章",
+    ok: "通过", failedCheck: "未通过", notRun: "未运行", undecided: "无法确认", sealTypeN: "类型 ",
   },
   en: {
-    title: "Cross-province e-licence check", scanLabel: "Scan or paste the licence QR code", camera: "Use camera", upload: "Upload QR image",
+    title: "Cross-province e-licence and e-seal check", scanLabel: "Scan or paste the licence QR code", camera: "Use camera", upload: "Upload QR image",
     waiting: "Waiting for a scan…", history: "Checks this session", valid: "VALID", invalid: "INVALID", indeterminate: "CANNOT CONFIRM",
     checking: "Checking…", type: "Licence type", number: "Number", holder: "Holder", holderId: "Holder ID",
     issuer: "Issued by", province: "Province", issued: "Issued on", validity: "Valid", longTerm: "long-term", jti: "Licence ID",
     checkedAt: "Checked at", trust: "Trust list", noCamera: "This browser cannot read QR codes from the camera; use the scanner or upload a photo.",
     cameraOn: "Hold the QR code in front of the camera…", noCameraAccess: "The camera cannot be used; use the scanner or upload a photo.", failed: "Check failed: ", lang: "中文", warnings: "Notes",
+    sealTitle: "Verify a sealed document", sealDocument: "Document (PDF, OFD, …)", sealSignature: "Seal signature (.ses / SignedValue.dat)", sealVerify: "Verify seal",
+    sealPickBoth: "Choose the document and its seal signature file.", sealTooLarge: "File too large: documents up to 32 MiB, signatures up to 4 MiB.",
+    sealName: "Seal", sealType: "Seal type", esId: "Seal ID (esID)", maker: "Made by", signer: "Signed by", signedAt: "Signed at",
+    sealValidity: "Seal valid", sealPicture: "Seal image", pictureNotShown: "The seal image cannot be shown (type: {type})", checks: "Checks", sealHistory: "Seal",
+    ok: "passed", failedCheck: "failed", notRun: "not run", undecided: "undecided", sealTypeN: "type ",
   },
 };
 const REASONS = {
@@ -42,6 +54,30 @@ const REASONS = {
 // are shown as they are.
 const FACE_LABELS_ZH = {"qualification": "资质类别及等级", "legal_representative": "法定代表人（负责人）", "registered_capital": "注册资本", "address": "地址", "economic_nature": "经济性质", "business_scope": "经营范围", "economic_type": "经济类型", "entity_type": "类型", "established_on": "成立日期", "business_term": "营业期限", "domicile": "住所", "operator_name": "经营者名称", "business_premises": "经营场所", "business_format": "主体业态", "business_items": "经营项目", "supervising_authority": "日常监督管理机构", "complaint_hotline": "投诉举报电话", "co_ownership": "共有情况", "location": "坐落", "unit_number": "不动产单元号", "right_type": "权利类型", "right_nature": "权利性质", "usage": "用途", "area": "面积", "term_of_use": "使用期限", "other_conditions": "权利其他状况", "sex": "性别", "practice_category": "执业类别", "practice_scope": "执业范围", "practice_location": "执业地点", "certifying_authority": "发证机关"};
 
+// Seal checks in report order (SPEC §8), and the seal types huren names (印章类型).
+const SEAL_CHECKS = {
+  zh: {
+    format: "文件格式", signature: "签章签名", signer_in_seal: "签章人证书属于该印章", seal_signature: "印章的制章签名",
+    maker_trusted: "制章者受信任", seal_validity: "印章有效（签章时及当前状态）", maker_certificate: "制章者证书有效",
+    signer_certificate: "签章人证书有效且未被吊销", document_hash: "文档未被篡改",
+  },
+  en: {
+    format: "File format", signature: "Signature", signer_in_seal: "Signer certificate belongs to the seal", seal_signature: "Seal's maker signature",
+    maker_trusted: "Seal maker trusted", seal_validity: "Seal valid (when used, and now)", maker_certificate: "Maker certificate valid",
+    signer_certificate: "Signer certificate valid and not revoked", document_hash: "Document unaltered",
+  },
+};
+// A check with ok: null that is undecided rather than not run: the reason it carries.
+const UNDECIDED_BY = { maker_trusted: "trust_list_stale", seal_validity: "seal_status_unknown" };
+const SEAL_TYPES = {
+  zh: { 1: "法定名称章", 2: "财务专用章", 3: "发票专用章", 4: "合同专用章", 5: "业务专用章" },
+  en: { 1: "Official (legal name) seal", 2: "Finance seal", 3: "Invoice seal", 4: "Contract seal", 5: "Business seal" },
+};
+// Only these are ever shown, and only through <img> (an SVG there runs no script).
+const PICTURE_TYPES = new Set(["image/png", "image/jpeg", "image/gif", "image/svg+xml"]);
+const MAX_DOCUMENT = 32 * 1024 * 1024;
+const MAX_SIGNATURE = 4 * 1024 * 1024;
+
 function faceLabel(key) {
   if (lang === "zh" && FACE_LABELS_ZH[key]) return FACE_LABELS_ZH[key];
   return key.replace(/_/g, " ").replace(/^./, (c) => c.toUpperCase());
@@ -53,6 +89,7 @@ function shortTime(rfc3339) {
 }
 
 let lang = sessionStorage.getItem("huren.lang") || "zh";
+// The last thing shown: { kind, report }.
 let last = null;
 let trustList = null;
 const history = JSON.parse(sessionStorage.getItem("huren.history") || "[]");
@@ -72,13 +109,18 @@ function applyLanguage() {
   for (const node of document.querySelectorAll("[data-i18n]")) node.textContent = t(node.dataset.i18n);
   $("lang").textContent = t("lang");
   document.title = t("title");
-  if (last) render(last);
+  if (last) show(last);
   renderHistory();
   renderTrust();
 }
 
+// A history entry or a fresh answer: { kind: "licence" | "seal", report }.
+function show(entry) {
+  if (entry.kind === "seal") renderSeal(entry.report); else render(entry.report);
+  last = entry;
+}
+
 function render(report) {
-  last = report;
   const card = $("result");
   card.className = "card " + report.verdict;
   card.replaceChildren();
@@ -104,36 +146,145 @@ function render(report) {
   card.append(el("p", { class: "meta" }, t("checkedAt") + " " + shortTime(report.checked_at) + " · " + t("trust") + " " + report.trust_list_seq));
 }
 
+function textOf(item) { return item ? (lang === "zh" ? item.zh : item.en) : ""; }
+
+function sealTypeName(code) {
+  return SEAL_TYPES[lang][code] || t("sealTypeN") + code;
+}
+
+function pictureElement(picture, verdict) {
+  if (PICTURE_TYPES.has(picture.media_type) && /^[A-Za-z0-9+/]*={0,2}$/.test(picture.data_b64)) {
+    const img = el("img", { id: "seal-picture", alt: t("sealPicture"), class: verdict === "valid" ? "" : "dim" });
+    img.src = "data:" + picture.media_type + ";base64," + picture.data_b64;
+    return img;
+  }
+  return el("p", { id: "seal-picture-missing", class: "muted" }, t("pictureNotShown").replace("{type}", () => picture.type));
+}
+
+function renderSeal(answer) {
+  const card = $("result");
+  card.className = "card seal " + answer.verdict;
+  card.replaceChildren();
+  card.append(el("p", { class: "verdict", id: "verdict" }, t(answer.verdict)));
+  if (answer.reasons.length) {
+    const texts = answer.reason_texts || [];
+    card.append(el("ul", { class: "reasons", id: "reasons" }, ...answer.reasons.map((code, i) => el("li", { "data-code": code }, textOf(texts[i]) || code))));
+  }
+  const body = el("div", { class: "seal-body" });
+  if (answer.picture) body.append(el("div", { class: "seal-picture" }, pictureElement(answer.picture, answer.verdict)));
+  const s = answer.seal;
+  const rows = [];
+  if (s) {
+    rows.push(["sealName", s.name], ["sealType", sealTypeName(s.type)], ["esId", s.esID], ["maker", s.maker_subject],
+      ["sealValidity", shortTime(s.valid_start) + " — " + shortTime(s.valid_end)]);
+  }
+  if (answer.signer_subject) rows.push(["signer", answer.signer_subject]);
+  if (answer.signed_at) rows.push(["signedAt", shortTime(answer.signed_at)]);
+  if (rows.length) {
+    const dl = el("dl", { id: "fields" });
+    for (const [k, v] of rows) dl.append(el("dt", {}, t(k)), el("dd", { "data-field": k }, v));
+    body.append(dl);
+  }
+  card.append(body);
+  card.append(el("h3", {}, t("checks")));
+  const checks = el("ol", { id: "seal-checks", class: "checks" });
+  for (const c of answer.checks) {
+    let state = c.ok === true ? "ok" : c.ok === false ? "failed" : "notRun";
+    if (c.ok === null && answer.reasons.includes(UNDECIDED_BY[c.check])) state = "undecided";
+    const word = state === "failed" ? t("failedCheck") : t(state);
+    const item = el("li", { class: state, "data-check": c.check },
+      el("span", { class: "check-name" }, SEAL_CHECKS[lang][c.check] || c.check),
+      el("span", { class: "check-state" }, word));
+    if (c.detail) item.title = c.detail;
+    checks.append(item);
+  }
+  card.append(checks);
+  if (answer.warnings.length) {
+    const texts = answer.warning_texts || [];
+    card.append(el("p", { class: "muted", id: "warnings" }, t("warnings") + ": " + answer.warnings.map((w, i) => textOf(texts[i]) || w).join(lang === "zh" ? "；" : "; ")));
+  }
+  card.append(el("p", { class: "meta" }, t("checkedAt") + " " + shortTime(answer.checked_at) + " · " + t("trust") + " " + answer.trust_list_seq));
+}
+
+function historyLabel(h) {
+  const r = h.report;
+  if (h.kind === "seal") {
+    const first = r.reasons.length ? textOf((r.reason_texts || [])[0]) || r.reasons[0] : "";
+    return t("sealHistory") + " · " + (r.seal ? r.seal.name : first);
+  }
+  return r.licence ? r.licence.type_name + " · " + r.licence.holder_name : (r.reasons[0] || "");
+}
+
 function renderHistory() {
-  $("history").replaceChildren(...history.slice().reverse().map((h, i) => {
-    const item = el("li", { class: h.report.verdict }, h.time + "  " + t(h.report.verdict) + "  " + (h.report.licence ? h.report.licence.type_name + " · " + h.report.licence.holder_name : (h.report.reasons[0] || "")));
-    item.addEventListener("click", () => render(h.report));
+  $("history").replaceChildren(...history.slice().reverse().map((h) => {
+    const item = el("li", { class: h.report.verdict }, h.time + "  " + t(h.report.verdict) + "  " + historyLabel(h));
+    item.addEventListener("click", () => show(h));
     return item;
   }));
 }
 
-function remember(report) {
-  history.push({ time: new Date().toLocaleTimeString(), report });
+// Largest seal picture kept in the session's stored history (base64 characters): seal
+// pictures may be megabytes, and the browser's storage holds about five in all.
+const MAX_STORED_PICTURE = 200_000;
+
+// Stores the history for reloads of the page: large pictures are left out, and if the storage
+// is still full the oldest entries go. The page itself keeps everything until it is closed.
+function persistHistory() {
+  const slim = history.map((h) => (h.kind === "seal" && h.report.picture && h.report.picture.data_b64.length > MAX_STORED_PICTURE)
+    ? { ...h, report: { ...h.report, picture: null } } : h);
+  for (let start = 0; start <= slim.length; start++) {
+    try {
+      sessionStorage.setItem("huren.history", JSON.stringify(slim.slice(start)));
+      return;
+    } catch { /* over the storage quota: keep fewer */ }
+  }
+}
+
+function remember(entry) {
+  history.push({ time: new Date().toLocaleTimeString(), kind: entry.kind, report: entry.report });
   while (history.length > 50) history.shift();
-  sessionStorage.setItem("huren.history", JSON.stringify(history));
+  persistHistory();
   renderHistory();
 }
 
-async function submit(body, contentType) {
-  $("notice").textContent = t("checking");
+async function post(url, kind, notice, body, contentType) {
+  $(notice).textContent = t("checking");
   try {
     const options = { method: "POST", body };
     if (contentType) options.headers = { "Content-Type": contentType };
-    const response = await fetch("/v1/verify", options);
+    const response = await fetch(url, options);
     const json = await response.json();
     if (!response.ok) throw new Error(json.detail || response.status);
-    render(json);
-    remember(json);
-    $("notice").textContent = "";
+    const entry = { kind, report: json };
+    show(entry);
+    remember(entry);
+    $(notice).textContent = "";
   } catch (error) {
-    $("notice").textContent = t("failed") + error.message;
+    $(notice).textContent = t("failed") + error.message;
   }
 }
+
+function submit(body, contentType) {
+  return post("/v1/verify", "licence", "notice", body, contentType);
+}
+
+$("seal-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  const documentFile = $("seal-document").files[0];
+  const signatureFile = $("seal-signature").files[0];
+  if (!documentFile || !signatureFile) {
+    $("seal-notice").textContent = t("sealPickBoth");
+    return;
+  }
+  if (documentFile.size > MAX_DOCUMENT || signatureFile.size > MAX_SIGNATURE) {
+    $("seal-notice").textContent = t("sealTooLarge");
+    return;
+  }
+  const form = new FormData();
+  form.append("document", documentFile);
+  form.append("signature", signatureFile);
+  post("/v1/seals/verify", "seal", "seal-notice", form, null);
+});
 
 $("scan-form").addEventListener("submit", (event) => {
   event.preventDefault();

@@ -159,11 +159,9 @@ pub fn load_status_dir(
 /// Fetches and verifies the status list at `uri` (already checked to lie within its
 /// region's prefix); a failure is a warning, and the caller reports the status as unknown.
 pub fn fetch_status_list(uri: &str, trust: &TrustList) -> Option<VerifiedStatusList> {
-    let fetched = fetch(uri)
-        .map_err(|e| format!("{e:#}"))
-        .and_then(|token| {
-            VerifiedStatusList::verify(&token, uri, trust).map_err(|e| e.to_string())
-        });
+    let fetched = fetch(uri).map_err(|e| format!("{e:#}")).and_then(|token| {
+        VerifiedStatusList::verify(&token, uri, trust).map_err(|e| e.to_string())
+    });
     match fetched {
         Ok(list) => Some(list),
         Err(e) => {

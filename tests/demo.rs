@@ -89,6 +89,34 @@ fn demo_brings_up_issuers_and_verifier_and_every_sample_verifies() {
         assert_eq!(report["verdict"], "valid", "{report}");
         assert_eq!(report["licence"]["jti"], sample["jti"]);
     }
+    // Each province's sealed sample verifies at the verifier, revocation checked through the
+    // CRL its issuer serves (no "revocation not checked" warning).
+    let sealed = manifest["sealed_samples"].as_array().unwrap();
+    assert_eq!(sealed.len(), 3);
+    for sample in sealed {
+        let read = |key: &str| std::fs::read(sample[key].as_str().unwrap()).unwrap();
+        let body = serde_json::json!({
+            "document_b64": huren_crypto::b64::encode_std(&read("document")),
+            "signature_b64": huren_crypto::b64::encode_std(&read("signature")),
+        });
+        let mut response = ureq::post(&format!("{verifier}/v1/seals/verify"))
+            .header("Content-Type", "application/json")
+            .send(body.to_string())
+            .unwrap();
+        let answer: serde_json::Value =
+            serde_json::from_str(&response.body_mut().read_to_string().unwrap()).unwrap();
+        let report = if answer["report"].is_object() {
+            &answer["report"]
+        } else {
+            &answer
+        };
+        assert_eq!(report["verdict"], "valid", "{answer}");
+        assert_eq!(report["warnings"], serde_json::json!([]), "{answer}");
+        assert!(report["seal"]["esID"]
+            .as_str()
+            .unwrap()
+            .starts_with(sample["region"].as_str().unwrap()));
+    }
     let page = ureq::get(verifier)
         .call()
         .unwrap()

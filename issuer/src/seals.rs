@@ -103,15 +103,8 @@ pub const MAX_HOLDER_CERTS: usize = 16;
 /// Largest picture side in pixels accepted from a PNG.
 const MAX_IMAGE_SIDE_PIXELS: u32 = 8192;
 
-/// The seal types huren makes (印章类型 codes of the public-security seal registry; the same
-/// table as `huren seal make`).
-pub const SEAL_TYPES: [(i64, &str); 5] = [
-    (1, "法定名称章"),
-    (2, "财务专用章"),
-    (3, "发票专用章"),
-    (4, "合同专用章"),
-    (5, "业务专用章"),
-];
+/// The seal types huren makes: one table for the issuer, the CLI and the page.
+pub use huren_crypto::seal::{seal_type_name, SEAL_TYPES};
 
 /// Seals take an older list while it is under 15/16 full, so at least one draw in 16 is free.
 const SEAL_FILL_NUMERATOR: i64 = 15;
@@ -499,14 +492,6 @@ impl SealRow {
         }
         None
     }
-}
-
-/// The name of a seal type code.
-pub fn seal_type_name(code: i64) -> Option<&'static str> {
-    SEAL_TYPES
-        .iter()
-        .find(|(c, _)| *c == code)
-        .map(|(_, name)| *name)
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ use huren_crypto::alg::Algorithm;
 use huren_crypto::ids::RegionCode;
 use huren_crypto::time::Clock;
 use huren_issuer::app::{self, App};
-use huren_issuer::config::IssuerFile;
+use huren_issuer::config::{IssuerFile, SealHolderFile};
 use huren_issuer::issuance::IssueRequest;
 use huren_issuer::tokens::{self, Scope, TokenSpec};
 use huren_keys::layout::{self, InitRegion, OperatorDir, RegionConfig, RegionDir};
@@ -143,9 +143,16 @@ async fn run_async(dir: &Path, port: u16, passphrase: &Passphrase) -> Result<Exi
 
     let mut issuers = Vec::new();
     let mut samples = Vec::new();
+    let mut sealed_samples = Vec::new();
     let mut handles = Vec::new();
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     for (region, listener) in regions.iter().zip(listeners) {
+        let seal = super::demo_seals::prepare(region, dir, passphrase, now)?;
+        sealed_samples.push(json!({
+            "region": region.config.code.as_str(),
+            "document": seal.contract,
+            "signature": seal.signature,
+        }));
         let file = IssuerFile {
             region_dir: Some(region.path.clone()),
             trust_list: Some(trust_path.clone()),
@@ -154,6 +161,12 @@ async fn run_async(dir: &Path, port: u16, passphrase: &Passphrase) -> Result<Exi
                 "sqlite://{}?mode=rwc",
                 region.path.join("issuer.db").display()
             )),
+            seal_holders: Some(vec![SealHolderFile {
+                key: seal.holder.path.join(&seal.holder.config.key),
+                cert: seal.holder.path.join(&seal.holder.config.cert),
+                alg: Some(seal.holder.config.alg),
+            }]),
+            crl: Some(seal.crl),
             ..IssuerFile::default()
         };
         let config = file.resolve()?;
@@ -162,7 +175,14 @@ async fn run_async(dir: &Path, port: u16, passphrase: &Passphrase) -> Result<Exi
         let issuer = &app.state().issuer;
         let spec = TokenSpec {
             region: &issuer.keys.region,
-            scopes: &[Scope::Issue, Scope::Read, Scope::Revoke, Scope::Audit],
+            scopes: &[
+                Scope::Issue,
+                Scope::Read,
+                Scope::Revoke,
+                Scope::Audit,
+                Scope::Seal,
+                Scope::SealSign,
+            ],
             types: &[],
             label: "demo admin",
         };
@@ -215,6 +235,7 @@ async fn run_async(dir: &Path, port: u16, passphrase: &Passphrase) -> Result<Exi
         "verifier_url": verifier_url,
         "issuers": issuers,
         "samples": samples,
+        "sealed_samples": sealed_samples,
     });
     let manifest_path = dir.join("demo.json");
     store::write_atomic(
@@ -237,6 +258,10 @@ async fn run_async(dir: &Path, port: u16, passphrase: &Passphrase) -> Result<Exi
             issuer["url"].as_str().unwrap_or("")
         );
     }
+    eprintln!(
+        "  a sealed document to check on the page (验证电子印章文件): {}",
+        dir.join("samples").display()
+    );
     eprintln!("  trust list: {}", trust_path.display());
     eprintln!("  verify a sample offline:");
     eprintln!("    huren verify --trust-list {} --operator-cert {} --fetch-status \"$(jq -r '.samples[0].qr_text' {})\"", trust_path.display(), operator_cert.display(), manifest_path.display());

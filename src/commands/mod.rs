@@ -1,6 +1,7 @@
 //! One module per command family.
 
 mod demo;
+mod demo_seals;
 mod issuer;
 mod pki;
 mod seal;

@@ -16,7 +16,7 @@ use huren_crypto::seal::verify::{
 };
 use huren_crypto::seal::{
     inspect_json, make_seal, sign_document, EsId, PictureType, Seal, SealPicture, SealSignature,
-    SealSpec, SealStatusReference,
+    SealSpec, SealStatusReference, SEAL_TYPES,
 };
 use huren_crypto::status_token::VerifiedStatusList;
 use huren_crypto::time::{Clock, UnixTime};
@@ -38,17 +38,6 @@ const MAX_SEAL_FILE_BYTES: usize = 4 * 1024 * 1024;
 const MAX_DOCUMENT_BYTES: usize = 256 * 1024 * 1024;
 /// Largest CRL read.
 const MAX_CRL_BYTES: usize = 8 * 1024 * 1024;
-
-/// The seal types huren names (印章类型). GB/T 38540 leaves the code list to the seal
-/// registry; these are the codes huren's issuer and CLI write, and any other integer is
-/// accepted as given.
-pub const SEAL_TYPES: [(i64, &str); 5] = [
-    (1, "法定名称章"),
-    (2, "财务专用章"),
-    (3, "发票专用章"),
-    (4, "合同专用章"),
-    (5, "业务专用章"),
-];
 
 pub fn run(command: SealCommand, passphrase_file: Option<&Path>) -> Result<ExitCode> {
     match command {
@@ -92,7 +81,10 @@ fn make(args: &SealMakeArgs, passphrase_file: Option<&Path>) -> Result<ExitCode>
     let uscc = args
         .uscc
         .as_deref()
-        .map(|text| text.parse::<Uscc>().with_context(|| format!("--uscc {text:?}")))
+        .map(|text| {
+            text.parse::<Uscc>()
+                .with_context(|| format!("--uscc {text:?}"))
+        })
         .transpose()?;
     let holder_certs = args
         .holder_certs
@@ -197,14 +189,21 @@ fn seal_type(text: &str) -> Result<i64> {
 }
 
 fn picture(path: &Path, width_mm: u32, height_mm: u32) -> Result<SealPicture> {
-    let data = read_bounded(path, MAX_IMAGE_BYTES)
-        .with_context(|| format!("--image {} (at most {MAX_IMAGE_BYTES} bytes)", path.display()))?;
+    let data = read_bounded(path, MAX_IMAGE_BYTES).with_context(|| {
+        format!(
+            "--image {} (at most {MAX_IMAGE_BYTES} bytes)",
+            path.display()
+        )
+    })?;
     let kind = if data.starts_with(b"\x89PNG\r\n\x1a\n") {
         PictureType::Png
     } else if looks_like_svg(&data) {
         PictureType::Svg
     } else {
-        bail!("--image {} is neither a PNG nor an SVG file", path.display());
+        bail!(
+            "--image {} is neither a PNG nor an SVG file",
+            path.display()
+        );
     };
     Ok(SealPicture {
         kind,
@@ -286,7 +285,9 @@ fn verify(args: &SealVerifyArgs) -> Result<ExitCode> {
     let makers = args
         .trust_makers
         .iter()
-        .map(|path| certificate_der(path).with_context(|| format!("--trust-maker {}", path.display())))
+        .map(|path| {
+            certificate_der(path).with_context(|| format!("--trust-maker {}", path.display()))
+        })
         .collect::<Result<Vec<_>>>()?;
     if trust_list.is_none() && makers.is_empty() {
         bail!("give a trust list (--trust-list and --operator-cert) or --trust-maker CERT: without either, no seal maker is trusted");
@@ -424,13 +425,18 @@ fn summarise(report: &SealReport) {
         .unwrap_or_default();
     eprintln!("{zh} {en}{what}");
     for reason in &report.reasons {
-        eprintln!("  {}: {} / {}", reason.code(), reason.text_zh(), reason.text_en());
+        eprintln!(
+            "  {}: {} / {}",
+            reason.code(),
+            reason.text_zh(),
+            reason.text_en()
+        );
     }
 }
 
 fn inspect(file: &Path) -> Result<ExitCode> {
-    let bytes = read_bounded(file, MAX_SEAL_FILE_BYTES)
-        .with_context(|| format!("{}", file.display()))?;
+    let bytes =
+        read_bounded(file, MAX_SEAL_FILE_BYTES).with_context(|| format!("{}", file.display()))?;
     let json = inspect_json(&bytes).with_context(|| {
         format!(
             "{} is neither a seal (.esl) nor a seal signature (.ses / SignedValue.dat)",

@@ -82,6 +82,25 @@ pub use esid::{region_of_es_id, EsId};
 pub use ext::SealStatusReference;
 pub use inspect::{inspect, inspect_json, Inspection};
 pub use lenient_cert::SealCertificate;
+/// The seal types huren makes (印章类型). GB/T 38540 leaves the code list to the seal
+/// registry; these are the codes huren's issuer, CLI and clerk's page use. Seals made
+/// elsewhere may carry other codes, which are shown as numbers.
+pub const SEAL_TYPES: [(i64, &str); 5] = [
+    (1, "法定名称章"),
+    (2, "财务专用章"),
+    (3, "发票专用章"),
+    (4, "合同专用章"),
+    (5, "业务专用章"),
+];
+
+/// The name of a seal type code in [`SEAL_TYPES`].
+pub fn seal_type_name(code: i64) -> Option<&'static str> {
+    SEAL_TYPES
+        .iter()
+        .find(|(c, _)| *c == code)
+        .map(|(_, name)| *name)
+}
+
 pub use verify::{
     verify_seal_signature, Document, SealOutcome, SealReport, SealTrust, SealVerifyInput,
     SealVerifyOptions, SealWarning,

@@ -583,13 +583,13 @@ async fn seal_is_made_applied_verified_suspended_and_revoked(db: Db) {
         })
         .collect();
     let expected: Vec<(String, String)> = [
-        ("issue", "seal"),
-        ("issue", "seal_signature"),
-        ("issue", "seal_signature"),
-        ("issue", "seal_signature"),
-        ("suspend", "seal"),
-        ("reinstate", "seal"),
-        ("revoke", "seal"),
+        ("seal_make", "seal"),
+        ("seal_sign", "seal_signature"),
+        ("seal_sign", "seal_signature"),
+        ("seal_sign", "seal_signature"),
+        ("seal_suspend", "seal"),
+        ("seal_reinstate", "seal"),
+        ("seal_revoke", "seal"),
     ]
     .iter()
     .map(|(a, o)| ((*a).to_owned(), (*o).to_owned()))

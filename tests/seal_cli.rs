@@ -121,8 +121,18 @@ fn setup(alg: &str) -> Setup {
     ok(huren(
         d,
         &[
-            "trust", "build", "--operator", "op", "--region", "zj", "--region", "js", "--seq",
-            "1", "--out", "tl.jwt",
+            "trust",
+            "build",
+            "--operator",
+            "op",
+            "--region",
+            "zj",
+            "--region",
+            "js",
+            "--seq",
+            "1",
+            "--out",
+            "tl.jwt",
         ],
     ));
     ok(huren(
@@ -273,8 +283,11 @@ fn zhejiang_seal_on_a_document_verifies_at_a_jiangsu_window_in_every_algorithm()
         assert_eq!(inspected["seal"]["esID"], es_id.as_str());
 
         // A changed document is refused, with the reason and a non-zero exit.
-        std::fs::write(d.join("altered.pdf"), b"%PDF-1.7\n% a different contract\n%%EOF\n")
-            .unwrap();
+        std::fs::write(
+            d.join("altered.pdf"),
+            b"%PDF-1.7\n% a different contract\n%%EOF\n",
+        )
+        .unwrap();
         let run = verify(&s, "altered.pdf", "contract.ses", &[]);
         assert_eq!(run.code, 1, "{alg}: {}", run.stdout);
         assert_eq!(run.reasons(), ["document_hash_mismatch"], "{alg}");
@@ -401,7 +414,11 @@ fn holder_revoked_before_signing_is_invalid_after_signing_still_valid() {
     // Without the CRL the same signature verifies but says revocation was not checked.
     let run = verify(&s, "contract.pdf", "after.ses", &[]);
     assert_eq!(run.code, 0, "{}", run.stdout);
-    assert!(run.stdout.contains("signer_revocation_unknown"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("signer_revocation_unknown"),
+        "{}",
+        run.stdout
+    );
 }
 
 #[test]
@@ -413,7 +430,8 @@ fn seal_validity_must_cover_the_signing_time() {
     let run = verify(&s, "contract.pdf", "late.ses", &[]);
     assert_eq!(run.code, 1, "{}", run.stdout);
     assert!(
-        run.reasons().contains(&"seal_expired_at_signing".to_owned()),
+        run.reasons()
+            .contains(&"seal_expired_at_signing".to_owned()),
         "{:?}",
         run.reasons()
     );
@@ -601,10 +619,7 @@ fn real_ofd_signatures_from_other_software_parse_and_verify() {
         );
         assert_eq!(run.code, 0, "{sample}: {}\n{}", run.stdout, run.stderr);
         // The samples were signed in 2021 and 2022, with certificates valid at the time.
-        assert!(run.json()["signed_at"]
-            .as_str()
-            .unwrap()
-            .starts_with("202"));
+        assert!(run.json()["signed_at"].as_str().unwrap().starts_with("202"));
 
         // Another document under the same signature: the hash check catches it.
         let run = huren(

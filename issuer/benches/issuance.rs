@@ -16,9 +16,10 @@
 //!   SQLite (temporary file, WAL) and PostgreSQL, ES256 and SM2SM3, with p50/p99 latency;
 //! - `batch`: `Issuer::issue_batch` with batches of 200 and 1,000 (target on SQLite:
 //!   ≥ 5,000 licences/s);
-//! - `pieces`: the per-item steps of a batch on SQLite, timed one by one (the same statements
-//!   and calls as `issuance.rs`'s `issue_in`, replayed here in a savepoint per item) to show
-//!   where the batch time goes;
+//! - `pieces`: the per-licence steps of a single issuance (`Issuer::issue`'s statements and
+//!   calls), replayed for 1,000 licences in one transaction with a savepoint each — the shape
+//!   batches had before they were written chunk by chunk — and timed one by one: what each
+//!   statement costs (batches now run a fixed number of statements per chunk instead);
 //! - `rollover`: not a measurement — checks that batches fill status lists to 7/8 and then
 //!   open the next, with each list's `allocated` equal to the licences it holds and an intact
 //!   audit chain of one entry per licence;
@@ -442,12 +443,12 @@ macro_rules! timed {
     }};
 }
 
-/// The per-item work of `Issuer::issue_many` / `issue_in` for a batch without supersession
-/// or idempotency, step by step with the same SQL, in one transaction with a savepoint per
-/// item, all inline on one task: as a single issuance does it, and as batches did before
-/// allocation counting moved to once per batch and the self-check to a checker thread (the
-/// two rows marked so). Keep in step with issuer/src/issuance.rs (a measuring copy, not
-/// product code).
+/// The per-licence work of a single issuance (`Issuer::issue`: `allocate_index`,
+/// `new_licence_id`, signing, self-check, `store_in`) without supersession or idempotency,
+/// step by step with the same SQL, in one transaction with a savepoint per licence, all inline
+/// on one task: as batches did it before they were written chunk by chunk (the rows marked
+/// `[batch: …]` say what a batch does instead). Keep in step with issuer/src/issuance.rs (a
+/// measuring copy, not product code).
 async fn pieces_batch(b: &Bench, n: usize) -> (Pieces, Duration) {
     let issuer = &b.issuer;
     let principal = &b.principal;
@@ -474,39 +475,48 @@ async fn pieces_batch(b: &Bench, n: usize) -> (Pieces, Duration) {
         });
         let mut item = timed!(
             p,
-            "SAVEPOINT",
+            "SAVEPOINT [batch: none]",
             sqlx::Acquire::begin(&mut *tx).await.unwrap()
         );
-        let (list_id, cap) = timed!(p, "allocate: SELECT open status list", {
-            let row = sqlx::query("SELECT id, seq, capacity, allocated FROM status_lists WHERE region = $1 ORDER BY seq DESC LIMIT 1")
+        let (list_id, cap) = timed!(
+            p,
+            "allocate: SELECT open status list [batch: once per batch]",
+            {
+                let row = sqlx::query("SELECT id, seq, capacity, allocated FROM status_lists WHERE region = $1 ORDER BY seq DESC LIMIT 1")
                 .bind(&region)
                 .fetch_optional(&mut *item)
                 .await
                 .unwrap()
                 .expect("warm-up created the list");
-            (
-                row.try_get::<String, _>("id").unwrap(),
-                row.try_get::<i64, _>("capacity").unwrap(),
-            )
-        });
-        let idx = timed!(p, "allocate: SELECT idx taken?", {
-            loop {
-                let idx = (rand_core::OsRng.next_u64() % cap as u64) as i64;
-                let taken =
-                    sqlx::query("SELECT 1 AS taken FROM licences WHERE list_id = $1 AND idx = $2")
-                        .bind(&list_id)
-                        .bind(idx)
-                        .fetch_optional(&mut *item)
-                        .await
-                        .unwrap();
-                if taken.is_none() {
-                    break idx;
+                (
+                    row.try_get::<String, _>("id").unwrap(),
+                    row.try_get::<i64, _>("capacity").unwrap(),
+                )
+            }
+        );
+        let idx = timed!(
+            p,
+            "allocate: SELECT idx taken? [batch: one IN (…) per chunk and round]",
+            {
+                loop {
+                    let idx = (rand_core::OsRng.next_u64() % cap as u64) as i64;
+                    let taken = sqlx::query(
+                        "SELECT 1 AS taken FROM licences WHERE list_id = $1 AND idx = $2",
+                    )
+                    .bind(&list_id)
+                    .bind(idx)
+                    .fetch_optional(&mut *item)
+                    .await
+                    .unwrap();
+                    if taken.is_none() {
+                        break idx;
+                    }
                 }
             }
-        });
+        );
         timed!(
             p,
-            "allocate: UPDATE status_lists allocated [batch: now once per batch]",
+            "allocate: UPDATE status_lists allocated [batch: once per list]",
             sqlx::query("UPDATE status_lists SET allocated = allocated + 1 WHERE id = $1")
                 .bind(&list_id)
                 .execute(&mut *item)
@@ -525,7 +535,7 @@ async fn pieces_batch(b: &Bench, n: usize) -> (Pieces, Duration) {
         );
         timed!(
             p,
-            "new_licence_id: SELECT jti exists?",
+            "new_licence_id: SELECT jti exists? [batch: one IN (…) per chunk]",
             sqlx::query("SELECT 1 AS taken FROM licences WHERE jti = $1")
                 .bind(jti.to_string())
                 .fetch_optional(&mut *item)
@@ -557,7 +567,7 @@ async fn pieces_batch(b: &Bench, n: usize) -> (Pieces, Duration) {
         );
         timed!(
             p,
-            "self_check (parse + verify own signature) [batch: now on a checker thread]",
+            "self_check (parse + verify own signature) [batch: on a checker thread]",
             {
                 let jws = huren_crypto::jws::UnverifiedJws::parse(
                     &token,
@@ -568,8 +578,11 @@ async fn pieces_batch(b: &Bench, n: usize) -> (Pieces, Duration) {
             }
         );
         let id = jti.to_string();
-        timed!(p, "INSERT licences", {
-            sqlx::query(
+        timed!(
+            p,
+            "INSERT licences [batch: one multi-row INSERT per chunk]",
+            {
+                sqlx::query(
                 "INSERT INTO licences (jti, region, type_code, token, list_id, idx, status, supersedes, issued_at, issued_by) \
                  VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $8, $9)",
             )
@@ -585,7 +598,8 @@ async fn pieces_batch(b: &Bench, n: usize) -> (Pieces, Duration) {
             .execute(&mut *item)
             .await
             .unwrap()
-        });
+            }
+        );
         // audit::append: seq/hash of the previous entry are kept in memory by issue_many;
         // the hash is SHA-256 over the JSON entry.
         let detail = timed!(p, "audit: detail JSON + entry hash", {
@@ -596,8 +610,11 @@ async fn pieces_batch(b: &Bench, n: usize) -> (Pieces, Duration) {
             (detail, hex::encode(h.finalize()))
         });
         seq += 1;
-        timed!(p, "audit: INSERT audit_log", {
-            sqlx::query(
+        timed!(
+            p,
+            "audit: INSERT audit_log [batch: one multi-row INSERT per chunk]",
+            {
+                sqlx::query(
                 "INSERT INTO audit_log (seq, at, actor, action, subject, detail, prev_hash, hash) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
             )
@@ -612,10 +629,11 @@ async fn pieces_batch(b: &Bench, n: usize) -> (Pieces, Duration) {
             .execute(&mut *item)
             .await
             .unwrap()
-        });
+            }
+        );
         timed!(
             p,
-            "audit: UPDATE audit_head",
+            "audit: UPDATE audit_head [batch: once per batch]",
             sqlx::query("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1")
                 .bind(seq)
                 .bind(&detail.1)
@@ -624,7 +642,11 @@ async fn pieces_batch(b: &Bench, n: usize) -> (Pieces, Duration) {
                 .unwrap()
         );
         timed!(p, "qr::encode (HR1 text)", qr::encode(&token).unwrap());
-        timed!(p, "RELEASE SAVEPOINT", item.commit().await.unwrap());
+        timed!(
+            p,
+            "RELEASE SAVEPOINT [batch: none]",
+            item.commit().await.unwrap()
+        );
     }
     // Leave the bench database as it was (these rows must not skew later rows).
     timed!(
@@ -693,7 +715,7 @@ async fn rollover_section(pg: Option<&str>) {
             .issue(&b.principal, &building_licence(), None)
             .await
             .unwrap();
-        // Fails inside the item's savepoint (no such licence to supersede): rolled back.
+        // Refused by the supersession check (no such licence to supersede): writes nothing.
         let mut bad = building_licence();
         bad.supersedes =
             Some("1.2.156.3005.2.11100000000013338W032.11220000013544541J.2430599.001.F".into());

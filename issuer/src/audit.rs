@@ -27,6 +27,16 @@ pub enum Action {
     Reinstate,
     /// An API token was created.
     TokenCreate,
+    /// A seal was made (电子印章制作).
+    SealMake,
+    /// A seal was revoked.
+    SealRevoke,
+    /// A seal was suspended.
+    SealSuspend,
+    /// A suspended seal was reinstated.
+    SealReinstate,
+    /// A document was sealed server-side with a platform-held holder key.
+    SealSign,
 }
 
 impl Action {
@@ -38,6 +48,11 @@ impl Action {
             Action::Suspend => "suspend",
             Action::Reinstate => "reinstate",
             Action::TokenCreate => "token_create",
+            Action::SealMake => "seal_make",
+            Action::SealRevoke => "seal_revoke",
+            Action::SealSuspend => "seal_suspend",
+            Action::SealReinstate => "seal_reinstate",
+            Action::SealSign => "seal_sign",
         }
     }
 }
@@ -53,7 +68,7 @@ pub struct Entry {
     pub actor: String,
     /// What.
     pub action: String,
-    /// On what: a 证照标识 or a token id.
+    /// On what: a 证照标识, a seal's esID or a token id.
     pub subject: String,
     /// Details (JSON text: reason, status list position, …).
     pub detail: String,
@@ -109,26 +124,114 @@ pub async fn append(
     subject: &str,
     detail: &serde_json::Value,
 ) -> Result<AuditHead, StoreError> {
-    let seq = head.seq + 1;
-    let detail = detail.to_string();
-    let hash = entry_hash(&head.hash, seq, at, actor, action.name(), subject, &detail);
-    sqlx::query(
-        "INSERT INTO audit_log (seq, at, actor, action, subject, detail, prev_hash, hash) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-    )
-    .bind(seq)
-    .bind(at)
-    .bind(actor)
-    .bind(action.name())
-    .bind(subject)
-    .bind(&detail)
-    .bind(&head.hash)
-    .bind(&hash)
-    .execute(&mut *conn)
-    .await?;
-    let new_head = AuditHead { seq, hash };
-    store::set_audit_head(conn, &new_head).await?;
-    Ok(new_head)
+    let mut chain = Chain::new(head.clone());
+    chain.push(at, actor, action, subject, detail);
+    chain.write(conn).await?;
+    store::set_audit_head(conn, chain.head()).await?;
+    Ok(chain.head)
+}
+
+/// Bound parameters of one `audit_log` row.
+const ENTRY_PARAMETERS: usize = 8;
+
+/// Entries one `INSERT INTO audit_log` carries within the bound-parameter limit of both
+/// engines ([`store::MAX_BIND_PARAMETERS`]); [`Chain::write`] splits longer runs.
+pub const ENTRIES_PER_INSERT: usize = store::rows_per_statement(ENTRY_PARAMETERS, 0);
+
+/// Entries appended in memory inside one transaction and written together: each is numbered,
+/// linked and hashed exactly as [`append`] does it entry by entry (`append` is a chain of one),
+/// so [`verify_chain`] cannot tell the two apart. For a batch this replaces an `INSERT` and an
+/// audit-head `UPDATE` per entry by one multi-row `INSERT` per [`ENTRIES_PER_INSERT`] entries
+/// and one head update.
+///
+/// Start it from the head returned by [`store::lock_audit_head`] and keep that lock until
+/// commit: nobody else can append meanwhile, and nobody sees the head before the caller stores
+/// [`Chain::head`] with [`store::set_audit_head`].
+#[derive(Debug)]
+pub struct Chain {
+    head: AuditHead,
+    /// Pushed but not yet inserted, in order; the last one is `head`.
+    unwritten: Vec<Entry>,
+}
+
+impl Chain {
+    /// A chain continuing from `head`.
+    pub fn new(head: AuditHead) -> Chain {
+        Chain {
+            head,
+            unwritten: Vec::new(),
+        }
+    }
+
+    /// Appends an entry in memory (written by the next [`Chain::write`]).
+    pub fn push(
+        &mut self,
+        at: i64,
+        actor: &str,
+        action: Action,
+        subject: &str,
+        detail: &serde_json::Value,
+    ) {
+        let seq = self.head.seq + 1;
+        let detail = detail.to_string();
+        let hash = entry_hash(
+            &self.head.hash,
+            seq,
+            at,
+            actor,
+            action.name(),
+            subject,
+            &detail,
+        );
+        let prev_hash = std::mem::replace(&mut self.head.hash, hash.clone());
+        self.head.seq = seq;
+        self.unwritten.push(Entry {
+            seq,
+            at,
+            actor: actor.to_owned(),
+            action: action.name().to_owned(),
+            subject: subject.to_owned(),
+            detail,
+            prev_hash,
+            hash,
+        });
+    }
+
+    /// The head after the last pushed entry.
+    pub fn head(&self) -> &AuditHead {
+        &self.head
+    }
+
+    /// Inserts the entries pushed since the last write, in order, with multi-row `INSERT`s.
+    /// Does not move the stored head (see the type's documentation).
+    pub async fn write(&mut self, conn: &mut AnyConnection) -> Result<(), StoreError> {
+        for entries in self.unwritten.chunks(ENTRIES_PER_INSERT) {
+            let mut sql = String::with_capacity(96 + entries.len() * 48);
+            sql.push_str(
+                "INSERT INTO audit_log (seq, at, actor, action, subject, detail, prev_hash, hash) VALUES ",
+            );
+            store::Placeholders::for_connection(conn).push_tuples(
+                &mut sql,
+                entries.len(),
+                ENTRY_PARAMETERS,
+            );
+            let mut query = sqlx::query(&sql);
+            for entry in entries {
+                query = query
+                    .bind(entry.seq)
+                    .bind(entry.at)
+                    .bind(entry.actor.as_str())
+                    .bind(entry.action.as_str())
+                    .bind(entry.subject.as_str())
+                    .bind(entry.detail.as_str())
+                    .bind(entry.prev_hash.as_str())
+                    .bind(entry.hash.as_str());
+            }
+            query.execute(&mut *conn).await?;
+        }
+        self.unwritten.clear();
+        Ok(())
+    }
 }
 
 /// A break in the chain.

@@ -3,8 +3,12 @@
 //!
 //! A crash at any point leaves a licence fully issued or absent: the index allocation, the
 //! record and the audit entry commit together, and the `UNIQUE (list_id, idx)` constraint makes
-//! handing out an index twice impossible even if two processes share the database.
+//! handing out an index twice impossible even if two processes share the database. Batches
+//! ([`Issuer::issue_many`]) write the same rows and audit entries for many licences in one
+//! transaction, with set-based statements per chunk rather than a round of statements per
+//! licence.
 
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
 use huren_crypto::ids::{HolderIdType, LicenceId};
@@ -30,6 +34,24 @@ pub const DEFAULT_LIST_CAPACITY: i64 = 1 << 17;
 /// A list stops taking new licences at 7/8 full, so random allocation stays cheap.
 const FILL_NUMERATOR: i64 = 7;
 const FILL_DENOMINATOR: i64 = 8;
+/// Draws of a free status index before issuance gives up (per licence for a single issuance,
+/// per round of the whole chunk for a batch). A list takes licences only while under 7/8 full,
+/// so a draw is free with probability at least 1/8 and still taken after 256 draws with
+/// probability (7/8)^256 < 10^-14; reaching the bound means the list holds more licences than
+/// its counter says, and the issuance fails (a batch as a whole) rather than loop.
+const INDEX_ROUNDS: usize = 256;
+/// Draws of an unused 证照标识 serial before issuance gives up (10^10 serials per type,
+/// authority and year: a collision is already unlikely once).
+const ID_ROUNDS: usize = 8;
+/// Items per chunk of a batch ([`Issuer::issue_many`]). Its widest statement is the audit
+/// `INSERT`, with up to two entries per item (the issuance, and the revocation of the licence
+/// it supersedes); at this size every per-chunk statement fits the bound-parameter limit of
+/// both engines in one go.
+const CHUNK_ITEMS: usize = audit::ENTRIES_PER_INSERT / 2;
+/// A batch yields to the runtime after signing this many licences (~2 ms of CPU).
+const YIELD_EVERY: usize = 64;
+/// The status reason of a licence revoked because a new one supersedes it.
+const SUPERSEDED: &str = "superseded";
 
 /// The body of `POST /v1/licences`: the `licence` object of SPEC §3 without derived fields.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -305,8 +327,6 @@ impl Issuer {
                 licence,
                 request.supersedes.as_deref(),
                 now,
-                Allocation::Single,
-                SelfCheck::Inline,
             )
             .await?;
         let (issued, _) = self
@@ -351,6 +371,18 @@ impl Issuer {
     /// Like [`Issuer::issue_batch`], with an optional resume key per item: an item whose key
     /// was recorded by an earlier run is skipped (bulk import after a crash or Ctrl-C), and
     /// the key is recorded in the same transaction as the licence.
+    ///
+    /// The items go through in chunks of [`CHUNK_ITEMS`], each with a number of statements
+    /// that does not grow with its size (on SQLite every statement costs a thread hand-off of
+    /// 7–50 µs, whatever the SQL): the resume keys of the chunk are looked up with one
+    /// query; each item is checked in memory and given a drawn 证照标识, and all of them are
+    /// checked for collisions with one query per round ([`free_licence_ids`]); the licences
+    /// the chunk supersedes are read with one query; the items are then accepted or refused in
+    /// order ([`Issuer::issue_chunk`]); the accepted ones get their status positions (one
+    /// query per list and round, [`allocate_many`]), are signed, and are written with one
+    /// multi-row `INSERT` each into `licences`, `audit_log` and `import_rows`
+    /// ([`Issuer::write_accepted`]). The audit chain is computed in memory in item order
+    /// ([`audit::Chain`]) and the head stored once, before commit.
     pub async fn issue_many(
         &self,
         principal: &Principal,
@@ -362,92 +394,249 @@ impl Issuer {
             .map(CivilDate)
             .ok_or_else(|| IssueError::Sign("clock out of range".into()))?;
         let mut tx = self.store.begin().await?;
-        let mut head = store::lock_audit_head(&mut tx).await?;
+        let head = store::lock_audit_head(&mut tx).await?;
+        let mut run = BatchRun {
+            principal,
+            now,
+            today,
+            region: self.keys.region.to_string(),
+            chain: audit::Chain::new(head.clone()),
+            open: None,
+            checker: SelfChecker::start(self.keys.signer_cert.public_key().clone()),
+        };
         let mut results = Vec::with_capacity(items.len());
-        let region = self.keys.region.to_string();
-        // The open status list, read once and counted in memory (see `OpenList`).
-        let mut open: Option<OpenList> = None;
-        // Self-checks run on another thread while the loop goes on; all must pass before the
-        // transaction commits (a failure fails the whole batch, as an inline one does).
-        let checker = SelfChecker::start(self.keys.signer_cert.public_key().clone());
-        for (resume_key, request) in items {
-            if let Some(key) = resume_key {
-                let done = sqlx::query("SELECT jti FROM import_rows WHERE row_key = $1")
-                    .bind(*key)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-                if let Some(row) = done {
-                    results.push(Ok(BatchOutcome::AlreadyDone(row.try_get("jti")?)));
-                    continue;
-                }
-            }
-            let prepared = principal
-                .require(Scope::Issue, &self.keys.region, Some(&request.type_code))
-                .map_err(IssueError::from)
-                .and_then(|()| self.prepare(request, today));
-            let licence = match prepared {
-                Ok(licence) => licence,
-                Err(e) => {
-                    results.push(Err(e));
-                    continue;
-                }
-            };
-            let list = OpenList::ensure(
-                &mut open,
-                &mut tx,
-                &region,
-                self.list_capacity,
-                now.seconds(),
-            )
-            .await?;
-            // Checks first (reads only: an item refused here has written nothing), then the
-            // writes, whose every failure fails the whole batch: no savepoint per item needed.
-            let ready = match self
-                .prepare_in(
-                    &mut tx,
-                    principal,
-                    licence,
-                    request.supersedes.as_deref(),
-                    now,
-                    Allocation::Batch(list),
-                    SelfCheck::Deferred(&checker),
-                )
-                .await
-            {
-                Ok(ready) => ready,
-                Err(e @ IssueError::Store(_)) | Err(e @ IssueError::Sign(_)) => return Err(e),
-                Err(e) => {
-                    results.push(Err(e));
-                    continue;
-                }
-            };
-            let (issued, new_head) = self
-                .store_in(
-                    &mut tx,
-                    head,
-                    principal,
-                    ready,
-                    request.supersedes.as_deref(),
-                    None,
-                    now,
-                )
-                .await?;
-            head = new_head;
-            if let Some(key) = resume_key {
-                sqlx::query("INSERT INTO import_rows (row_key, jti) VALUES ($1, $2)")
-                    .bind(*key)
-                    .bind(&issued.id)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            list.allocated += 1;
-            list.unsaved += 1;
-            results.push(Ok(BatchOutcome::Issued(issued)));
+        for chunk in items.chunks(CHUNK_ITEMS) {
+            results.extend(self.issue_chunk(&mut tx, &mut run, chunk).await?);
         }
-        OpenList::save(&mut open, &mut tx).await?;
-        checker.finish().await?;
+        if run.chain.head() != &head {
+            store::set_audit_head(&mut tx, run.chain.head()).await?;
+        }
+        OpenList::save(&mut run.open, &mut tx).await?;
+        run.checker.finish().await?;
         tx.commit().await?;
         Ok(results)
+    }
+
+    /// One chunk of a batch (see [`Issuer::issue_many`]); one result per item, in order.
+    ///
+    /// Items are accepted in order, exactly as if each were issued before the next is looked
+    /// at: a resume key issued earlier in the chunk makes a later item with the same key
+    /// `AlreadyDone`, and a licence superseded earlier in the chunk is revoked for later items
+    /// (`known` carries those revocations). The one thing memory cannot answer is an item
+    /// superseding a licence accepted earlier in the chunk but not yet written (it would have
+    /// to name a freshly drawn 证照标识): the accepted items are then written first, so that
+    /// licence is stored before the item that supersedes it is checked.
+    async fn issue_chunk<'r>(
+        &self,
+        conn: &mut AnyConnection,
+        run: &mut BatchRun<'_>,
+        chunk: &'r [(Option<&'r str>, &'r IssueRequest)],
+    ) -> Result<Vec<Result<BatchOutcome, IssueError>>, IssueError> {
+        let keys: Vec<&str> = chunk.iter().filter_map(|(key, _)| *key).collect();
+        let recorded = recorded_keys(conn, &keys).await?;
+        let mut items: Vec<Item<'r>> = chunk
+            .iter()
+            .map(|(key, request)| {
+                if let Some(jti) = key.and_then(|key| recorded.get(key)) {
+                    return Item::Done(jti.clone());
+                }
+                let checked = run
+                    .principal
+                    .require(Scope::Issue, &self.keys.region, Some(&request.type_code))
+                    .map_err(IssueError::from)
+                    .and_then(|()| self.prepare(request, run.today));
+                match checked {
+                    Ok(licence) => Item::Checked {
+                        key: *key,
+                        supersedes: request.supersedes.as_deref(),
+                        id: draw_licence_id(&licence),
+                        licence,
+                    },
+                    Err(error) => Item::Refused { key: *key, error },
+                }
+            })
+            .collect();
+        free_licence_ids(conn, &mut items).await?;
+        let targets: HashSet<&'r str> = items
+            .iter()
+            .filter_map(|item| match item {
+                Item::Checked { supersedes, .. } => *supersedes,
+                Item::Done(_) | Item::Refused { .. } => None,
+            })
+            .collect();
+        let mut known = stored_licences(conn, &targets).await?;
+
+        let mut results: Vec<Option<Result<BatchOutcome, IssueError>>> =
+            std::iter::repeat_with(|| None).take(items.len()).collect();
+        // Resume keys of the items accepted in this chunk, with their 证照标识.
+        let mut issued_keys: HashMap<&'r str, String> = HashMap::new();
+        // Accepted and not yet written, and their 证照标识.
+        let mut accepted: Vec<Accepted<'r>> = Vec::new();
+        let mut accepted_ids: HashSet<String> = HashSet::new();
+        for (position, item) in items.into_iter().enumerate() {
+            let earlier = |key: Option<&str>| key.and_then(|key| issued_keys.get(key)).cloned();
+            let (key, supersedes, licence, id) = match item {
+                Item::Done(jti) => {
+                    results[position] = Some(Ok(BatchOutcome::AlreadyDone(jti)));
+                    continue;
+                }
+                Item::Refused { key, error } => {
+                    results[position] = Some(match earlier(key) {
+                        Some(jti) => Ok(BatchOutcome::AlreadyDone(jti)),
+                        None => Err(error),
+                    });
+                    continue;
+                }
+                Item::Checked {
+                    key,
+                    supersedes,
+                    licence,
+                    id,
+                } => (key, supersedes, licence, id),
+            };
+            if let Some(jti) = earlier(key) {
+                results[position] = Some(Ok(BatchOutcome::AlreadyDone(jti)));
+                continue;
+            }
+            let replaced = match supersedes {
+                None => None,
+                Some(old) => {
+                    if accepted_ids.contains(old) {
+                        let written = std::mem::take(&mut accepted);
+                        self.write_accepted(conn, run, written, &targets, &mut known, &mut results)
+                            .await?;
+                        accepted_ids.clear();
+                    }
+                    match self.supersedable(run.principal, old, known.get(old).cloned()) {
+                        Ok(row) => Some(row),
+                        Err(error) => {
+                            results[position] = Some(Err(error));
+                            continue;
+                        }
+                    }
+                }
+            };
+            let id = match id {
+                Ok(id) => id,
+                Err(error) => {
+                    results[position] = Some(Err(error));
+                    continue;
+                }
+            };
+            // Accepted: from here on only a database or signing failure (which fails the
+            // whole batch) can stop it, so later items may count on it.
+            if let Some(old) = replaced.as_ref().and_then(|row| known.get_mut(&row.jti)) {
+                old.status = LicenceStatus::Revoked;
+            }
+            let id_text = id.to_string();
+            if let Some(key) = key {
+                issued_keys.insert(key, id_text.clone());
+            }
+            accepted_ids.insert(id_text);
+            accepted.push(Accepted {
+                position,
+                key,
+                supersedes,
+                replaced,
+                licence,
+                id,
+            });
+        }
+        self.write_accepted(conn, run, accepted, &targets, &mut known, &mut results)
+            .await?;
+        results
+            .into_iter()
+            .map(|result| {
+                // invariant: every item was settled above or accepted and then written.
+                result.ok_or_else(|| {
+                    IssueError::Store(StoreError::Row("batch item left unsettled".into()))
+                })
+            })
+            .collect()
+    }
+
+    /// Positions, signs and stores accepted items of a chunk, in order, with a fixed number of
+    /// statements (see [`Issuer::issue_many`]), and settles their results. Every error here
+    /// fails the whole batch.
+    async fn write_accepted(
+        &self,
+        conn: &mut AnyConnection,
+        run: &mut BatchRun<'_>,
+        accepted: Vec<Accepted<'_>>,
+        targets: &HashSet<&str>,
+        known: &mut HashMap<String, LicenceRow>,
+        results: &mut [Option<Result<BatchOutcome, IssueError>>],
+    ) -> Result<(), IssueError> {
+        if accepted.is_empty() {
+            return Ok(());
+        }
+        let positions = allocate_many(
+            conn,
+            &mut run.open,
+            &run.region,
+            self.list_capacity,
+            run.now.seconds(),
+            accepted.len(),
+        )
+        .await?;
+        let actor = run.principal.id.as_str();
+        let at = run.now.seconds();
+        let mut stored = Vec::with_capacity(accepted.len());
+        let mut superseded = Vec::new();
+        for (n, (item, (list_id, idx))) in accepted.into_iter().zip(positions).enumerate() {
+            if n % YIELD_EVERY == YIELD_EVERY - 1 {
+                // Signing is CPU work without an await: let other tasks on this worker run.
+                tokio::task::yield_now().await;
+            }
+            let id = item.id.to_string();
+            let type_code = item.licence.type_code.clone();
+            let uri = self.keys.status_uri(&list_id);
+            let token = self.sign_licence(item.id, run.now, item.licence, &uri, idx)?;
+            run.checker.submit(&token);
+            // The entries `store_in` appends for this item, in its order: the revocation of
+            // the superseded licence (as `set_status_in` records it), then the issuance.
+            if let Some(old) = item.replaced {
+                let detail =
+                    serde_json::json!({"reason": SUPERSEDED, "superseded_by": Some(id.as_str())});
+                run.chain.push(at, actor, Action::Revoke, &old.jti, &detail);
+                superseded.push((old, id.clone()));
+            }
+            let detail = serde_json::json!({"type_code": type_code, "list_id": list_id, "idx": idx, "supersedes": item.supersedes});
+            run.chain.push(at, actor, Action::Issue, &id, &detail);
+            let qr_text = qr::encode(&token).map_err(|e| IssueError::Sign(e.to_string()))?;
+            stored.push(Stored {
+                position: item.position,
+                key: item.key,
+                supersedes: item.supersedes,
+                type_code,
+                issued: Issued {
+                    id,
+                    token,
+                    qr_text,
+                    status: StatusPosition { list_id, idx, uri },
+                },
+            });
+        }
+        insert_licences(conn, &run.region, at, actor, &stored).await?;
+        revoke_superseded(conn, at, &superseded).await?;
+        run.chain.write(conn).await?;
+        record_keys(conn, &stored).await?;
+        for item in stored {
+            if targets.contains(item.issued.id.as_str()) {
+                // A later item of the chunk supersedes this licence: it must find it stored.
+                known.insert(
+                    item.issued.id.clone(),
+                    LicenceRow {
+                        jti: item.issued.id.clone(),
+                        type_code: item.type_code.clone(),
+                        list_id: item.issued.status.list_id.clone(),
+                        status: LicenceStatus::Valid,
+                    },
+                );
+            }
+            results[item.position] = Some(Ok(BatchOutcome::Issued(item.issued)));
+        }
+        Ok(())
     }
 
     /// The previously issued licence for this (token, key), or a mismatch error.
@@ -482,11 +671,8 @@ impl Issuer {
         }))
     }
 
-    /// The first transactional part of issuance: supersession check, status index, 证照标识,
-    /// signature (and self-check). With [`Allocation::Batch`] it only reads, so an item refused
-    /// here (`Invalid`, `Denied`, `Conflict`) leaves nothing behind; `Store` and `Sign`
-    /// failures fail the whole transaction.
-    #[allow(clippy::too_many_arguments)]
+    /// The first transactional part of a single issuance: supersession check, status index,
+    /// 证照标识, signature and self-check.
     async fn prepare_in(
         &self,
         conn: &mut AnyConnection,
@@ -494,51 +680,23 @@ impl Issuer {
         licence: Licence,
         supersedes: Option<&str>,
         now: UnixTime,
-        allocation: Allocation<'_>,
-        check: SelfCheck<'_>,
     ) -> Result<Ready, IssueError> {
         let replaced = match supersedes {
             Some(old) => Some(self.check_supersedable(conn, principal, old).await?),
             None => None,
         };
-        let (list_id, idx) = match allocation {
-            Allocation::Single => {
-                allocate_index(
-                    conn,
-                    &self.keys.region.to_string(),
-                    self.list_capacity,
-                    now.seconds(),
-                )
-                .await?
-            }
-            Allocation::Batch(list) => (
-                list.id.clone(),
-                free_index(conn, &list.id, list.capacity).await?,
-            ),
-        };
+        let (list_id, idx) = allocate_index(
+            conn,
+            &self.keys.region.to_string(),
+            self.list_capacity,
+            now.seconds(),
+        )
+        .await?;
         let jti = new_licence_id(conn, &licence).await?;
         let uri = self.keys.status_uri(&list_id);
-        let status = StatusReference {
-            status_list: StatusListPointer {
-                idx: u64::try_from(idx).map_err(|_| IssueError::Sign("negative index".into()))?,
-                uri: uri.clone(),
-            },
-        };
         let type_code = licence.type_code.clone();
-        let claims = LicenceClaims::new(
-            self.keys.region.clone(),
-            jti.clone(),
-            now,
-            licence,
-            Some(status),
-        );
-        let token = claims
-            .sign(&self.keys.signer, self.keys.signer_cert.x5t_s256())
-            .map_err(|e| IssueError::Sign(e.to_string()))?;
-        match check {
-            SelfCheck::Inline => self.self_check(&token)?,
-            SelfCheck::Deferred(checker) => checker.submit(&token),
-        }
+        let token = self.sign_licence(jti.clone(), now, licence, &uri, idx)?;
+        self.self_check(&token)?;
         Ok(Ready {
             replaced,
             id: jti.to_string(),
@@ -550,9 +708,31 @@ impl Issuer {
         })
     }
 
-    /// The second transactional part of issuance: the writes (record, supersession,
-    /// idempotency key, audit entry); returns the new audit head. Any error here must fail the
-    /// whole transaction (callers never continue after one: batches have no per-item savepoint).
+    /// Signs the claims of a new licence whose status lives at index `idx` of the list `uri`.
+    fn sign_licence(
+        &self,
+        jti: LicenceId,
+        now: UnixTime,
+        licence: Licence,
+        uri: &str,
+        idx: i64,
+    ) -> Result<String, IssueError> {
+        let status = StatusReference {
+            status_list: StatusListPointer {
+                idx: u64::try_from(idx).map_err(|_| IssueError::Sign("negative index".into()))?,
+                uri: uri.to_owned(),
+            },
+        };
+        let claims = LicenceClaims::new(self.keys.region.clone(), jti, now, licence, Some(status));
+        claims
+            .sign(&self.keys.signer, self.keys.signer_cert.x5t_s256())
+            .map_err(|e| IssueError::Sign(e.to_string()))
+    }
+
+    /// The second transactional part of a single issuance: the writes (record, supersession,
+    /// idempotency key, audit entry); returns the new audit head. Any error here fails the
+    /// whole transaction. Batches write the same rows and audit entries, chunk by chunk
+    /// ([`Issuer::write_accepted`]).
     #[allow(clippy::too_many_arguments)]
     async fn store_in(
         &self,
@@ -595,7 +775,7 @@ impl Issuer {
                 head,
                 &old,
                 LicenceStatus::Revoked,
-                "superseded",
+                SUPERSEDED,
                 &principal.id,
                 now.seconds(),
                 Some(&id),
@@ -647,7 +827,18 @@ impl Issuer {
         principal: &Principal,
         old: &str,
     ) -> Result<LicenceRow, IssueError> {
-        let row = licence_row(conn, old).await?.ok_or_else(|| {
+        let row = licence_row(conn, old).await?;
+        self.supersedable(principal, old, row)
+    }
+
+    /// Whether `principal` may supersede `old`, stored as `row` (`None`: no such licence).
+    fn supersedable(
+        &self,
+        principal: &Principal,
+        old: &str,
+        row: Option<LicenceRow>,
+    ) -> Result<LicenceRow, IssueError> {
+        let row = row.ok_or_else(|| {
             IssueError::Invalid(vec![FieldError {
                 field: "supersedes".into(),
                 message: format!("no licence {old} in this issuer"),
@@ -917,7 +1108,8 @@ async fn allocate_index(
     Ok((list_id, idx))
 }
 
-/// A random index of `list_id` that no licence holds. Runs under the audit lock.
+/// A random index of `list_id` that no licence holds (a single issuance; batches use
+/// [`free_indices`]). Runs under the audit lock.
 async fn free_index(
     conn: &mut AnyConnection,
     list_id: &str,
@@ -925,7 +1117,7 @@ async fn free_index(
 ) -> Result<i64, IssueError> {
     let bound =
         u64::try_from(list_capacity).map_err(|_| IssueError::Sign("bad list capacity".into()))?;
-    for _ in 0..256 {
+    for _ in 0..INDEX_ROUNDS {
         let idx = i64::try_from(OsRng.next_u64() % bound)
             .map_err(|_| IssueError::Sign("bad index".into()))?;
         let taken = sqlx::query("SELECT 1 AS taken FROM licences WHERE list_id = $1 AND idx = $2")
@@ -937,22 +1129,12 @@ async fn free_index(
             return Ok(idx);
         }
     }
-    Err(IssueError::Store(StoreError::Row(format!(
-        "no free index found in {list_id}"
-    ))))
-}
-
-/// How `issue_in` gets its status index.
-enum Allocation<'a> {
-    /// Read the open list, allocate, and count the allocation in the database (one issuance).
-    Single,
-    /// From the batch's open list; the caller counts the allocation once the item commits.
-    Batch(&'a mut OpenList),
+    Err(no_free_index(list_id))
 }
 
 /// The open status list as a batch sees it: read (or created) once, its allocations counted
-/// in memory and written back with one `UPDATE` ([`OpenList::save`]) when the batch moves to a
-/// new list and before it commits. Per-item updates of the same `status_lists` row cost a
+/// in memory ([`allocate_many`]) and written back with one `UPDATE` ([`OpenList::save`]) when
+/// the batch moves to a new list and before it commits. Per-item updates of the same `status_lists` row cost a
 /// statement each and, on PostgreSQL, leave one row version per update inside the transaction
 /// that every later update and foreign-key check of that row walks (quadratic in batch size).
 /// The batch holds the audit lock throughout, so no other writer allocates meanwhile.
@@ -963,7 +1145,8 @@ struct OpenList {
     capacity: i64,
     /// Allocated entries, including `unsaved`.
     allocated: i64,
-    /// Allocations of committed items not yet written to the row.
+    /// Allocations not yet written to the row (every allocation is for a licence the batch
+    /// stores, or the batch fails as a whole).
     unsaved: i64,
 }
 
@@ -1058,14 +1241,6 @@ fn check_own_signature(key: &huren_crypto::key::PublicKey, token: &str) -> Resul
         .map_err(|e| format!("self-check: {e}"))
 }
 
-/// When `issue_in` checks the new token's signature.
-enum SelfCheck<'a> {
-    /// Before storing it (one issuance).
-    Inline,
-    /// On the batch's checker thread; the batch awaits every result before it commits.
-    Deferred(&'a SelfChecker),
-}
-
 /// Verifies a batch's new tokens on a blocking thread while the batch goes on with the next
 /// items (signature verification is the largest CPU cost per item; on two or more cores it
 /// then overlaps with signing and the database round trips). [`SelfChecker::finish`] waits for
@@ -1104,25 +1279,29 @@ impl SelfChecker {
     }
 }
 
-/// A fresh 证照标识 for `licence`: serial = year + 10 random digits, version 001, correct
-/// check character; regenerated in the (astronomically unlikely) case it exists.
+/// A 证照标识 for `licence` with a fresh serial: year + 10 random digits, version 001, correct
+/// check character. Whether it is free is for the caller to check.
+fn draw_licence_id(licence: &Licence) -> Result<LicenceId, IssueError> {
+    let serial = format!(
+        "{:04}{:010}",
+        licence.issued_on.0.year(),
+        OsRng.next_u64() % 10_000_000_000
+    );
+    LicenceId::generate(&licence.type_code, &licence.issuer.code, &serial, "001").map_err(|e| {
+        IssueError::Invalid(vec![FieldError {
+            field: "issuer.code".into(),
+            message: format!("cannot form the 证照标识: {e}"),
+        }])
+    })
+}
+
+/// A fresh 证照标识 for `licence`, regenerated in the (astronomically unlikely) case it exists.
 async fn new_licence_id(
     conn: &mut AnyConnection,
     licence: &Licence,
 ) -> Result<LicenceId, IssueError> {
-    for _ in 0..8 {
-        let serial = format!(
-            "{:04}{:010}",
-            licence.issued_on.0.year(),
-            OsRng.next_u64() % 10_000_000_000
-        );
-        let jti = LicenceId::generate(&licence.type_code, &licence.issuer.code, &serial, "001")
-            .map_err(|e| {
-                IssueError::Invalid(vec![FieldError {
-                    field: "issuer.code".into(),
-                    message: format!("cannot form the 证照标识: {e}"),
-                }])
-            })?;
+    for _ in 0..ID_ROUNDS {
+        let jti = draw_licence_id(licence)?;
         let exists = sqlx::query("SELECT 1 AS taken FROM licences WHERE jti = $1")
             .bind(jti.to_string())
             .fetch_optional(&mut *conn)
@@ -1131,7 +1310,422 @@ async fn new_licence_id(
             return Ok(jti);
         }
     }
-    Err(IssueError::Store(StoreError::Row(
-        "could not find a free 证照标识".into(),
-    )))
+    Err(no_free_licence_id())
+}
+
+fn no_free_licence_id() -> IssueError {
+    IssueError::Store(StoreError::Row("could not find a free 证照标识".into()))
+}
+
+/// What a batch carries from chunk to chunk inside its transaction.
+struct BatchRun<'a> {
+    principal: &'a Principal,
+    now: UnixTime,
+    today: CivilDate,
+    region: String,
+    /// The batch's audit entries; the head is stored once, before commit.
+    chain: audit::Chain,
+    /// The open status list (see [`OpenList`]).
+    open: Option<OpenList>,
+    /// Self-checks of the new tokens (see [`SelfChecker`]).
+    checker: SelfChecker,
+}
+
+/// An item of a chunk after the checks that need no database.
+// Most items are `Checked`; they live in one vector for the length of a chunk, so boxing the
+// large variant would only add an allocation per item.
+#[allow(clippy::large_enum_variant)]
+enum Item<'r> {
+    /// Its resume key was recorded before this chunk: issued as this 证照标识.
+    Done(String),
+    /// Refused by the token's scope or the field checks (unless its resume key turns out to
+    /// be issued earlier in the chunk, which is looked at first, as for every item).
+    Refused {
+        key: Option<&'r str>,
+        error: IssueError,
+    },
+    /// Passed them; `id` is a drawn 证照标识 (free once [`free_licence_ids`] has run), or why
+    /// none can be formed.
+    Checked {
+        key: Option<&'r str>,
+        supersedes: Option<&'r str>,
+        licence: Licence,
+        id: Result<LicenceId, IssueError>,
+    },
+}
+
+/// An item accepted for issuance, not yet positioned, signed or written.
+struct Accepted<'r> {
+    /// Its place in the chunk.
+    position: usize,
+    key: Option<&'r str>,
+    supersedes: Option<&'r str>,
+    /// The licence it supersedes (checked).
+    replaced: Option<LicenceRow>,
+    licence: Licence,
+    id: LicenceId,
+}
+
+/// An accepted item, signed, as it is written.
+struct Stored<'r> {
+    position: usize,
+    key: Option<&'r str>,
+    supersedes: Option<&'r str>,
+    type_code: String,
+    issued: Issued,
+}
+
+/// The resume keys among `keys` that earlier runs (or earlier chunks) recorded, with the
+/// 证照标识 issued for each. One query.
+async fn recorded_keys(
+    conn: &mut AnyConnection,
+    keys: &[&str],
+) -> Result<HashMap<String, String>, IssueError> {
+    if keys.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let mut sql = String::from("SELECT row_key, jti FROM import_rows WHERE row_key IN (");
+    store::Placeholders::for_connection(conn).push_list(&mut sql, keys.len());
+    sql.push(')');
+    let mut query = sqlx::query(&sql);
+    for key in keys {
+        query = query.bind(*key);
+    }
+    let rows = query.fetch_all(&mut *conn).await?;
+    rows.iter()
+        .map(|row| Ok((row.try_get("row_key")?, row.try_get("jti")?)))
+        .collect()
+}
+
+/// The stored licences among `jtis` (the ones a chunk supersedes). One query.
+async fn stored_licences(
+    conn: &mut AnyConnection,
+    jtis: &HashSet<&str>,
+) -> Result<HashMap<String, LicenceRow>, IssueError> {
+    if jtis.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let mut sql =
+        String::from("SELECT jti, type_code, list_id, status FROM licences WHERE jti IN (");
+    store::Placeholders::for_connection(conn).push_list(&mut sql, jtis.len());
+    sql.push(')');
+    let mut query = sqlx::query(&sql);
+    for jti in jtis {
+        query = query.bind(*jti);
+    }
+    let rows = query.fetch_all(&mut *conn).await?;
+    rows.iter()
+        .map(|row| {
+            let jti: String = row.try_get("jti")?;
+            let licence = LicenceRow {
+                jti: jti.clone(),
+                type_code: row.try_get("type_code")?,
+                list_id: row.try_get("list_id")?,
+                status: LicenceStatus::from_code(row.try_get("status")?),
+            };
+            Ok((jti, licence))
+        })
+        .collect()
+}
+
+/// Makes the drawn 证照标识 of a chunk's items free: distinct from each other (in memory) and
+/// from every stored licence (one query per round); only the colliding ones are drawn again.
+/// Runs under the audit lock, so nobody stores a licence between the check and the `INSERT`.
+async fn free_licence_ids(
+    conn: &mut AnyConnection,
+    items: &mut [Item<'_>],
+) -> Result<(), IssueError> {
+    let mut drawn: Vec<(&Licence, &mut LicenceId)> = items
+        .iter_mut()
+        .filter_map(|item| match item {
+            Item::Checked {
+                licence,
+                id: Ok(id),
+                ..
+            } => Some((&*licence, id)),
+            Item::Checked { id: Err(_), .. } | Item::Done(_) | Item::Refused { .. } => None,
+        })
+        .collect();
+    let mut seen = HashSet::with_capacity(drawn.len());
+    for (licence, id) in &mut drawn {
+        redraw_while_seen(licence, id, &mut seen)?;
+    }
+    let mut unchecked: Vec<usize> = (0..drawn.len()).collect();
+    for _ in 0..ID_ROUNDS {
+        if unchecked.is_empty() {
+            return Ok(());
+        }
+        let candidates: Vec<String> = unchecked.iter().map(|&n| drawn[n].1.to_string()).collect();
+        let mut sql = String::from("SELECT jti FROM licences WHERE jti IN (");
+        store::Placeholders::for_connection(conn).push_list(&mut sql, candidates.len());
+        sql.push(')');
+        let mut query = sqlx::query(&sql);
+        for candidate in &candidates {
+            query = query.bind(candidate.as_str());
+        }
+        let taken: HashSet<String> = query
+            .fetch_all(&mut *conn)
+            .await?
+            .iter()
+            .map(|row| row.try_get("jti"))
+            .collect::<Result<_, _>>()?;
+        let mut colliding = Vec::new();
+        for (n, candidate) in unchecked.into_iter().zip(&candidates) {
+            if taken.contains(candidate) {
+                let (licence, id) = &mut drawn[n];
+                **id = draw_licence_id(licence)?;
+                redraw_while_seen(licence, id, &mut seen)?;
+                colliding.push(n);
+            }
+        }
+        unchecked = colliding;
+    }
+    if unchecked.is_empty() {
+        Ok(())
+    } else {
+        Err(no_free_licence_id())
+    }
+}
+
+/// Redraws `id` until no other item of the chunk has it, and marks it seen.
+fn redraw_while_seen(
+    licence: &Licence,
+    id: &mut LicenceId,
+    seen: &mut HashSet<String>,
+) -> Result<(), IssueError> {
+    for _ in 0..ID_ROUNDS {
+        if seen.insert(id.to_string()) {
+            return Ok(());
+        }
+        *id = draw_licence_id(licence)?;
+    }
+    Err(no_free_licence_id())
+}
+
+/// Status positions for `count` licences of a batch, in order: each from the open list while
+/// it is under 7/8 full, opening the next one then (the rule of [`allocate_index`]; a chunk may
+/// span two lists), at random indices no licence holds ([`free_indices`]). Counts the
+/// allocations in `open`, which writes them back.
+async fn allocate_many(
+    conn: &mut AnyConnection,
+    open: &mut Option<OpenList>,
+    region: &str,
+    capacity: i64,
+    now: i64,
+    count: usize,
+) -> Result<Vec<(String, i64)>, IssueError> {
+    // The lists used, in order, with how many positions each gives.
+    let mut lists: Vec<(String, i64, usize)> = Vec::new();
+    for _ in 0..count {
+        let list = OpenList::ensure(open, conn, region, capacity, now).await?;
+        list.allocated += 1;
+        list.unsaved += 1;
+        match lists.last_mut() {
+            Some((id, _, taken)) if *id == list.id => *taken += 1,
+            _ => lists.push((list.id.clone(), list.capacity, 1)),
+        }
+    }
+    let mut positions = Vec::with_capacity(count);
+    for (list_id, list_capacity, taken) in lists {
+        let indices = free_indices(conn, &list_id, list_capacity, taken).await?;
+        positions.extend(indices.into_iter().map(|idx| (list_id.clone(), idx)));
+    }
+    Ok(positions)
+}
+
+/// `count` distinct random indices of `list_id` that no licence holds: all drawn at once and
+/// checked with one query per round; only those found taken are drawn again. Runs under the
+/// audit lock, so nobody takes an index between the check and the `INSERT` (and the
+/// `UNIQUE (list_id, idx)` constraint stands behind it).
+async fn free_indices(
+    conn: &mut AnyConnection,
+    list_id: &str,
+    list_capacity: i64,
+    count: usize,
+) -> Result<Vec<i64>, IssueError> {
+    let bound =
+        u64::try_from(list_capacity).map_err(|_| IssueError::Sign("bad list capacity".into()))?;
+    // Indices drawn here (chosen or being checked) and indices found taken: never drawn again.
+    let mut seen = HashSet::with_capacity(count);
+    let mut chosen = Vec::with_capacity(count);
+    for _ in 0..count {
+        chosen.push(draw_unseen_index(list_id, bound, &mut seen)?);
+    }
+    let mut unchecked: Vec<usize> = (0..count).collect();
+    for _ in 0..INDEX_ROUNDS {
+        if unchecked.is_empty() {
+            return Ok(chosen);
+        }
+        let mut placeholders = store::Placeholders::for_connection(conn);
+        let mut sql = String::from("SELECT idx FROM licences WHERE list_id = ");
+        placeholders.push(&mut sql);
+        sql.push_str(" AND idx IN (");
+        placeholders.push_list(&mut sql, unchecked.len());
+        sql.push(')');
+        let mut query = sqlx::query(&sql).bind(list_id);
+        for &n in &unchecked {
+            query = query.bind(chosen[n]);
+        }
+        let taken: HashSet<i64> = query
+            .fetch_all(&mut *conn)
+            .await?
+            .iter()
+            .map(|row| row.try_get("idx"))
+            .collect::<Result<_, _>>()?;
+        let mut colliding = Vec::new();
+        for n in unchecked {
+            if taken.contains(&chosen[n]) {
+                chosen[n] = draw_unseen_index(list_id, bound, &mut seen)?;
+                colliding.push(n);
+            }
+        }
+        unchecked = colliding;
+    }
+    if unchecked.is_empty() {
+        Ok(chosen)
+    } else {
+        Err(no_free_index(list_id))
+    }
+}
+
+/// A random index below `bound` not in `seen`, which it joins. `seen` never holds more than
+/// the list's allocated entries (under 7/8 of it), so a draw succeeds with probability at
+/// least 1/8.
+fn draw_unseen_index(
+    list_id: &str,
+    bound: u64,
+    seen: &mut HashSet<i64>,
+) -> Result<i64, IssueError> {
+    for _ in 0..INDEX_ROUNDS {
+        let idx = i64::try_from(OsRng.next_u64() % bound)
+            .map_err(|_| IssueError::Sign("bad index".into()))?;
+        if seen.insert(idx) {
+            return Ok(idx);
+        }
+    }
+    Err(no_free_index(list_id))
+}
+
+fn no_free_index(list_id: &str) -> IssueError {
+    IssueError::Store(StoreError::Row(format!("no free index found in {list_id}")))
+}
+
+/// Bound parameters of one row of [`insert_licences`]: jti, region, type_code, token,
+/// list_id, idx, supersedes, issued_at, issued_by.
+const LICENCE_ROW_PARAMETERS: usize = 9;
+
+/// The `licences` rows of a batch's new licences (the columns and values `store_in` writes),
+/// with multi-row `INSERT`s.
+async fn insert_licences(
+    conn: &mut AnyConnection,
+    region: &str,
+    issued_at: i64,
+    issued_by: &str,
+    stored: &[Stored<'_>],
+) -> Result<(), IssueError> {
+    for rows in stored.chunks(store::rows_per_statement(LICENCE_ROW_PARAMETERS, 0)) {
+        let mut sql = String::with_capacity(160 + rows.len() * 40);
+        sql.push_str(
+            "INSERT INTO licences (jti, region, type_code, token, list_id, idx, supersedes, issued_at, issued_by, status) VALUES ",
+        );
+        let mut placeholders = store::Placeholders::for_connection(conn);
+        for n in 0..rows.len() {
+            if n > 0 {
+                sql.push_str(", ");
+            }
+            sql.push('(');
+            placeholders.push_list(&mut sql, LICENCE_ROW_PARAMETERS);
+            sql.push_str(", 0)");
+        }
+        let mut query = sqlx::query(&sql);
+        for row in rows {
+            query = query
+                .bind(row.issued.id.as_str())
+                .bind(region)
+                .bind(row.type_code.as_str())
+                .bind(row.issued.token.as_str())
+                .bind(row.issued.status.list_id.as_str())
+                .bind(row.issued.status.idx)
+                .bind(row.supersedes)
+                .bind(issued_at)
+                .bind(issued_by);
+        }
+        query.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// Revokes the licences a batch's new licences supersede, as `set_status_in` does one by one
+/// (status, reason, time, `superseded_by`; the version of each status list bumped once per
+/// licence): one `UPDATE licences` and one `UPDATE status_lists` per list concerned.
+async fn revoke_superseded(
+    conn: &mut AnyConnection,
+    now: i64,
+    superseded: &[(LicenceRow, String)],
+) -> Result<(), IssueError> {
+    // Per licence: its jti and successor in `CASE`, its jti again in `IN`.
+    const PER_LICENCE: usize = 3;
+    const SHARED: usize = 3;
+    for pairs in superseded.chunks(store::rows_per_statement(PER_LICENCE, SHARED)) {
+        let mut placeholders = store::Placeholders::for_connection(conn);
+        let mut sql = String::from("UPDATE licences SET status = ");
+        placeholders.push(&mut sql);
+        sql.push_str(", status_reason = ");
+        placeholders.push(&mut sql);
+        sql.push_str(", status_changed_at = ");
+        placeholders.push(&mut sql);
+        sql.push_str(", superseded_by = CASE jti");
+        for _ in pairs {
+            sql.push_str(" WHEN ");
+            placeholders.push(&mut sql);
+            sql.push_str(" THEN ");
+            placeholders.push(&mut sql);
+        }
+        sql.push_str(" END WHERE jti IN (");
+        placeholders.push_list(&mut sql, pairs.len());
+        sql.push(')');
+        let mut query = sqlx::query(&sql)
+            .bind(LicenceStatus::Revoked.code())
+            .bind(SUPERSEDED)
+            .bind(now);
+        for (old, new) in pairs {
+            query = query.bind(old.jti.as_str()).bind(new.as_str());
+        }
+        for (old, _) in pairs {
+            query = query.bind(old.jti.as_str());
+        }
+        query.execute(&mut *conn).await?;
+    }
+    let mut changes: BTreeMap<&str, i64> = BTreeMap::new();
+    for (old, _) in superseded {
+        *changes.entry(old.list_id.as_str()).or_default() += 1;
+    }
+    for (list_id, count) in changes {
+        sqlx::query("UPDATE status_lists SET version = version + $1 WHERE id = $2")
+            .bind(count)
+            .bind(list_id)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Records the resume keys of a batch's new licences (`import_rows`), with multi-row
+/// `INSERT`s in the transaction that stores the licences.
+async fn record_keys(conn: &mut AnyConnection, stored: &[Stored<'_>]) -> Result<(), IssueError> {
+    let keyed: Vec<(&str, &str)> = stored
+        .iter()
+        .filter_map(|item| item.key.map(|key| (key, item.issued.id.as_str())))
+        .collect();
+    const PER_ROW: usize = 2;
+    for rows in keyed.chunks(store::rows_per_statement(PER_ROW, 0)) {
+        let mut sql = String::from("INSERT INTO import_rows (row_key, jti) VALUES ");
+        store::Placeholders::for_connection(conn).push_tuples(&mut sql, rows.len(), PER_ROW);
+        let mut query = sqlx::query(&sql);
+        for (key, jti) in rows {
+            query = query.bind(*key).bind(*jti);
+        }
+        query.execute(&mut *conn).await?;
+    }
+    Ok(())
 }

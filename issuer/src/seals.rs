@@ -1341,7 +1341,7 @@ impl Seals {
             &head,
             now.seconds(),
             &principal.id,
-            Action::Issue,
+            Action::SealMake,
             es_id.as_str(),
             &detail,
         )
@@ -1520,11 +1520,13 @@ impl Seals {
         let row = seal_row(&mut tx, es_id).await?.ok_or_else(not_found)?;
         let (target, action) = match (change, row.status) {
             (StatusChange::Revoke, SealStatus::Valid | SealStatus::Suspended) => {
-                (SealStatus::Revoked, Action::Revoke)
+                (SealStatus::Revoked, Action::SealRevoke)
             }
-            (StatusChange::Suspend, SealStatus::Valid) => (SealStatus::Suspended, Action::Suspend),
+            (StatusChange::Suspend, SealStatus::Valid) => {
+                (SealStatus::Suspended, Action::SealSuspend)
+            }
             (StatusChange::Reinstate, SealStatus::Suspended) => {
-                (SealStatus::Valid, Action::Reinstate)
+                (SealStatus::Valid, Action::SealReinstate)
             }
             (change, current) => {
                 return Err(ApiError::Conflict(
@@ -1794,7 +1796,7 @@ pub async fn sign(
         &head,
         signed_at.seconds(),
         &principal.id,
-        Action::Issue,
+        Action::SealSign,
         &es_id,
         &detail,
     )

@@ -1,7 +1,8 @@
 //! `huren seal …` as a user drives it: a province makes a seal for an organisation, the
 //! organisation seals a document, another province's window verifies it (exit codes 0/1/2,
 //! SPEC §8 report); revocation of the holder certificate before and after signing; and the
-//! real OFD signatures made by other software in `shared/interop/ses/`.
+//! real OFD signatures made by other software (`tests/interop/ses/`, a copy of
+//! `../shared/interop/ses/`).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a panic is a failure report
 
@@ -564,7 +565,7 @@ fn usage_errors_name_the_field() {
 }
 
 fn interop_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/interop/ses")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/interop/ses")
 }
 
 #[test]

@@ -1,6 +1,6 @@
 //! Electronic seals end to end: making seals and sealing documents with huren keys, verifying
 //! them against a trust list (one negative case per outcome code), the two real-world files in
-//! `shared/interop/ses/`, byte-exact re-encoding, and property tests for the decoders.
+//! `tests/interop/ses/` (a copy of ../shared/interop/ses/), byte-exact re-encoding, and property tests for the decoders.
 //!
 //! All times are fixed (2026-11-22 10:00 China time), so the vectors never expire.
 
@@ -1014,12 +1014,12 @@ fn gmt0031_v1_signatures_decode_and_verify() {
 }
 
 // ------------------------------------------------------------------------------------------
-// Real-world files (ofdrw test resources; see shared/interop/README.md)
+// Real-world files (ofdrw test resources, vendored in tests/interop/ses/ from ../shared/interop/)
 // ------------------------------------------------------------------------------------------
 
 fn interop(dir: &str, file: &str) -> Vec<u8> {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/interop/ses")
+        .join("../tests/interop/ses")
         .join(dir)
         .join(file);
     std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))

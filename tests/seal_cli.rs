@@ -400,7 +400,7 @@ fn holder_revoked_before_signing_is_invalid_after_signing_still_valid() {
             "--cert",
             "holder/holder.crt.pem",
             "--reason",
-            "keyCompromise",
+            "affiliationChanged",
         ],
     ));
     let crl = ["--crl", "zj/crl.der"];

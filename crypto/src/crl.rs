@@ -669,11 +669,11 @@ fn check_no_duplicates(
     extensions: &[Extension],
     place: impl Fn() -> String,
 ) -> Result<(), CrlError> {
-    for (i, extension) in extensions.iter().enumerate() {
-        if extensions[..i]
-            .iter()
-            .any(|e| e.extn_id == extension.extn_id)
-        {
+    // A set, not a pairwise scan: this runs before the signature is checked, and a hostile
+    // 8 MiB list could carry hundreds of thousands of extensions in one entry.
+    let mut seen = std::collections::HashSet::with_capacity(extensions.len());
+    for extension in extensions {
+        if !seen.insert(&extension.extn_id) {
             return Err(CrlError::DuplicateExtension {
                 place: place(),
                 oid: extension.extn_id.to_string(),

@@ -153,6 +153,15 @@ impl Region {
     }
 
     fn crl(&self, revoked: &[(&[u8], UnixTime)], this_update: UnixTime) -> VerifiedCrl {
+        self.crl_with_reason(revoked, this_update, None)
+    }
+
+    fn crl_with_reason(
+        &self,
+        revoked: &[(&[u8], UnixTime)],
+        this_update: UnixTime,
+        reason: Option<huren_crypto::crl::RevocationReason>,
+    ) -> VerifiedCrl {
         let contents = CrlContents {
             number: 1,
             this_update,
@@ -162,7 +171,7 @@ impl Region {
                 .map(|(serial, at)| CrlEntry {
                     serial: serial.to_vec(),
                     revoked_at: *at,
-                    reason: None,
+                    reason,
                 })
                 .collect(),
         };
@@ -733,9 +742,33 @@ fn signing_after_the_holder_certificate_expired_is_signer_certificate_invalid() 
     )
     .unwrap();
     let report = world.verify(&signature);
-    assert_eq!(report.reasons, [SealOutcome::SignerCertificateInvalid]);
-    // Checked before the claimed signing time: said, but not a failure on its own.
-    assert_eq!(report.warnings, [SealWarning::SigningTimeAfterCheck]);
+    // Checked before the claimed signing time: nothing is judged at a future time.
+    assert_eq!(
+        report.reasons,
+        [
+            SealOutcome::SigningTimeInFuture,
+            SealOutcome::SignerCertificateInvalid
+        ]
+    );
+    // Judged at that time instead (an archive check), only the certificate's expiry remains.
+    let mut input = world.input(&signature);
+    input.at = Some(later.plus(DAY));
+    let report = verify_seal_signature(&input);
+    assert!(report
+        .reasons
+        .contains(&SealOutcome::SignerCertificateInvalid));
+    assert!(!report.reasons.contains(&SealOutcome::SigningTimeInFuture));
+}
+
+#[test]
+fn a_signing_time_after_the_check_is_refused_even_when_everything_else_holds() {
+    // A holder may write any timeInfo; a future one would otherwise let a seal or certificate
+    // that is not valid yet pass today.
+    let world = World::new(Algorithm::Es256);
+    let signature = world.sign(&world.default_seal(), NOW.plus(DAY));
+    let report = world.verify(&signature);
+    assert_eq!(report.reasons, [SealOutcome::SigningTimeInFuture]);
+    assert_eq!(report.verdict, Verdict::Invalid);
 }
 
 #[test]
@@ -761,6 +794,27 @@ fn holder_revoked_before_signing_is_invalid_and_after_signing_only_a_warning() {
     let report = verify_seal_signature(&input);
     assert_valid(&report);
     assert_eq!(report.warnings, [SealWarning::SignerRevokedAfterSigning]);
+
+    // Revoked after the claimed signing time but for key compromise: whoever has the key can
+    // write any timeInfo, so the verdict cannot be established (no verified time-stamp).
+    let compromised = world.zj.crl_with_reason(
+        &[(&serial, NOW.plus(60))],
+        NOW.plus(3600),
+        Some(huren_crypto::crl::RevocationReason::KeyCompromise),
+    );
+    input.crls = std::slice::from_ref(&compromised);
+    let report = verify_seal_signature(&input);
+    assert_eq!(report.reasons, [SealOutcome::SignerKeyCompromised]);
+    assert_eq!(report.verdict, Verdict::Indeterminate);
+    // A newer list of the same CA is preferred over an older one that lacks the revocation.
+    let older = world.zj.crl(&[], NOW.plus(1800));
+    let newer = world.zj.crl(&[(&serial, NOW.minus(60))], NOW.plus(3600));
+    let both = [older, newer];
+    input.crls = &both;
+    assert_eq!(
+        verify_seal_signature(&input).reasons,
+        [SealOutcome::SignerRevokedBeforeSigning]
+    );
 
     // No CRL: a warning, not a failure.
     input.crls = &[];

@@ -38,11 +38,11 @@
 //! # Audit
 //!
 //! Seal events go into the one hash-chained log in the transaction that makes them, with the
-//! esID as subject and `detail.object` telling them from licence events: making is `issue`
-//! (`object: "seal"`), status changes are `revoke`/`suspend`/`reinstate` (`object: "seal"`),
-//! and each server-side sealing is `issue` with `object: "seal_signature"`, the document's
-//! SHA-256 and size and the signer certificate's serial — never the document. A signature is
-//! handed out only after its audit entry is committed.
+//! esID as subject and actions of their own: `seal_make`, `seal_revoke` / `seal_suspend` /
+//! `seal_reinstate` (`detail.object: "seal"`), and `seal_sign` for each server-side sealing
+//! (`object: "seal_signature"`, the document's SHA-256 and size and the signer certificate's
+//! serial — never the document). A signature is handed out only after its audit entry is
+//! committed.
 //!
 //! This module never logs or returns key material or documents.
 

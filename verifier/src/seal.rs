@@ -305,11 +305,25 @@ impl Verifier {
             at: Some(at),
             options,
         });
-        let signed = precheck
-            .checks
-            .iter()
-            .any(|c| c.check == SealCheckName::Signature && c.ok == Some(true));
-        if !signed {
+        // Fetch only for a seal a trusted maker of the right region signed, and for a signer
+        // that seal names: the status URI and the signer certificate come from the file, and
+        // the signer's own signature proves nothing (anyone can make a certificate), so
+        // without these gates any caller could make the verifier fetch URLs of its choosing.
+        let passed = |name: SealCheckName| {
+            precheck
+                .checks
+                .iter()
+                .any(|c| c.check == name && c.ok == Some(true))
+        };
+        let vouched = [
+            SealCheckName::Signature,
+            SealCheckName::SignerInSeal,
+            SealCheckName::SealSignature,
+            SealCheckName::MakerTrusted,
+        ]
+        .into_iter()
+        .all(passed);
+        if !vouched {
             return;
         }
         // A failed fetch leaves what is held (or nothing): the check then says so.

@@ -304,6 +304,11 @@ impl SealTime {
 
     /// Parses the text of a time of `kind`.
     pub fn parse(kind: TimeKind, text: &str) -> Option<SealTime> {
+        // The parsers below slice by byte position; a multi-byte character of the same byte
+        // length would land a slice inside it (a panic on hostile input). Times are ASCII.
+        if !text.is_ascii() {
+            return None;
+        }
         let at = match kind {
             TimeKind::Generalized => parse_generalized(text)?,
             TimeKind::Utc => parse_utc(text)?,
@@ -678,11 +683,17 @@ mod tests {
             "20200422020900.Z",
             "+0200422020900Z",
             "20200422020900+0800",
+            // Multi-byte characters of the right byte length (a panic before the ASCII check).
+            "202é042202090Z",
+            "2020042202é00Z",
         ] {
             assert!(
                 SealTime::parse(TimeKind::Generalized, bad).is_none(),
                 "{bad}"
             );
+        }
+        for bad in ["2é0422020900Z", "20042202090éZ"] {
+            assert!(SealTime::parse(TimeKind::Utc, bad).is_none(), "{bad}");
         }
         let t = SealTime::generalized(UnixTime(1_587_521_340)).unwrap();
         assert_eq!(t.text(), "20200422020900Z");

@@ -43,17 +43,20 @@
 //! | `maker_trusted` | `trust_list_stale` | the trust list is past `next_update` (+ grace) at the check time | indeterminate |
 //! | `seal_validity` | `seal_not_yet_valid_at_signing` | signed before validStart, or before the seal was made | invalid |
 //! | `seal_validity` | `seal_expired_at_signing` | signed after validEnd | invalid |
+//! | `seal_validity` | `signing_time_in_future` | `timeInfo` later than the time of the check (+ skew): nothing is judged at a future time | invalid |
 //! | `seal_validity` | `seal_revoked` / `seal_suspended` | the seal's status list (huren status extension) says so | invalid |
 //! | `seal_validity` | `seal_status_unknown` | status reference present but no list, a list for another URI or region, or a stale list | indeterminate |
 //! | `seal_validity` | `seal_malformed` | status URI outside the region's prefix, or index outside the list | invalid |
 //! | `maker_certificate` | `maker_certificate_invalid` | maker certificate (or, with a trust list, its root) not valid at the seal's createDate | invalid |
 //! | `signer_certificate` | `signer_certificate_invalid` | signer certificate not valid at the signing time | invalid |
 //! | `signer_certificate` | `signer_revoked_before_signing` | the signer's CRL revokes it at or before the signing time | invalid |
+//! | `signer_certificate` | `signer_key_compromised` | revoked after the claimed signing time, but for key or CA compromise: the signing time (not time-stamped) cannot be trusted | indeterminate |
 //! | `document_hash` | `document_hash_mismatch` | SM3 (SM2) or SHA-256 of the document is not `dataHash` | invalid |
 //!
 //! Warnings (never change the verdict): `timestamp_not_verified`, `signer_revocation_unknown`
 //! (no CRL, or one older than the signing), `signer_revoked_after_signing`,
-//! `lenient_certificate`, `signing_time_after_check`, `zoneless_signing_time`.
+//! `lenient_certificate`, `zoneless_signing_time` (`signing_time_after_check` is no longer
+//! emitted: a future signing time is the outcome `signing_time_in_future`).
 //!
 //! ```
 //! use huren_crypto::seal::{SealFile, SealError};

@@ -20,7 +20,7 @@ use super::algorithm::{DigestAlgorithm, SealAlgorithm};
 use super::decode::{HolderCerts, Seal, SealSignature};
 use super::ext::{read_extensions, SealStatusReference};
 use super::lenient_cert::SealCertificate;
-use crate::crl::VerifiedCrl;
+use crate::crl::{RevocationReason, VerifiedCrl};
 use crate::ids::RegionCode;
 use crate::key::SignatureError;
 use crate::status_list::StatusValue;
@@ -56,6 +56,10 @@ pub enum SealOutcome {
     SealNotYetValidAtSigning,
     /// Signed after the seal's validEnd.
     SealExpiredAtSigning,
+    /// The claimed signing time is later than the time of the check (plus skew): a time the
+    /// signer wrote cannot be in the future, and judging the seal and certificates at it would
+    /// accept a seal or certificate that is not valid yet.
+    SigningTimeInFuture,
     /// The seal is revoked (its status list says so).
     SealRevoked,
     /// The seal is suspended (its status list says so).
@@ -68,6 +72,10 @@ pub enum SealOutcome {
     SignerCertificateInvalid,
     /// The signer certificate was revoked before the signing time.
     SignerRevokedBeforeSigning,
+    /// The signer certificate was revoked after the claimed signing time, but for a key or CA
+    /// compromise: whoever holds the key can write any `timeInfo`, so without a verified
+    /// time-stamp the signing time — and with it the verdict — cannot be established.
+    SignerKeyCompromised,
     /// The document's hash is not `dataHash`.
     DocumentHashMismatch,
 }
@@ -93,6 +101,8 @@ impl SealOutcome {
             SealOutcome::MakerCertificateInvalid => "maker_certificate_invalid",
             SealOutcome::SignerCertificateInvalid => "signer_certificate_invalid",
             SealOutcome::SignerRevokedBeforeSigning => "signer_revoked_before_signing",
+            SealOutcome::SigningTimeInFuture => "signing_time_in_future",
+            SealOutcome::SignerKeyCompromised => "signer_key_compromised",
             SealOutcome::DocumentHashMismatch => "document_hash_mismatch",
         }
     }
@@ -101,7 +111,9 @@ impl SealOutcome {
     pub fn is_indeterminate(self) -> bool {
         matches!(
             self,
-            SealOutcome::TrustListStale | SealOutcome::SealStatusUnknown
+            SealOutcome::TrustListStale
+                | SealOutcome::SealStatusUnknown
+                | SealOutcome::SignerKeyCompromised
         )
     }
 
@@ -125,6 +137,8 @@ impl SealOutcome {
             SealOutcome::MakerCertificateInvalid => "制章时制章者证书无效",
             SealOutcome::SignerCertificateInvalid => "签章时签章人证书无效",
             SealOutcome::SignerRevokedBeforeSigning => "签章人证书在签章前已被吊销",
+            SealOutcome::SigningTimeInFuture => "签章时间晚于核验时间",
+            SealOutcome::SignerKeyCompromised => "签章人密钥已泄露，无法确认签章时间",
             SealOutcome::DocumentHashMismatch => "文档已被篡改（摘要不符）",
         }
     }
@@ -153,6 +167,10 @@ impl SealOutcome {
             SealOutcome::SignerRevokedBeforeSigning => {
                 "Signer certificate was revoked before signing"
             }
+            SealOutcome::SigningTimeInFuture => "Signing time is later than the check time",
+            SealOutcome::SignerKeyCompromised => {
+                "Signer's key was compromised; the signing time cannot be trusted"
+            }
             SealOutcome::DocumentHashMismatch => "Document altered (hash mismatch)",
         }
     }
@@ -176,7 +194,8 @@ pub enum SealWarning {
     SignerRevokedAfterSigning,
     /// A certificate needed the lenient reader (not strict DER / RFC 5280).
     LenientCertificate,
-    /// `timeInfo` is later than the time of the check.
+    /// No longer emitted (a future `timeInfo` is the outcome `signing_time_in_future`); kept
+    /// so code matching on the warnings keeps compiling.
     SigningTimeAfterCheck,
     /// A v1 `timeInfo` without zone, read as China Standard Time.
     ZonelessSigningTime,
@@ -488,9 +507,6 @@ fn run(input: &SealVerifyInput<'_>, b: &mut Builder, shown: &mut Shown) {
     if sig.signing_time().zoneless {
         b.warn(SealWarning::ZonelessSigningTime);
     }
-    if signed_at > at.plus(input.options.skew_seconds) {
-        b.warn(SealWarning::SigningTimeAfterCheck);
-    }
 
     // 2. signature over the exact TBS bytes received
     let signer = match SealCertificate::parse(sig.signer_cert()) {
@@ -775,6 +791,12 @@ fn check_seal_validity(
     use SealOutcome as O;
     let (start, end) = (seal.valid_start().at(), seal.valid_end().at());
     let mut findings = Vec::new();
+    if signed_at > at.plus(input.options.skew_seconds) {
+        findings.push((
+            O::SigningTimeInFuture,
+            format!("signed at {signed_at}, later than the time of the check {at}"),
+        ));
+    }
     if signed_at < seal.create_date().at() {
         findings.push((
             O::SealNotYetValidAtSigning,
@@ -972,9 +994,12 @@ fn check_signer_certificate(
         signer.not_before(),
         signer.not_after()
     );
+    // The newest list of the signer's CA: an older one may lack a later revocation (or a
+    // later invalidityDate before the signing time).
     let Some(crl) = crls
         .iter()
-        .find(|crl| crl.issuer_name_der() == signer.issuer_der())
+        .filter(|crl| crl.issuer_name_der() == signer.issuer_der())
+        .max_by_key(|crl| crl.this_update())
     else {
         b.warn(SealWarning::SignerRevocationUnknown);
         return b.pass(
@@ -982,11 +1007,30 @@ fn check_signer_certificate(
             format!("{validity}; no CRL from its issuer, revocation not checked"),
         );
     };
+    let compromised = crl.entry(signer.serial()).is_some_and(|entry| {
+        matches!(
+            entry.reason,
+            Some(RevocationReason::KeyCompromise | RevocationReason::CaCompromise)
+        )
+    });
     match crl.revoked_at(signer.serial()) {
         Some(revoked) if revoked <= signed_at => b.fail(
             C::SignerCertificate,
             O::SignerRevokedBeforeSigning,
             format!("revoked at {revoked}, before signing at {signed_at}"),
+        ),
+        // huren does not verify RFC 3161 time-stamps yet, so after a compromise no signing
+        // time is trustworthy: undecided rather than valid.
+        Some(revoked) if compromised => b.findings(
+            C::SignerCertificate,
+            vec![(
+                O::SignerKeyCompromised,
+                format!(
+                    "revoked at {revoked} for key compromise; the claimed signing time \
+                     {signed_at} is not time-stamped, so it may have been written afterwards"
+                ),
+            )],
+            String::new(),
         ),
         Some(revoked) => {
             b.warn(SealWarning::SignerRevokedAfterSigning);

@@ -220,6 +220,29 @@ fn own_holder_pem(issuer: &TestIssuer) -> String {
     std::fs::read_to_string(issuer.dir.path().join("own-holder").join(HOLDER_CERT_FILE)).unwrap()
 }
 
+/// A seal-holder certificate from the region root whose subject names no USCC.
+fn unnamed_holder_pem(issuer: &TestIssuer) -> String {
+    use huren_keys::certificate::{issue, Profile, Subject};
+    let region = RegionDir::open(&issuer.dir.path().join("zj")).unwrap();
+    let root_key = region.key(&region.config.root, None).unwrap();
+    let key = huren_keys::keypair::PrivateKey::generate(Algorithm::Es256).unwrap();
+    let der = issue(
+        &Subject {
+            organization: ORGANISATION.into(),
+            common_name: ORGANISATION.into(),
+        },
+        &key.public_key_spki_der().unwrap(),
+        Profile::Leaf(huren_crypto::oids::Purpose::SealHolder),
+        ISSUER_NOW.minus(3600),
+        ISSUER_NOW.plus(86_400),
+        Some(&region.root_der().unwrap()),
+        &root_key,
+        &mut rand_core::OsRng,
+    )
+    .unwrap();
+    huren_keys::pem::certificate_pem(&der)
+}
+
 /// A request for the seal of the organisation that keeps its own key.
 fn own_seal_body(issuer: &TestIssuer) -> serde_json::Value {
     serde_json::json!({
@@ -936,6 +959,11 @@ async fn bad_seal_requests_are_4xx_problems_naming_the_field_and_store_nothing(d
         (
             "holder certificate of another organisation",
             with(|b| b["holder_certs_pem"] = serde_json::json!([own_holder_pem(&issuer)])),
+            "holder_certs_pem[0]",
+        ),
+        (
+            "holder certificate naming no organisation code",
+            with(|b| b["holder_certs_pem"] = serde_json::json!([unnamed_holder_pem(&issuer)])),
             "holder_certs_pem[0]",
         ),
         (

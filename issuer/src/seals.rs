@@ -671,19 +671,30 @@ impl Seals {
                 ));
                 continue;
             }
-            // A certificate that names an organisation must name this one: a seal for one
-            // company applied with another's key is exactly what seals exist to prevent.
+            // The certificate must name this organisation: a seal for one company applied
+            // with another's key is exactly what seals exist to prevent, and verifiers trust
+            // the holder certificates because the province's maker listed them. One that
+            // names no USCC cannot be checked, so it is refused too.
             let named = cert
                 .subject_serial_number()
                 .and_then(|text| Uscc::parse(text).ok());
-            if let (Some(named), Some(uscc)) = (named, uscc) {
-                if &named != uscc {
+            match (named, uscc) {
+                (Some(named), Some(uscc)) if &named != uscc => {
                     errors.push(field(
                         name,
                         format!("the certificate is for USCC {named}, not {uscc}"),
                     ));
                     continue;
                 }
+                (None, _) => {
+                    errors.push(field(
+                        name,
+                        "the certificate does not name the organisation's USCC (subject \
+                         serialNumber, as `huren pki issue-holder` writes it)",
+                    ));
+                    continue;
+                }
+                _ => {}
             }
             if certs.iter().any(|c| c.der() == cert.der()) {
                 errors.push(field(name, "this certificate is already listed"));

@@ -803,6 +803,20 @@ fn check_svg(data: &[u8]) -> Result<(), String> {
     let text = std::str::from_utf8(data).map_err(|_| "an SVG image must be UTF-8".to_owned())?;
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let lower = text.to_ascii_lowercase();
+    // Character references and CSS escapes can spell any of the words refused below
+    // (`&#x6A;avascript:`, `\75 rl(`, `@\69mport`) and no seal image needs them: write the
+    // characters themselves (UTF-8).
+    if text.contains("&#") {
+        return Err(
+            "numeric character references (&#…;) are not accepted in a seal image; write the characters in UTF-8".into(),
+        );
+    }
+    if text.contains('\\') {
+        return Err("backslash escapes are not accepted in a seal image".into());
+    }
+    if lower.contains("image-set(") {
+        return Err("image-set(…) is not accepted in a seal image".into());
+    }
     if lower.contains("javascript:") {
         return Err("javascript: URLs are not accepted in a seal image".into());
     }
@@ -2006,6 +2020,12 @@ mod tests {
             "<svg><style>@import 'https://x.example/a.css';</style></svg>",
             "<svg width=1/>",
             r#"<svg width="1/>"#,
+            // Spelled with references or escapes so the word checks would miss them.
+            r#"<svg><a href="&#x6A;avascript:alert(1)"/></svg>"#,
+            r#"<svg><set attributeName="href" to="&#106;avascript:alert(1)"/></svg>"#,
+            r#"<svg><rect style="fill: \75 rl(https://x.example/a)"/></svg>"#,
+            r#"<svg><style>@\69mport 'https://x.example/a.css';</style></svg>"#,
+            r#"<svg><rect style="fill: image-set('https://x.example/a.png' 1x)"/></svg>"#,
         ];
         for svg in bad {
             assert!(check_svg(svg.as_bytes()).is_err(), "{svg}");

@@ -334,7 +334,7 @@ async fn verify(issuer: &TestIssuer, signature: &[u8], document: &[u8]) -> SealR
         trust: SealTrust::TrustList(&issuer.trust),
         seal_status: Some(&list),
         crls: std::slice::from_ref(&crl),
-        at: Some(ISSUER_NOW),
+        at: ISSUER_NOW,
         options: SealVerifyOptions::default(),
     })
 }

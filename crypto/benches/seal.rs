@@ -228,7 +228,7 @@ impl Fixture {
             trust: SealTrust::TrustList(&self.trust),
             seal_status: Some(&self.status),
             crls: std::slice::from_ref(&self.crl),
-            at: Some(NOW.plus(7200)),
+            at: NOW.plus(7200),
             options: SealVerifyOptions::default(),
         }
     }

@@ -308,7 +308,7 @@ impl World {
             trust: SealTrust::TrustList(&self.trust),
             seal_status: Some(&self.status),
             crls: std::slice::from_ref(&self.crl),
-            at: Some(NOW.plus(7200)),
+            at: NOW.plus(7200),
             options: SealVerifyOptions::default(),
         }
     }
@@ -630,7 +630,7 @@ fn stale_trust_list_is_trust_list_stale_and_indeterminate() {
     let world = World::new(Algorithm::Es256);
     let signature = world.sign(&world.default_seal(), NOW);
     let mut input = world.input(&signature);
-    input.at = Some(NOW.plus(2 * DAY));
+    input.at = NOW.plus(2 * DAY);
     let status = world
         .zj
         .status_list(&world.trust, StatusValue::Valid, NOW.plus(2 * DAY));
@@ -752,7 +752,7 @@ fn signing_after_the_holder_certificate_expired_is_signer_certificate_invalid() 
     );
     // Judged at that time instead (an archive check), only the certificate's expiry remains.
     let mut input = world.input(&signature);
-    input.at = Some(later.plus(DAY));
+    input.at = later.plus(DAY);
     let report = verify_seal_signature(&input);
     assert!(report
         .reasons
@@ -1106,7 +1106,8 @@ fn interop_verdicts(dir: &str, signed_at: &str) {
         trust: SealTrust::Makers(&[]),
         seal_status: None,
         crls: &[],
-        at: None,
+        // Checked as an archive would, at the time the sample was signed.
+        at: decoded.signing_time().at,
         options: SealVerifyOptions::default(),
     };
     let report = verify_seal_signature(&input);
@@ -1132,7 +1133,7 @@ fn interop_verdicts(dir: &str, signed_at: &str) {
     // Checked today, long after everything expired, the judgement at signing time stands.
     let today = verify_seal_signature(&SealVerifyInput {
         trust: SealTrust::Makers(&makers),
-        at: Some(NOW),
+        at: NOW,
         ..input
     });
     assert_valid(&today);
@@ -1367,6 +1368,10 @@ mod properties {
             .seal()
             .maker_cert()
             .to_vec()];
+        let signed_at = SealSignature::from_der(&original)
+            .unwrap()
+            .signing_time()
+            .at;
         let strategy = (0..original.len(), any::<u8>(), 0u8..3);
         runner
             .run(&strategy, |(at, byte, how)| {
@@ -1383,7 +1388,7 @@ mod properties {
                     trust: SealTrust::Makers(&maker),
                     seal_status: None,
                     crls: &[],
-                    at: None,
+                    at: signed_at,
                     options: SealVerifyOptions::default(),
                 });
                 // The original is valid with its maker trusted; no change to it may be.

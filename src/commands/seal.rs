@@ -294,10 +294,7 @@ fn verify(args: &SealVerifyArgs) -> Result<ExitCode> {
     }
     let crls = load_crls(&args.crls, &args.ca_certs, trust_list.as_ref())?;
     let status = seal_status(args, &signature, trust_list.as_ref())?;
-    let at = match &args.at {
-        Some(text) => Some(common::time_arg(Some(text))?),
-        None => Some(SystemClock.now()),
-    };
+    let at = common::time_arg(args.at.as_deref())?;
     let trust = match &trust_list {
         Some(list) => SealTrust::TrustList(list),
         None => SealTrust::Makers(&makers),

@@ -256,7 +256,7 @@ impl Verifier {
             // Only the CRL of the root that issued the signer: never one of another root that
             // happens to carry the same name.
             crls: crl.as_deref().map_or(&[], std::slice::from_ref),
-            at: Some(at),
+            at,
             options,
         });
         let picture = needs
@@ -302,7 +302,7 @@ impl Verifier {
             trust: SealTrust::TrustList(trust),
             seal_status: None,
             crls: &[],
-            at: Some(at),
+            at,
             options,
         });
         // Fetch only for a seal a trusted maker of the right region signed, and for a signer

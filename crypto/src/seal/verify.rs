@@ -340,8 +340,10 @@ pub struct SealVerifyInput<'a> {
     pub seal_status: Option<&'a VerifiedStatusList>,
     /// Verified CRLs; the one whose issuer is the signer certificate's issuer is used.
     pub crls: &'a [VerifiedCrl],
-    /// Time of the check (trust-list freshness, seal status); `None` = the signing time.
-    pub at: Option<UnixTime>,
+    /// Time of the check (trust-list freshness, seal status, and the bound on the claimed
+    /// signing time). Required: the signing time is written by the signer, so it cannot
+    /// stand in for "now".
+    pub at: UnixTime,
     /// Policy.
     pub options: SealVerifyOptions,
 }
@@ -428,7 +430,7 @@ struct Shown {
 ///     trust: SealTrust::Makers(&[]),
 ///     seal_status: None,
 ///     crls: &[],
-///     at: None,
+///     at: huren_crypto::UnixTime(1_795_400_000),
 ///     options: SealVerifyOptions::default(),
 /// });
 /// assert_eq!(report.verdict, Verdict::Invalid);
@@ -500,7 +502,7 @@ fn run(input: &SealVerifyInput<'_>, b: &mut Builder, shown: &mut Shown) {
         ),
     );
     let signed_at = sig.signing_time().at;
-    let at = input.at.unwrap_or(signed_at);
+    let at = input.at;
     if sig.time_stamp().is_some() {
         b.warn(SealWarning::TimestampNotVerified);
     }

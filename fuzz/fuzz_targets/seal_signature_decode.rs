@@ -38,13 +38,15 @@ fuzz_target!(|data: &[u8]| {
         .iter()
         .flat_map(|r| r.seal_makers.iter().map(|c| c.der().to_vec()))
         .collect();
+    // The check time is required; the signature's own claimed signing time (when it decodes)
+    // exercises the at-signing-time judgements, the fixture time everything else.
+    let signed_at = SealSignature::from_der(data)
+        .map(|s| s.signing_time().at)
+        .unwrap_or_else(|_| huren_fuzz::verify_at());
     for (trust, at) in [
-        (SealTrust::Makers(&[]), None),
-        (SealTrust::Makers(&makers), Some(huren_fuzz::verify_at())),
-        (
-            SealTrust::TrustList(&fixture.trust),
-            Some(huren_fuzz::verify_at()),
-        ),
+        (SealTrust::Makers(&[]), signed_at),
+        (SealTrust::Makers(&makers), huren_fuzz::verify_at()),
+        (SealTrust::TrustList(&fixture.trust), huren_fuzz::verify_at()),
     ] {
         let report = verify_seal_signature(&SealVerifyInput {
             signature: data,

@@ -46,7 +46,10 @@ fuzz_target!(|data: &[u8]| {
     for (trust, at) in [
         (SealTrust::Makers(&[]), signed_at),
         (SealTrust::Makers(&makers), huren_fuzz::verify_at()),
-        (SealTrust::TrustList(&fixture.trust), huren_fuzz::verify_at()),
+        (
+            SealTrust::TrustList(&fixture.trust),
+            huren_fuzz::verify_at(),
+        ),
     ] {
         let report = verify_seal_signature(&SealVerifyInput {
             signature: data,

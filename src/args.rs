@@ -560,10 +560,11 @@ pub struct StatusListArgs {
     /// Index to mark suspended (repeatable).
     #[arg(long = "suspend")]
     pub suspend: Vec<usize>,
-    /// Caching time (ttl) in seconds.
+    /// Caching time (ttl) in seconds; at most the list's life.
     #[arg(long, default_value_t = 300)]
     pub ttl: u64,
-    /// Hours until the list expires.
+    /// Hours until the list expires (1 to 168: verifiers refuse lists that claim more than 7
+    /// days).
     #[arg(long, default_value_t = 24)]
     pub valid_hours: i64,
     /// Signing time (RFC 3339 or Unix seconds; default now).

@@ -131,8 +131,9 @@ pub fn emit(text: &str) -> Result<()> {
     }
 }
 
-/// Loads every status-list token (`*.jwt`) in `dir` that verifies under `trust`, by URI;
-/// others are reported and skipped.
+/// Loads every status-list token (`*.jwt`) in `dir` that verifies under `trust`, by URI,
+/// keeping for each URI the list signed last (whatever order the directory lists its files
+/// in: an older copy left beside a newer one must not win); others are reported and skipped.
 pub fn load_status_dir(
     dir: &std::path::Path,
     trust: &TrustList,
@@ -148,7 +149,12 @@ pub fn load_status_dir(
         let token = read_source(&path.to_string_lossy())?;
         match VerifiedStatusList::verify_standalone(&token, trust) {
             Ok(list) => {
-                status.insert(list.uri().to_owned(), Arc::new(list));
+                let newer = status
+                    .get(list.uri())
+                    .is_none_or(|held| held.iat() < list.iat());
+                if newer {
+                    status.insert(list.uri().to_owned(), Arc::new(list));
+                }
             }
             Err(e) => eprintln!("warning: {} is not used: {e}", path.display()),
         }

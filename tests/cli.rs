@@ -125,6 +125,96 @@ fn report(run: &Run) -> serde_json::Value {
 }
 
 #[test]
+fn status_dir_uses_the_newest_list_per_uri_whatever_order_the_files_come_in() {
+    let dir = setup();
+    let d = dir.path();
+    let uri = "https://issuer.zj.example/v1/status/330000-0";
+    let token = ok(huren(
+        d,
+        &[
+            "sign",
+            "--region-dir",
+            "zj",
+            "--licence",
+            "licence.json",
+            "--status-idx",
+            "9",
+            "--status-uri",
+            uri,
+        ],
+    ))
+    .stdout;
+    // The PKI was made at the real time; the lists are signed after it and checked an hour on.
+    #[allow(clippy::disallowed_methods)]
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let check_at = (now + 3600).to_string();
+    std::fs::create_dir(d.join("status")).unwrap();
+    // The newest list revokes the licence; older all-valid copies of the same URI lie beside
+    // it under names that sort before and after it.
+    for (name, minutes_on, revoke) in [
+        ("m-newest.jwt", 50, true),
+        ("a.jwt", 40, false),
+        ("b.jwt", 30, false),
+        ("n.jwt", 20, false),
+        ("y.jwt", 10, false),
+        ("z.jwt", 5, false),
+    ] {
+        let at = (now + minutes_on * 60).to_string();
+        let out = format!("status/{name}");
+        let mut args = vec![
+            "status-list",
+            "--region-dir",
+            "zj",
+            "--uri",
+            uri,
+            "--at",
+            &at,
+            "--out",
+            &out,
+        ];
+        if revoke {
+            args.extend(["--revoke", "9"]);
+        }
+        ok(huren(d, &args));
+    }
+    let run = huren(
+        d,
+        &verify_args(&["--status-dir", "status", "--at", &check_at, token.trim()]),
+    );
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(report(&run)["reasons"], serde_json::json!(["revoked"]));
+}
+
+#[test]
+fn status_list_command_refuses_a_life_verifiers_would_refuse() {
+    let dir = setup();
+    let d = dir.path();
+    let uri = "https://issuer.zj.example/v1/status/330000-0";
+    let base = [
+        "status-list",
+        "--region-dir",
+        "zj",
+        "--uri",
+        uri,
+        "--out",
+        "s.jwt",
+    ];
+    let run = huren(d, &[&base[..], &["--valid-hours", "169"]].concat());
+    assert_ne!(run.code, 0);
+    assert!(run.stderr.contains("--valid-hours 169"), "{}", run.stderr);
+    let run = huren(
+        d,
+        &[&base[..], &["--valid-hours", "1", "--ttl", "3601"]].concat(),
+    );
+    assert_ne!(run.code, 0);
+    assert!(run.stderr.contains("--ttl 3601"), "{}", run.stderr);
+    assert!(!d.join("s.jwt").exists());
+}
+
+#[test]
 fn offline_walk_through_signs_and_verifies_with_exit_codes() {
     let dir = setup();
     let d = dir.path();

@@ -1,24 +1,33 @@
 //! Status-list tokens (SPEC §4): signing one, and verifying one against the trust list.
 //!
-//! A status list counts for a licence only if its signer chains to a root of the region whose
-//! `status_uri_prefix` the list's URI starts with, carries the status-signer EKU and was valid
-//! when the list was signed. A [`VerifiedStatusList`] can only come out of
-//! [`VerifiedStatusList::verify`]; whether it is still fresh is asked at each use, with the
-//! time of that use.
+//! A status list counts for a licence only if its signer certificate is, byte for byte, one of
+//! the `status_signers` of the region whose `status_uri_prefix` the list's URI starts with, in
+//! the trust list in force (so the operator dropping a signer ends its power at once, whatever
+//! its certificate's validity), was valid when the list was signed, and the list claims no
+//! longer a life than [`MAX_STATUS_LIST_LIFETIME_SECONDS`]. Membership is decided from the
+//! header alone, before any signature, payload or inflate work: a self-made `x5c` costs nothing.
+//!
+//! A [`VerifiedStatusList`] can only come out of [`VerifiedStatusList::verify`] (or
+//! `verify_standalone`); whether it is still fresh is asked at each use, with the time of that
+//! use. Never accepting a list older than one already accepted is the holder's job (it knows
+//! what it accepted before): see the verifier's status cache.
 
 use serde::{Deserialize, Serialize};
 
 use crate::cert::{CertError, Certificate};
 use crate::ids::RegionCode;
 use crate::jws::{self, HeaderParams, JwsError, Limits, UnverifiedJws};
-use crate::oids::Purpose;
 use crate::sign::{SignError, Signer};
 use crate::status_list::{StatusList, StatusListClaim, StatusListError, StatusValue};
 use crate::time::UnixTime;
-use crate::trust_list::TrustList;
+use crate::trust_list::{TrustList, TrustedRegion};
 
 /// `typ` of a status-list token.
 pub const STATUS_LIST_TYP: &str = "statuslist+jwt";
+/// Longest life a status list may claim, `exp − iat` (SPEC §4: 7 days). A longer-lived list
+/// would let a stolen or back-dated list keep a revoked licence looking valid for longer; an
+/// issuer re-signs its lists well within this.
+pub const MAX_STATUS_LIST_LIFETIME_SECONDS: i64 = 7 * 86_400;
 /// Largest status-list token accepted.
 pub const MAX_STATUS_TOKEN_BYTES: usize = 8 * 1024 * 1024;
 const LIMITS: Limits = Limits {
@@ -68,9 +77,35 @@ pub enum StatusTokenError {
     /// The URI is outside every region's status prefix.
     #[error("status list URI {0:?} is outside every region's status_uri_prefix")]
     UnknownUri(String),
-    /// The signer does not chain to the region's roots.
-    #[error("status list signer does not chain to a root of region {0}")]
+    /// The signer certificate is not one of the `status_signers` the trust list names for the
+    /// region (never listed, dropped by the operator, or listed for another region).
+    #[error("status list signer is not among the status_signers of region {0} in the trust list")]
     WrongRegion(RegionCode),
+    /// The signer certificate is not among any region's `status_signers`.
+    #[error("status list signer is not a status signer named in the trust list")]
+    SignerNotListed,
+    /// `exp` is not after `iat`.
+    #[error("status list exp {exp} is not after its iat {iat}")]
+    ExpiresBeforeIssued {
+        /// Signing time.
+        iat: i64,
+        /// Expiry.
+        exp: i64,
+    },
+    /// `exp − iat` is longer than [`MAX_STATUS_LIST_LIFETIME_SECONDS`].
+    #[error("status list claims a life of {seconds} s; at most {MAX_STATUS_LIST_LIFETIME_SECONDS} s is accepted")]
+    LifetimeTooLong {
+        /// `exp − iat`.
+        seconds: i64,
+    },
+    /// `ttl` is longer than the list's life.
+    #[error("status list ttl {ttl} s is longer than its life of {lifetime} s")]
+    TtlTooLong {
+        /// The claimed ttl.
+        ttl: u64,
+        /// `exp − iat`.
+        lifetime: i64,
+    },
     /// The signature does not verify.
     #[error("status list signature does not verify")]
     BadSignature,
@@ -98,6 +133,7 @@ pub enum StatusTokenError {
 pub struct VerifiedStatusList {
     uri: String,
     region: RegionCode,
+    signer: [u8; 32],
     iat: UnixTime,
     exp: UnixTime,
     ttl: u64,
@@ -136,10 +172,24 @@ impl VerifiedStatusList {
             .x5c
             .first()
             .ok_or(StatusTokenError::NoSignerCertificate)?;
-        let cert = Certificate::from_der(cert_der)?;
-        cert.check_leaf_profile(Purpose::StatusSigner)?;
-        // The key is not trusted yet; the chain check below, against the region that `sub`
-        // names, is what makes the signature count.
+        // Who may sign is decided before any work on the signature or the payload: the exact
+        // certificate must be a status signer of the region. The trust list checked its chain
+        // and profile when it was loaded; the certificate used is the trust list's own copy.
+        let (region, cert) = match expected_uri {
+            Some(uri) => {
+                let region = trust
+                    .region_for_status_uri(uri)
+                    .ok_or_else(|| StatusTokenError::UnknownUri(clip(uri)))?;
+                let cert = listed_signer(region, cert_der)
+                    .ok_or_else(|| StatusTokenError::WrongRegion(region.code.clone()))?;
+                (region, cert)
+            }
+            None => trust
+                .regions()
+                .iter()
+                .find_map(|region| listed_signer(region, cert_der).map(|cert| (region, cert)))
+                .ok_or(StatusTokenError::SignerNotListed)?,
+        };
         let verified = jws
             .verify(cert.public_key())
             .map_err(|_| StatusTokenError::BadSignature)?;
@@ -149,22 +199,21 @@ impl VerifiedStatusList {
         if let Some(uri) = expected_uri {
             if claims.sub != uri {
                 return Err(StatusTokenError::SubjectMismatch {
-                    found: claims.sub.chars().take(200).collect(),
+                    found: clip(&claims.sub),
                     expected: uri.to_owned(),
                 });
             }
         }
-        let region = trust
+        // A list found without a URI (a file) names its URI in `sub`: it must be within the
+        // prefix of the region whose signer signed it.
+        let sub_region = trust
             .region_for_status_uri(&claims.sub)
-            .ok_or_else(|| StatusTokenError::UnknownUri(claims.sub.chars().take(200).collect()))?;
-        if !region
-            .roots
-            .iter()
-            .any(|root| cert.check_issued_by(root).is_ok())
-        {
-            return Err(StatusTokenError::WrongRegion(region.code.clone()));
+            .ok_or_else(|| StatusTokenError::UnknownUri(clip(&claims.sub)))?;
+        if sub_region.code != region.code {
+            return Err(StatusTokenError::WrongRegion(sub_region.code.clone()));
         }
         cert.check_valid_at(UnixTime(claims.iat))?;
+        check_lifetime(&claims)?;
         if claims.status_list.bits != 2 {
             return Err(StatusTokenError::WrongBits(claims.status_list.bits));
         }
@@ -175,6 +224,7 @@ impl VerifiedStatusList {
         Ok(VerifiedStatusList {
             uri: claims.sub,
             region: region.code.clone(),
+            signer: cert.x5t_s256(),
             iat: UnixTime(claims.iat),
             exp: UnixTime(claims.exp),
             ttl: claims.ttl,
@@ -190,6 +240,17 @@ impl VerifiedStatusList {
     /// The region whose status signer signed it.
     pub fn region(&self) -> &RegionCode {
         &self.region
+    }
+
+    /// Whether its signer is still one of `trust`'s status signers for its region. A list held
+    /// from an earlier trust list loses its power the moment the operator drops its signer.
+    pub fn signer_listed_in(&self, trust: &TrustList) -> bool {
+        trust.region(&self.region).is_some_and(|region| {
+            region
+                .status_signers
+                .iter()
+                .any(|c| c.x5t_s256() == self.signer)
+        })
     }
 
     /// Signing time.
@@ -221,4 +282,36 @@ impl VerifiedStatusList {
     pub fn status(&self, index: u64) -> Option<StatusValue> {
         usize::try_from(index).ok().and_then(|i| self.list.get(i))
     }
+}
+
+/// The trust list's copy of `cert_der` if it is one of `region`'s status signers.
+fn listed_signer<'t>(region: &'t TrustedRegion, cert_der: &[u8]) -> Option<&'t Certificate> {
+    region.status_signers.iter().find(|c| c.der() == cert_der)
+}
+
+/// `exp` after `iat`, `exp − iat` within [`MAX_STATUS_LIST_LIFETIME_SECONDS`], `ttl` within
+/// `exp − iat`.
+fn check_lifetime(claims: &StatusListClaims) -> Result<(), StatusTokenError> {
+    let lifetime = claims.exp.saturating_sub(claims.iat);
+    if lifetime <= 0 {
+        return Err(StatusTokenError::ExpiresBeforeIssued {
+            iat: claims.iat,
+            exp: claims.exp,
+        });
+    }
+    if lifetime > MAX_STATUS_LIST_LIFETIME_SECONDS {
+        return Err(StatusTokenError::LifetimeTooLong { seconds: lifetime });
+    }
+    if i64::try_from(claims.ttl).map_or(true, |ttl| ttl > lifetime) {
+        return Err(StatusTokenError::TtlTooLong {
+            ttl: claims.ttl,
+            lifetime,
+        });
+    }
+    Ok(())
+}
+
+/// At most 200 characters of untrusted text, for an error message.
+fn clip(text: &str) -> String {
+    text.chars().take(200).collect()
 }

@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::alg::Algorithm;
+use crate::alg::{Algorithm, KeyKind};
 use crate::b64;
 use crate::cert::{CertError, Certificate, MAX_CERT_BYTES};
 use crate::ids::RegionCode;
@@ -171,6 +171,16 @@ pub enum TrustListError {
     /// The claims are not a trust list.
     #[error("trust list claims: {0}")]
     Claims(String),
+    /// A region's `status_uri_prefix` breaks the rules of SPEC §5. Refused as a whole, not set
+    /// aside: the prefix decides which region's status signers may speak for a status-list URI,
+    /// so one bad prefix can let one province clear another's revocations.
+    #[error("trust list region {region}: status_uri_prefix {problem}")]
+    StatusUriPrefix {
+        /// Region code (as written).
+        region: String,
+        /// What is wrong.
+        problem: String,
+    },
 }
 
 /// Why a newer trust list may not replace the one held.
@@ -289,6 +299,16 @@ impl TrustList {
             .check_valid_at(UnixTime(claims.iat))
             .map_err(TrustListError::OperatorCertificate)?;
         let assembled = assemble(&claims);
+        if let Some(bad) = assembled
+            .problems
+            .iter()
+            .find(|p| p.entry == STATUS_URI_PREFIX_ENTRY)
+        {
+            return Err(TrustListError::StatusUriPrefix {
+                region: bad.region.clone(),
+                problem: bad.problem.clone(),
+            });
+        }
         Ok(TrustList {
             digest: Sha256::digest(&payload).into(),
             operator: operator.clone(),
@@ -542,13 +562,8 @@ fn assemble(claims: &TrustListClaims) -> Assembled {
             );
             continue;
         }
-        if !is_http_url(&entry.status_uri_prefix) {
-            checker.report(
-                "status_uri_prefix".into(),
-                "must be an absolute http(s) URL".into(),
-                None,
-                false,
-            );
+        if let Err(problem) = check_status_uri_prefix(&entry.status_uri_prefix) {
+            checker.report(STATUS_URI_PREFIX_ENTRY.into(), problem, None, false);
         }
 
         let mut roots = Vec::new();
@@ -586,6 +601,13 @@ fn assemble(claims: &TrustListClaims) -> Assembled {
             let x5t = cert.x5t_s256();
             if signer.scopes.is_empty() {
                 checker.report(name, "has no scopes".into(), Some(x5t), false);
+                continue;
+            }
+            if signer.alg.is_none() && cert.public_key().kind() == KeyKind::Rsa {
+                // An RSA key can verify both PS256 and RS256; the entry must say which one it
+                // is trusted for (SPEC §5), or a PKCS#1 v1.5 forgery route stays open.
+                let problem = "alg is required for an RSA key (PS256 or RS256)".to_owned();
+                checker.report(name, problem, Some(x5t), false);
                 continue;
             }
             if let Some(alg) = signer.alg {
@@ -649,6 +671,8 @@ fn assemble(claims: &TrustListClaims) -> Assembled {
         });
     }
 
+    check_prefixes_disjoint(&claims.regions, &mut problems);
+
     let mut next_operator_certs = Vec::new();
     let mut operator_checker = RegionChecker {
         code: "operator",
@@ -677,11 +701,94 @@ fn assemble(claims: &TrustListClaims) -> Assembled {
     }
 }
 
-fn is_http_url(text: &str) -> bool {
-    let rest = text
-        .strip_prefix("https://")
-        .or_else(|| text.strip_prefix("http://"));
-    rest.is_some_and(|r| {
-        !r.is_empty() && !r.starts_with('/') && !r.chars().any(char::is_whitespace)
-    })
+/// The `entry` name of a `status_uri_prefix` problem (such problems refuse the whole list).
+const STATUS_URI_PREFIX_ENTRY: &str = "status_uri_prefix";
+
+/// SPEC §5: an absolute `https://` URL (`http://` only for a loopback host), ending in `/`,
+/// without user info, query or fragment.
+///
+/// ```
+/// use huren_crypto::trust_list::check_status_uri_prefix;
+/// assert!(check_status_uri_prefix("https://issuer.zj.example/v1/status/").is_ok());
+/// assert!(check_status_uri_prefix("http://127.0.0.1:8080/v1/status/").is_ok());
+/// assert!(check_status_uri_prefix("http://issuer.zj.example/v1/status/").is_err());
+/// assert!(check_status_uri_prefix("https://issuer.zj.example/v1/status").is_err());
+/// ```
+pub fn check_status_uri_prefix(prefix: &str) -> Result<(), String> {
+    let (rest, secure) = if let Some(rest) = prefix.strip_prefix("https://") {
+        (rest, true)
+    } else if let Some(rest) = prefix.strip_prefix("http://") {
+        (rest, false)
+    } else {
+        return Err("must be an absolute https:// URL".into());
+    };
+    if prefix
+        .chars()
+        .any(|c| c.is_whitespace() || c.is_control() || matches!(c, '?' | '#' | '\\'))
+    {
+        return Err("must not contain whitespace, '?', '#' or '\\'".into());
+    }
+    if !prefix.ends_with('/') {
+        return Err("must end in '/'".into());
+    }
+    let authority = rest.split('/').next().unwrap_or_default();
+    if authority.contains('@') {
+        return Err("must not contain user info".into());
+    }
+    let host = host_of(authority).ok_or("has no host")?;
+    if !secure && !is_loopback_host(host) {
+        return Err("must use https:// (http:// only for a loopback host)".into());
+    }
+    Ok(())
+}
+
+/// The host of `host[:port]` (IPv6 literals keep their brackets); `None` if empty or the
+/// port is not a number.
+fn host_of(authority: &str) -> Option<&str> {
+    let (host, port) = match authority.strip_prefix('[') {
+        Some(v6) => {
+            let end = v6.find(']')?;
+            let port = v6[end + 1..].strip_prefix(':');
+            if port.is_none() && end + 1 != v6.len() {
+                return None;
+            }
+            (&authority[..end + 2], port)
+        }
+        None => match authority.split_once(':') {
+            Some((host, port)) => (host, Some(port)),
+            None => (authority, None),
+        },
+    };
+    let port_ok =
+        port.is_none_or(|p| !p.is_empty() && p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit()));
+    (!host.is_empty() && port_ok).then_some(host)
+}
+
+fn is_loopback_host(host: &str) -> bool {
+    host.eq_ignore_ascii_case("localhost")
+        || host == "[::1]"
+        || host
+            .parse::<std::net::Ipv4Addr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// No region's prefix may be a prefix of another's: a status-list URI must belong to one region
+/// only, or one region's status signer could sign lists for another's licences.
+fn check_prefixes_disjoint(regions: &[RegionEntry], problems: &mut Vec<EntryProblem>) {
+    for (i, a) in regions.iter().enumerate() {
+        for (j, b) in regions.iter().enumerate() {
+            if i != j && b.status_uri_prefix.starts_with(&a.status_uri_prefix) {
+                problems.push(EntryProblem {
+                    region: b.code.to_string(),
+                    entry: STATUS_URI_PREFIX_ENTRY.into(),
+                    problem: format!(
+                        "{:?} lies within region {}'s prefix {:?}",
+                        b.status_uri_prefix, a.code, a.status_uri_prefix
+                    ),
+                    x5t_s256: None,
+                    weak_key: false,
+                });
+            }
+        }
+    }
 }

@@ -589,6 +589,16 @@ fn run_checks(
         report.fail(CheckName::Signer, Outcome::UnsupportedAlgorithm, detail);
         return None;
     }
+    // The trust-list entry's `alg` is binding (SPEC §5): an RSA key listed for PS256 never
+    // verifies RS256, even though the key could.
+    if let Some(listed) = signer.alg.filter(|listed| *listed != header.alg) {
+        let detail = format!(
+            "alg {} is not the {listed} the signer is listed for",
+            header.alg
+        );
+        report.fail(CheckName::Signer, Outcome::UnsupportedAlgorithm, detail);
+        return None;
+    }
     let region = &trust.regions()[signer.region_index];
     *signer_subject = Some(signer.cert.subject().to_owned());
     report.pass(
@@ -841,6 +851,11 @@ fn check_status(
             list.region(),
             claims.iss
         );
+        report.unknown(CheckName::Status, Outcome::StatusUnknown, detail);
+        return;
+    }
+    if !list.signer_listed_in(trust) {
+        let detail = "status list signer is no longer a status signer in the trust list".into();
         report.unknown(CheckName::Status, Outcome::StatusUnknown, detail);
         return;
     }

@@ -11,7 +11,7 @@ use huren_crypto::qr;
 use huren_crypto::status_list::{
     StatusList, StatusListClaim, StatusListPointer, StatusReference, StatusValue,
 };
-use huren_crypto::status_token::StatusListClaims;
+use huren_crypto::status_token::{StatusListClaims, MAX_STATUS_LIST_LIFETIME_SECONDS};
 use huren_keys::layout::RegionDir;
 use huren_keys::store;
 use rand_core::{OsRng, RngCore};
@@ -101,6 +101,20 @@ pub fn status_list(args: &StatusListArgs, passphrase_file: Option<&Path>) -> Res
             list.set(index, value)
                 .with_context(|| format!("index {index}"))?;
         }
+    }
+    let lifetime = args.valid_hours.saturating_mul(3600);
+    if !(1..=MAX_STATUS_LIST_LIFETIME_SECONDS).contains(&lifetime) {
+        bail!(
+            "--valid-hours {}: a status list lives 1 to {} hours (verifiers refuse longer ones)",
+            args.valid_hours,
+            MAX_STATUS_LIST_LIFETIME_SECONDS / 3600
+        );
+    }
+    if i64::try_from(args.ttl).map_or(true, |ttl| ttl > lifetime) {
+        bail!(
+            "--ttl {}: at most the list's life of {lifetime} s (verifiers refuse longer ones)",
+            args.ttl
+        );
     }
     let at = common::time_arg(args.at.as_deref())?;
     let passphrase = common::passphrase(passphrase_file)?;

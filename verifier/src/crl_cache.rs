@@ -12,7 +12,10 @@
 //!   CRL past `nextUpdate` still proves every revocation it lists, and the seal check judges
 //!   what a list can say by its `thisUpdate` against the signing time (an older list only
 //!   yields the warning that revocation was not checked).
-//! - An older CRL never replaces a newer one (a stale proxy cannot un-revoke a certificate).
+//! - An older CRL never replaces a newer one (a stale proxy cannot un-revoke a certificate), and
+//!   none older than the newest ever accepted from its source is taken, across trust-list
+//!   changes and restarts ([`HighWater`]).
+//! - Its signer is a root named by the trust list in force, valid at the CRL's `thisUpdate`.
 //! - With a disk cache, the last good CRLs survive restarts without network.
 //!
 //! A missing CRL is not a failure: the seal report then carries the warning
@@ -30,6 +33,10 @@ use serde::Serialize;
 
 use crate::disk::DiskCache;
 use crate::fetch::{FetchedBytes, Fetcher};
+use crate::high_water::HighWater;
+
+/// Where the newest accepted `thisUpdate` per CRL source is kept in the cache directory.
+const HIGH_WATER_FILE: &str = "crl-high-water.json";
 
 /// Where below a region's `issuer_uri` its issuer serves the root's CRL (DER,
 /// `application/pkix-crl`).
@@ -77,7 +84,9 @@ pub fn crl_url(region: &TrustedRegion) -> Option<String> {
         .then(|| format!("{base}{CRL_PATH}"))
 }
 
-/// Verifies `der` against the roots of `region`; the verified list and the root that signed it.
+/// Verifies `der` against the roots of `region` (the trust list's own copies: a CRL signer is
+/// a root the trust list in force names), which must have been valid when it was issued; the
+/// verified list and the root that signed it.
 fn verify_for_region(
     der: &[u8],
     region: &TrustedRegion,
@@ -85,11 +94,25 @@ fn verify_for_region(
     let mut last = format!("no root of {} to verify it against", region.code);
     for root in &region.roots {
         match VerifiedCrl::verify(der, root) {
-            Ok(crl) => return Ok((crl, root.x5t_s256())),
+            Ok(crl) => {
+                return match root.check_valid_at(crl.this_update()) {
+                    Ok(()) => Ok((crl, root.x5t_s256())),
+                    Err(e) => Err(format!(
+                        "CRL of {} issued {} outside its signer's validity: {e}",
+                        region.code,
+                        crl.this_update()
+                    )),
+                };
+            }
             Err(e) => last = format!("not a CRL of {} ({}): {e}", region.code, root.subject()),
         }
     }
     Err(last)
+}
+
+/// The high-water key of a CRL source: its URL and the root that signs it.
+fn high_water_key(url: &str, root: &[u8; 32]) -> String {
+    format!("{url} {}", hex::encode(root))
 }
 
 #[derive(Debug, Clone)]
@@ -148,6 +171,7 @@ pub struct CrlCache {
     disk: Option<DiskCache>,
     entries: RwLock<HashMap<String, Entry>>,
     failures: RwLock<HashMap<String, (UnixTime, String)>>,
+    newest: HighWater,
 }
 
 impl std::fmt::Debug for CrlCache {
@@ -167,6 +191,7 @@ impl CrlCache {
     ) -> CrlCache {
         let cache = CrlCache {
             fetcher,
+            newest: HighWater::load(disk.clone(), HIGH_WATER_FILE),
             disk,
             entries: RwLock::new(HashMap::new()),
             failures: RwLock::new(HashMap::new()),
@@ -209,9 +234,11 @@ impl CrlCache {
         let Ok(mut entries) = self.entries.write() else {
             return false;
         };
-        if entries
-            .get(url)
-            .is_some_and(|held| held.root == root && held.crl.this_update() > crl.this_update())
+        // Never older than the newest ever accepted from this source, across trust-list changes
+        // and restarts (a stale proxy or a replayed copy cannot un-revoke a certificate).
+        if !self
+            .newest
+            .admit(&high_water_key(url, &root), crl.this_update())
         {
             return false;
         }
@@ -326,7 +353,8 @@ impl CrlCache {
         }
     }
 
-    /// Forgets every held CRL (after the trust list changed: its roots may have).
+    /// Forgets every held CRL (after the trust list changed: its roots may have). The newest
+    /// `thisUpdate` seen per source is kept.
     pub fn clear(&self) {
         if let Ok(mut entries) = self.entries.write() {
             entries.clear();
@@ -446,7 +474,7 @@ mod tests {
                 code: RegionCode::parse("330000").unwrap(),
                 name: "浙江省".into(),
                 alg: Algorithm::Es256,
-                public_url: "http://issuer.zj.example/".into(),
+                public_url: "https://issuer.zj.example/".into(),
                 protection: Protection::Plaintext,
                 now: made,
             },
@@ -554,7 +582,7 @@ mod tests {
         let p = province();
         let source = CrlSource::for_signer(&p.trust, &p.holder).unwrap();
         // The trailing slash of the public URL is not doubled.
-        assert_eq!(source.url, "http://issuer.zj.example/v1/crl");
+        assert_eq!(source.url, "https://issuer.zj.example/v1/crl");
         assert_eq!(source.region.code.as_str(), "330000");
 
         // A root with Zhejiang's very name but another key: its certificates have no CRL
@@ -566,7 +594,7 @@ mod tests {
                 code: RegionCode::parse("330000").unwrap(),
                 name: "浙江省".into(),
                 alg: Algorithm::Es256,
-                public_url: "http://issuer.zj.example/".into(),
+                public_url: "https://issuer.zj.example/".into(),
                 protection: Protection::Plaintext,
                 now: NOW.minus(DAY),
             },
@@ -617,6 +645,41 @@ mod tests {
         assert!(cache.fetch(&source.url, source.region, NOW).is_err());
         assert_eq!(cache.get(&source).unwrap().this_update(), NOW);
         assert_eq!(cache.problems().len(), 1);
+    }
+
+    #[test]
+    fn an_older_crl_is_refused_after_a_trust_list_change_and_after_a_restart() {
+        let p = province();
+        let dir = tempfile::tempdir().unwrap();
+        let disk = DiskCache::new(dir.path()).unwrap();
+        let serve = Arc::new(Serve::default());
+        let cache = CrlCache::new(serve.clone(), Some(disk.clone()), &p.trust, NOW);
+        let source = CrlSource::for_signer(&p.trust, &p.holder).unwrap();
+        *serve.body.lock().unwrap() = Some(crl(&p, 2, NOW, 7));
+        cache.fetch(&source.url, source.region, NOW).unwrap();
+
+        // The trust list changed: the held CRLs are forgotten, but not how new they were.
+        cache.clear();
+        *serve.body.lock().unwrap() = Some(crl(&p, 1, NOW.minus(DAY), 7));
+        assert!(cache.fetch(&source.url, source.region, NOW).is_err());
+        assert!(cache.get(&source).is_none());
+
+        // A restart: the marks come back from disk, and so does the newer CRL.
+        let restarted = CrlCache::new(serve.clone(), Some(disk), &p.trust, NOW);
+        assert!(restarted.fetch(&source.url, source.region, NOW).is_err());
+        assert_eq!(restarted.get(&source).unwrap().this_update(), NOW);
+    }
+
+    #[test]
+    fn a_crl_issued_outside_its_roots_validity_is_refused() {
+        let p = province();
+        let serve = Arc::new(Serve::default());
+        let cache = CrlCache::new(serve.clone(), None, &p.trust, NOW);
+        let source = CrlSource::for_signer(&p.trust, &p.holder).unwrap();
+        // Back-dated before the root existed.
+        *serve.body.lock().unwrap() = Some(crl(&p, 1, NOW.minus(400 * DAY), 7));
+        let error = cache.fetch(&source.url, source.region, NOW).unwrap_err();
+        assert!(error.contains("outside its signer's validity"), "{error}");
     }
 
     #[test]

@@ -34,6 +34,7 @@ pub mod clock;
 pub mod crl_cache;
 pub mod disk;
 pub mod fetch;
+pub mod high_water;
 pub mod seal;
 pub mod status_cache;
 pub mod trust_store;

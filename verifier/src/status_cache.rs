@@ -5,6 +5,9 @@
 //! A verifier only ever fetches URIs inside a region's `status_uri_prefix` (the verification
 //! report lists a status list only after that check), so a token cannot make it fetch anything
 //! else.
+//!
+//! A list signed before the newest one ever accepted for its URI is refused ([`HighWater`]),
+//! across trust-list changes (which empty the cache: its signers may be gone) and restarts.
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -17,6 +20,10 @@ use serde::Serialize;
 
 use crate::disk::DiskCache;
 use crate::fetch::{Fetched, Fetcher};
+use crate::high_water::HighWater;
+
+/// Where the newest accepted `iat` per URI is kept in the cache directory.
+const HIGH_WATER_FILE: &str = "status-high-water.json";
 
 /// After a failed fetch, the same URI is not tried again on the request path for this long.
 const RETRY_AFTER_FAILURE_SECONDS: i64 = 30;
@@ -49,6 +56,7 @@ pub struct StatusCache {
     disk: Option<DiskCache>,
     entries: RwLock<HashMap<String, Entry>>,
     failures: RwLock<HashMap<String, UnixTime>>,
+    newest: HighWater,
 }
 
 impl std::fmt::Debug for StatusCache {
@@ -67,6 +75,7 @@ impl StatusCache {
     ) -> StatusCache {
         let cache = StatusCache {
             fetcher,
+            newest: HighWater::load(disk.clone(), HIGH_WATER_FILE),
             disk,
             entries: RwLock::new(HashMap::new()),
             failures: RwLock::new(HashMap::new()),
@@ -82,8 +91,8 @@ impl StatusCache {
         cache
     }
 
-    /// Holds `list` unless the cache is full or it is older than the list held; returns
-    /// whether it was taken.
+    /// Holds `list` unless the cache is full or it is older than the newest list ever accepted
+    /// for its URI; returns whether it was taken.
     fn insert(&self, list: VerifiedStatusList, etag: Option<String>, fetched_at: UnixTime) -> bool {
         let uri = list.uri().to_owned();
         let Ok(mut entries) = self.entries.write() else {
@@ -92,11 +101,7 @@ impl StatusCache {
         if entries.len() >= MAX_LISTS && !entries.contains_key(&uri) {
             return false;
         }
-        // Never go back to an older list than the one held.
-        if entries
-            .get(&uri)
-            .is_some_and(|held| held.list.iat() > list.iat())
-        {
+        if !self.newest.admit(&uri, list.iat()) {
             return false;
         }
         entries.insert(
@@ -110,7 +115,8 @@ impl StatusCache {
         true
     }
 
-    /// Forgets every held list (after the trust list changed).
+    /// Forgets every held list (after the trust list changed: their signers may be gone). The
+    /// newest `iat` seen per URI is kept.
     pub fn clear(&self) {
         if let Ok(mut entries) = self.entries.write() {
             entries.clear();
@@ -159,14 +165,22 @@ impl StatusCache {
             Ok(Fetched::Body { text, etag }) => match VerifiedStatusList::verify(&text, uri, trust)
             {
                 Ok(list) => {
+                    let iat = list.iat();
                     // Only a list actually taken goes to disk: an older copy (a stale proxy)
                     // must not replace the newer one there, where a restart would load it.
                     if self.insert(list, etag, now) {
                         if let Some(disk) = &self.disk {
                             let _ = disk.write(&DiskCache::status_file(uri), text.as_bytes());
                         }
+                        self.get(uri).ok_or_else(|| "list not held".to_owned())
+                    } else {
+                        Err(match self.newest.mark(uri) {
+                            Some(mark) if mark > iat => format!(
+                                "the list served was signed {iat}, before the newest accepted ({mark})"
+                            ),
+                            _ => "status-list cache full".to_owned(),
+                        })
                     }
-                    self.get(uri).ok_or_else(|| "cache full".to_owned())
                 }
                 Err(e) => Err(e.to_string()),
             },

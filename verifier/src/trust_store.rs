@@ -1,8 +1,11 @@
 //! The trust store: the current verified trust list, where it comes from, and the rules for
 //! replacing it.
 //!
-//! - The list must verify against the pinned operator certificates (or a successor the current
-//!   list announced in `next_operator_certs`).
+//! - The list must verify against the pinned operator certificates, the operator that signed the
+//!   current list, or a successor the current list announced in `next_operator_certs` (pivot).
+//!   After a pivot the lists that announced each successor are kept on disk with the list
+//!   itself, so a restart can retrace the path from a pinned certificate to the current signer
+//!   and start from its cache.
 //! - Rollback is refused: a list with a lower `seq` than the last accepted, or the same `seq`
 //!   with different content, never replaces it — also across restarts (the accepted `seq` and
 //!   digest are kept on disk).
@@ -23,6 +26,9 @@ use crate::fetch::{Fetched, Fetcher};
 
 const CACHED_LIST: &str = "trust-list.jwt";
 const CACHED_STATE: &str = "trust-state.json";
+const CACHED_PIVOTS: &str = "trust-pivots.json";
+/// Most operator pivots retraced on restart (a pivot is a rare, announced event).
+const MAX_PIVOTS: usize = 16;
 
 /// Where the trust list comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,6 +63,46 @@ pub struct Loaded {
     pub accepted_at: UnixTime,
     /// Whether it came from the on-disk cache rather than the source.
     pub from_cache: bool,
+    /// The lists (tokens) that announced, in turn, each operator on the path from a pinned
+    /// certificate to this list's signer; empty when a pinned operator signed it.
+    pub pivots: Vec<String>,
+}
+
+/// The operators whose signature a list following `list` may carry: the pinned ones, `list`'s
+/// own signer, and the successors it announced.
+fn operators_after(pinned: &[Certificate], list: &TrustList) -> Vec<Certificate> {
+    let mut operators = pinned.to_vec();
+    operators.push(list.operator().clone());
+    operators.extend(list.next_operator_certs().iter().cloned());
+    operators
+}
+
+/// The pivot path to a list signed by `signer`, following `current` (signed with `current`'s
+/// path): unchanged when the signer stays, empty when it is pinned, one longer on a pivot.
+fn pivots_for(signer: &Certificate, pinned: &[Certificate], current: &Loaded) -> Vec<String> {
+    if pinned.iter().any(|p| p.der() == signer.der()) {
+        Vec::new()
+    } else if current.trust.operator().der() == signer.der() {
+        current.pivots.clone()
+    } else {
+        let mut pivots = current.pivots.clone();
+        pivots.push(current.token.clone());
+        pivots
+    }
+}
+
+/// Retraces `pivots` from the pinned certificates; the operators the next list may be signed
+/// by, or `None` if the path no longer verifies.
+fn retrace(pinned: &[Certificate], pivots: &[String]) -> Option<Vec<Certificate>> {
+    if pivots.len() > MAX_PIVOTS {
+        return None;
+    }
+    let mut operators = pinned.to_vec();
+    for token in pivots {
+        let list = TrustList::verify(token, &operators).ok()?;
+        operators = operators_after(pinned, &list);
+    }
+    Some(operators)
 }
 
 /// Why the store could not load or refresh.
@@ -174,19 +220,30 @@ impl TrustStore {
             .as_ref()
             .and_then(|c| c.read(CACHED_STATE))
             .and_then(|text| serde_json::from_str(&text).ok());
+        let pivots: Vec<String> = cache
+            .as_ref()
+            .and_then(|c| c.read(CACHED_PIVOTS))
+            .and_then(|text| serde_json::from_str(&text).ok())
+            .unwrap_or_default();
         let cached = cache
             .as_ref()
             .and_then(|c| c.read(CACHED_LIST))
             .and_then(|token| {
-                let trust = TrustList::verify(&token, &pinned).ok()?;
+                let operators = retrace(&pinned, &pivots)?;
+                let trust = TrustList::verify(&token, &operators).ok()?;
                 Some(Loaded {
                     trust,
                     token,
                     etag: None,
                     accepted_at: now,
                     from_cache: true,
+                    pivots: pivots.clone(),
                 })
             });
+        // The source may already be signed by a successor the cached list announced.
+        let source_operators = cached
+            .as_ref()
+            .map_or_else(|| pinned.clone(), |c| operators_after(&pinned, &c.trust));
 
         // The rollback floor is the newer of the recorded state and the cached list itself, so
         // losing the state file cannot reopen the door to an older list.
@@ -204,7 +261,7 @@ impl TrustStore {
 
         let mut error = None;
         let fresh = match read_source(&source, fetcher.as_ref(), None) {
-            Ok(Fetched::Body { text, etag }) => match TrustList::verify(&text, &pinned) {
+            Ok(Fetched::Body { text, etag }) => match TrustList::verify(&text, &source_operators) {
                 Ok(trust) => {
                     let rollback = accepted.as_ref().and_then(|state| {
                         let digest = hex::decode(&state.digest).ok()?;
@@ -217,6 +274,10 @@ impl TrustStore {
                             None
                         }
                         None => Some(Loaded {
+                            pivots: match &cached {
+                                Some(cached) => pivots_for(trust.operator(), &pinned, cached),
+                                None => Vec::new(),
+                            },
                             trust,
                             token: text.trim().to_owned(),
                             etag,
@@ -284,10 +345,9 @@ impl TrustStore {
                 Ok(Fetched::Body { text, etag }) => (text, etag),
                 Err(e) => return Err(TrustStoreError::Unavailable(e)),
             };
-        // A successor announced by the current list may sign the next one (operator pivot).
-        let mut pinned = self.pinned.clone();
-        pinned.extend(current.trust.next_operator_certs().iter().cloned());
-        let trust = TrustList::verify(&text, &pinned)
+        // The current operator, or a successor it announced (pivot), may sign the next one.
+        let operators = operators_after(&self.pinned, &current.trust);
+        let trust = TrustList::verify(&text, &operators)
             .map_err(|e| TrustStoreError::Refused(e.to_string()))?;
         if trust.digest() == current.trust.digest() {
             return Ok(false);
@@ -296,6 +356,7 @@ impl TrustStore {
             .check_supersedes(current.trust.seq(), &current.trust.digest())
             .map_err(|e| TrustStoreError::Refused(e.to_string()))?;
         let loaded = Arc::new(Loaded {
+            pivots: pivots_for(trust.operator(), &self.pinned, current),
             trust,
             token: text.trim().to_owned(),
             etag,
@@ -318,6 +379,12 @@ impl TrustStore {
             seq: current.trust.seq(),
             digest: hex::encode(current.trust.digest()),
         };
+        // The path first: after a pivot, the longer path still leads to the list cached before
+        // it, so a crash between the two writes loses nothing. (Every list on disk is verified
+        // again on load: a path that does not lead to the cached list only costs the cache.)
+        if let Ok(json) = serde_json::to_vec(&current.pivots) {
+            let _ = cache.write(CACHED_PIVOTS, &json);
+        }
         let _ = cache.write(CACHED_LIST, current.token.as_bytes());
         if let Ok(json) = serde_json::to_vec(&state) {
             let _ = cache.write(CACHED_STATE, &json);

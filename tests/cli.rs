@@ -452,3 +452,43 @@ fn jwks_lists_each_trusted_signer() {
     assert_eq!(key["huren_region"], "330000");
     assert_eq!(key["kid"], key["x5t#S256"]);
 }
+
+#[test]
+fn types_says_which_holder_id_types_each_licence_type_accepts() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(
+        d.join("extra.toml"),
+        r#"
+[[types]]
+code = "11330000002482258X001"
+name = "浙江省示例许可证"
+define_authority = { name = "浙江省示例厅", code = "11330000002482258X" }
+face_fields = [{ key = "scope", label = "许可范围", required = true }]
+"#,
+    )
+    .unwrap();
+    let run = ok(huren(d, &["types", "--catalogue", "extra.toml"]));
+    let json: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let types = json["types"].as_array().unwrap();
+    let by_name = |name: &str| {
+        types
+            .iter()
+            .find(|t| t["name"] == name)
+            .unwrap_or_else(|| panic!("{name} missing: {json}"))
+    };
+    // The issuer refuses a 营业执照 for a person and a 医师执业证书 for a company.
+    assert_eq!(
+        by_name("营业执照")["holder_id_types"],
+        serde_json::json!(["001"])
+    );
+    assert_eq!(
+        by_name("医师执业证书")["holder_id_types"],
+        serde_json::json!(["111", "516", "999"])
+    );
+    // A province's type that names none accepts all five.
+    assert_eq!(
+        by_name("浙江省示例许可证")["holder_id_types"],
+        serde_json::json!(["111", "001", "099", "516", "999"])
+    );
+}

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 use huren_crypto::alg::Algorithm;
 use huren_crypto::crl::RevocationReason;
+use huren_keys::rollover::Role;
 
 /// huren (互认): cross-province e-licence issuing and verification.
 ///
@@ -384,14 +385,43 @@ pub enum PkiCommand {
     },
     /// Print, as JSON, the EKU OIDs a certificate made elsewhere must carry.
     Oids,
-    /// Key rollover: a new active licence signer (the old ones stay listed, so their licences
-    /// keep verifying). Rebuild the trust list and restart the issuer afterwards.
-    RolloverSigner {
-        /// Region directory (its root key must be present).
-        #[arg(long)]
-        region_dir: PathBuf,
+    /// Key rollover of a licence signer, status signer or seal maker.
+    ///
+    /// A new key and a certificate from the region root (whose key must be in --region-dir)
+    /// become the ones the issuer signs with. Old licence signers stay listed. A retired status
+    /// signer stays in the trust lists `huren trust build` makes for 7 days (the longest a
+    /// status list lives), a retired seal maker for 10 years (the longest a seal is valid) or
+    /// until --listed-until; later lists leave it out. The retired status-signer or seal-maker
+    /// private key is deleted. Afterwards: rebuild the trust list, give it to the issuer and
+    /// restart the issuer (it loads its keys at start).
+    ///
+    /// Prints JSON: {"region", "role", "cert", "key", "subject", "serial", "not_before",
+    /// "not_after", "retired": {"cert", "subject", "retired_at", "listed_until",
+    /// "compromised"} or null, "deleted_key"}; times are Unix seconds.
+    ///
+    /// Example: huren pki rollover --role status-signer --region-dir zj
+    #[command(verbatim_doc_comment)]
+    Rollover {
+        /// licence-signer, status-signer or seal-maker.
+        #[arg(long, value_parser = parse_role)]
+        role: Role,
         #[command(flatten)]
-        keys: KeyProtectionArgs,
+        args: RolloverArgs,
+    },
+    /// The same as `huren pki rollover --role licence-signer`.
+    RolloverSigner {
+        #[command(flatten)]
+        args: RolloverArgs,
+    },
+    /// The same as `huren pki rollover --role status-signer`.
+    RolloverStatusSigner {
+        #[command(flatten)]
+        args: RolloverArgs,
+    },
+    /// The same as `huren pki rollover --role seal-maker`.
+    RolloverSealMaker {
+        #[command(flatten)]
+        args: RolloverArgs,
     },
     /// Issue a seal-holder (签章者) certificate for an organisation: a new key and a certificate
     /// from the region root with the seal_holder EKU, for applying that organisation's seals.
@@ -462,6 +492,25 @@ pub enum PkiCommand {
         #[arg(long, default_value_t = huren_keys::crl::DEFAULT_CRL_VALIDITY_DAYS)]
         valid_days: i64,
     },
+}
+
+/// What every form of `huren pki rollover` takes.
+#[derive(Debug, Args)]
+pub struct RolloverArgs {
+    /// Region directory (its root key must be present).
+    #[arg(long)]
+    pub region_dir: PathBuf,
+    /// Status signer or seal maker: list the retired certificate until this time (RFC 3339 or
+    /// Unix seconds, not in the past) instead of the default; for a seal maker, the latest
+    /// validEnd of the seals it made.
+    #[arg(long)]
+    pub listed_until: Option<String>,
+    /// Status signer or seal maker: the old key leaked, leave it out of the next trust list
+    /// (what it signed stops verifying).
+    #[arg(long)]
+    pub compromised: bool,
+    #[command(flatten)]
+    pub keys: KeyProtectionArgs,
 }
 
 /// How new private keys are protected at rest.
@@ -604,6 +653,16 @@ pub struct VerifyArgs {
 
 fn parse_alg(text: &str) -> Result<Algorithm, String> {
     text.parse::<Algorithm>().map_err(|e| e.to_string())
+}
+
+fn parse_role(text: &str) -> Result<Role, String> {
+    Role::ALL
+        .into_iter()
+        .find(|r| r.name() == text)
+        .ok_or_else(|| {
+            let names: Vec<&str> = Role::ALL.iter().map(|r| r.name()).collect();
+            format!("must be one of {}", names.join(", "))
+        })
 }
 
 fn parse_reason(text: &str) -> Result<RevocationReason, String> {

@@ -542,3 +542,167 @@ fn jwks_lists_each_trusted_signer() {
     assert_eq!(key["huren_region"], "330000");
     assert_eq!(key["kid"], key["x5t#S256"]);
 }
+
+#[test]
+fn types_says_which_holder_id_types_each_licence_type_accepts() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(
+        d.join("extra.toml"),
+        r#"
+[[types]]
+code = "11330000002482258X001"
+name = "浙江省示例许可证"
+define_authority = { name = "浙江省示例厅", code = "11330000002482258X" }
+face_fields = [{ key = "scope", label = "许可范围", required = true }]
+"#,
+    )
+    .unwrap();
+    let run = ok(huren(d, &["types", "--catalogue", "extra.toml"]));
+    let json: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let types = json["types"].as_array().unwrap();
+    let by_name = |name: &str| {
+        types
+            .iter()
+            .find(|t| t["name"] == name)
+            .unwrap_or_else(|| panic!("{name} missing: {json}"))
+    };
+    // The issuer refuses a 营业执照 for a person and a 医师执业证书 for a company.
+    assert_eq!(
+        by_name("营业执照")["holder_id_types"],
+        serde_json::json!(["001"])
+    );
+    assert_eq!(
+        by_name("医师执业证书")["holder_id_types"],
+        serde_json::json!(["111", "516", "999"])
+    );
+    // A province's type that names none accepts all five.
+    assert_eq!(
+        by_name("浙江省示例许可证")["holder_id_types"],
+        serde_json::json!(["111", "001", "099", "516", "999"])
+    );
+}
+
+/// The certificates a trust list names for Zhejiang, by role.
+fn listed(dir: &Path, trust_list: &str) -> (Vec<Vec<u8>>, Vec<Vec<u8>>, Vec<Vec<u8>>) {
+    use huren_crypto::cert::Certificate;
+    use huren_crypto::trust_list::TrustList;
+    let operator = huren_keys::pem::read_certificate(&dir.join("op/operator.crt.pem")).unwrap();
+    let token = std::fs::read_to_string(dir.join(trust_list)).unwrap();
+    let trust = TrustList::verify(&token, &[Certificate::from_der(&operator).unwrap()]).unwrap();
+    let region = &trust.regions()[0];
+    let ders = |certs: &[Certificate]| certs.iter().map(|c| c.der().to_vec()).collect();
+    let signers = trust.signers().map(|s| s.cert.der().to_vec()).collect();
+    (
+        signers,
+        ders(&region.status_signers),
+        ders(&region.seal_makers),
+    )
+}
+
+fn cert_der(dir: &Path, file: &str) -> Vec<u8> {
+    huren_keys::pem::read_certificate(&dir.join("zj").join(file)).unwrap()
+}
+
+fn trust_build(dir: &Path, seq: &str, out: &str) {
+    ok(huren(
+        dir,
+        &[
+            "trust",
+            "build",
+            "--operator",
+            "op",
+            "--region",
+            "zj",
+            "--seq",
+            seq,
+            "--out",
+            out,
+        ],
+    ));
+}
+
+#[test]
+fn rollover_of_status_signer_and_seal_maker_keeps_the_old_ones_listed_until_dropped() {
+    let dir = setup();
+    let d = dir.path();
+    let old_status = cert_der(d, "status-signer.crt.pem");
+    let old_maker = cert_der(d, "seal-maker.crt.pem");
+
+    let run = ok(huren(
+        d,
+        &[
+            "pki",
+            "rollover",
+            "--role",
+            "status-signer",
+            "--region-dir",
+            "zj",
+        ],
+    ));
+    let rolled: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(rolled["role"], "status-signer", "{rolled}");
+    let new_status = cert_der(d, rolled["cert"].as_str().unwrap());
+    assert_ne!(new_status, old_status);
+    let retired = &rolled["retired"];
+    assert_eq!(retired["cert"], "status-signer.crt.pem", "{rolled}");
+    let listed_for =
+        retired["listed_until"].as_i64().unwrap() - retired["retired_at"].as_i64().unwrap();
+    assert_eq!(
+        listed_for,
+        7 * 86_400,
+        "its lists live at most 7 days (SPEC §4)"
+    );
+    // Nothing may sign with a retired key again: it is gone, its certificate stays.
+    assert!(!d.join("zj/status-signer.key.pem").exists());
+    assert!(d.join("zj/status-signer.crt.pem").exists());
+
+    let run = ok(huren(
+        d,
+        &["pki", "rollover-seal-maker", "--region-dir", "zj"],
+    ));
+    let rolled: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(rolled["role"], "seal-maker", "{rolled}");
+    let new_maker = cert_der(d, rolled["cert"].as_str().unwrap());
+    // The old alias of the licence-signer rollover keeps working.
+    ok(huren(d, &["pki", "rollover-signer", "--region-dir", "zj"]));
+
+    trust_build(d, "2", "tl2.jwt");
+    let (signers, status_signers, seal_makers) = listed(d, "tl2.jwt");
+    assert_eq!(signers.len(), 2);
+    assert_eq!(status_signers, [new_status.clone(), old_status.clone()]);
+    assert_eq!(seal_makers, [new_maker.clone(), old_maker.clone()]);
+
+    // A leaked key is dropped from the very next list; the one retired before stays listed.
+    let run = ok(huren(
+        d,
+        &[
+            "pki",
+            "rollover-status-signer",
+            "--region-dir",
+            "zj",
+            "--compromised",
+        ],
+    ));
+    let rolled: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let newest = cert_der(d, rolled["cert"].as_str().unwrap());
+    trust_build(d, "3", "tl3.jwt");
+    let (_, status_signers, _) = listed(d, "tl3.jwt");
+    assert_eq!(status_signers, [newest, old_status]);
+
+    // Options that make no sense for the role are refused, naming the option.
+    let run = huren(
+        d,
+        &[
+            "pki",
+            "rollover",
+            "--role",
+            "licence-signer",
+            "--region-dir",
+            "zj",
+            "--compromised",
+        ],
+    );
+    assert_ne!(run.code, 0);
+    assert!(run.stderr.contains("--compromised"), "{}", run.stderr);
+}

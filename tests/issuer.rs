@@ -8,7 +8,7 @@
 mod common;
 
 use axum::http::{Method, StatusCode};
-use common::issuer::{building_licence, spawn_issuer, Db, TestIssuer};
+use common::issuer::{building_licence, spawn_issuer, trust_list_at, Db, TestIssuer};
 use huren_crypto::verify::{Outcome, Verdict};
 
 on_both_databases!(
@@ -531,5 +531,115 @@ async fn signer_rollover_keeps_old_licences_valid_and_unlisted_keys_are_refused(
     assert_eq!(
         rolled.verify(new["token"].as_str().unwrap()).await.verdict,
         Verdict::Valid
+    );
+}
+
+/// The status-list token the issuer serves at `path`.
+async fn served(issuer: &TestIssuer, path: &str) -> String {
+    let reply = issuer.call(Method::GET, path, None, None, &[]).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    String::from_utf8(reply.body).unwrap()
+}
+
+/// The status-signer certificate in a status-list token's `x5c`.
+fn status_signer_of(token: &str) -> huren_crypto::cert::Certificate {
+    use huren_crypto::b64;
+    let header = token.split('.').next().unwrap();
+    let header: serde_json::Value =
+        serde_json::from_slice(&b64::decode_url(header, 1 << 16).unwrap()).unwrap();
+    let der = b64::decode_std(header["x5c"][0].as_str().unwrap(), 1 << 16).unwrap();
+    huren_crypto::cert::Certificate::from_der(&der).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_signer_rollover_resigns_lists_with_the_new_key_and_lists_the_old_until_its_lists_expired(
+) {
+    use huren_crypto::status_token::VerifiedStatusList;
+    use huren_crypto::time::FixedClock;
+    use huren_keys::layout::RegionDir;
+    use huren_keys::rollover::{Role, Rollover};
+    use huren_keys::store::Protection;
+    use sqlx::Row;
+    use std::sync::Arc;
+
+    let issuer = spawn_issuer(&Db::Sqlite).await;
+    let now = common::issuer::ISSUER_NOW;
+    let licence = issue(&issuer).await;
+    let list_id: String = sqlx::query("SELECT list_id FROM licences")
+        .fetch_one(issuer.state.issuer.store.pool())
+        .await
+        .unwrap()
+        .try_get("list_id")
+        .unwrap();
+    let path = format!("/v1/status/{list_id}");
+    let uri = format!("https://issuer.zj.example{path}");
+    let old_list = served(&issuer, &path).await;
+    let old_signer = status_signer_of(&old_list);
+
+    let region = RegionDir::open(&issuer.dir.path().join("zj")).unwrap();
+    let done = region
+        .rollover(&Rollover {
+            role: Role::StatusSigner,
+            passphrase: None,
+            protection: Protection::Plaintext,
+            now: now.minus(60),
+            listed_until: None,
+            compromised: false,
+        })
+        .unwrap();
+    let retired = done.retired.unwrap();
+
+    // Until the trust list names the new signer, the issuer refuses to start with it.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let refused =
+        huren_issuer::App::build(&issuer.config, listener, None, Arc::new(FixedClock(now))).await;
+    let message = refused.expect_err("an unlisted status signer").to_string();
+    assert!(message.contains("status signer"), "{message}");
+
+    // The new trust list names both; the restarted issuer signs with the new key.
+    let (token, trust) = trust_list_at(issuer.dir.path(), &done.region, 2, now.minus(30));
+    let listed = &trust.regions()[0].status_signers;
+    assert_eq!(listed.len(), 2);
+    assert!(listed.contains(&old_signer));
+    std::fs::write(&issuer.config.trust_list, &token).unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let app = huren_issuer::App::build(&issuer.config, listener, None, Arc::new(FixedClock(now)))
+        .await
+        .unwrap();
+    let rolled = TestIssuer {
+        state: app.state().clone(),
+        trust: Arc::new(trust),
+        ..issuer
+    };
+    let new_list = served(&rolled, &path).await;
+    let new_signer = status_signer_of(&new_list);
+    assert_ne!(
+        new_signer, old_signer,
+        "lists are re-signed with the new key"
+    );
+    assert_eq!(
+        new_signer.der(),
+        done.region.status_signer(None).unwrap().1.as_slice()
+    );
+    VerifiedStatusList::verify(&new_list, &uri, &rolled.trust).unwrap();
+    // A verifier may still hold a list the old key signed: it verifies while listed.
+    VerifiedStatusList::verify(&old_list, &uri, &rolled.trust).unwrap();
+    let report = rolled.verify(licence["token"].as_str().unwrap()).await;
+    assert_eq!(report.verdict, Verdict::Valid, "{report:#?}");
+
+    // Once every list the old key signed has expired, trust lists leave it out.
+    let (_, last) = trust_list_at(
+        rolled.dir.path(),
+        &done.region,
+        3,
+        retired.listed_until.minus(1),
+    );
+    assert!(last.regions()[0].status_signers.contains(&old_signer));
+    let (_, after) = trust_list_at(rolled.dir.path(), &done.region, 4, retired.listed_until);
+    assert_eq!(after.regions()[0].status_signers, [new_signer]);
+    let old = VerifiedStatusList::verify(&old_list, &uri, &last).unwrap();
+    assert!(
+        old.exp() <= retired.listed_until,
+        "the old key's last list expired before the drop point"
     );
 }

@@ -16,7 +16,8 @@ use std::path::Path;
 
 use axum::http::{Method, StatusCode};
 use common::issuer::{
-    building_licence, spawn_issuer_with, try_spawn_issuer_with, Db, Reply, TestIssuer, ISSUER_NOW,
+    building_licence, spawn_issuer_with, trust_list_at, try_spawn_issuer_with, Db, Reply,
+    TestIssuer, ISSUER_NOW,
 };
 use huren_crypto::alg::Algorithm;
 use huren_crypto::b64;
@@ -1703,3 +1704,127 @@ async fn issuer_refuses_holder_keys_the_region_root_did_not_issue_for_sealing() 
     assert_eq!(started.state.seals.keys().holders.len(), 1);
     let _ = Certificate::from_der(started.state.seals.keys().root.der()).unwrap();
 }
+
+// ---------------------------------------------------------------------------------------------
+// 8. Seal-maker rollover
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn seal_maker_rollover_makes_new_seals_with_the_new_key_and_old_seals_verify_while_listed() {
+    use huren_crypto::time::FixedClock;
+    use huren_keys::rollover::{Role, Rollover};
+    use std::sync::Arc;
+
+    let issuer = spawn(&Db::Sqlite).await;
+    let token = issuer.token("330000", &ALL_SCOPES, &[]).await;
+    let document = b"%PDF-1.7\n% sealed before the maker rollover\n%%EOF\n".to_vec();
+    let old_seal = make_ok(&issuer, &token, &seal_body()).await;
+    let old_es_id = old_seal["esID"].as_str().unwrap().to_owned();
+    let reply = sign(&issuer, &token, &old_es_id, &document, false).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", text(&reply));
+    let old_signature = reply.body;
+    let old_maker = SealSignature::from_der(&old_signature)
+        .unwrap()
+        .seal()
+        .maker_cert()
+        .to_vec();
+
+    let region = RegionDir::open(&issuer.dir.path().join("zj")).unwrap();
+    let done = region
+        .rollover(&Rollover {
+            role: Role::SealMaker,
+            passphrase: None,
+            protection: Protection::Plaintext,
+            now: ISSUER_NOW.minus(60),
+            listed_until: None,
+            compromised: false,
+        })
+        .unwrap();
+    let retired = done.retired.unwrap();
+    let new_maker = done.region.certificate(&done.files).unwrap();
+
+    // Restarted with a trust list naming both makers, the issuer makes seals with the new one.
+    let (trust_token, trust) =
+        trust_list_at(issuer.dir.path(), &done.region, 2, ISSUER_NOW.minus(30));
+    assert_eq!(trust.regions()[0].seal_makers.len(), 2);
+    std::fs::write(&issuer.config.trust_list, &trust_token).unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let passphrase = Passphrase::new(PASSPHRASE.into()).unwrap();
+    let app = huren_issuer::App::build(
+        &issuer.config,
+        listener,
+        Some(&passphrase),
+        Arc::new(FixedClock(ISSUER_NOW)),
+    )
+    .await
+    .unwrap();
+    let rolled = TestIssuer {
+        state: app.state().clone(),
+        trust: Arc::new(trust),
+        ..issuer
+    };
+    let new_seal = make_ok(&rolled, &token, &seal_body()).await;
+    let new_es_id = new_seal["esID"].as_str().unwrap().to_owned();
+    let reply = sign(&rolled, &token, &new_es_id, &document, false).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", text(&reply));
+    let new_signature = reply.body;
+    assert_eq!(
+        SealSignature::from_der(&new_signature)
+            .unwrap()
+            .seal()
+            .maker_cert(),
+        new_maker.as_slice(),
+        "new seals name the new maker"
+    );
+    assert_valid(&verify(&rolled, &new_signature, &document).await);
+    // A seal the retired maker made still verifies while it is listed.
+    assert_valid(&verify(&rolled, &old_signature, &document).await);
+
+    // It stays listed as long as a seal it made may be valid, and not a second longer.
+    let old_valid_end = SealSignature::from_der(&old_signature)
+        .unwrap()
+        .seal()
+        .valid_end()
+        .at();
+    assert!(
+        retired.listed_until > old_valid_end,
+        "seals outlive their maker's certificate"
+    );
+    assert_eq!(
+        retired.listed_until,
+        ISSUER_NOW.minus(60).plus(MAX_SEAL_VALIDITY)
+    );
+    let (_, last) = trust_list_at(
+        rolled.dir.path(),
+        &done.region,
+        3,
+        retired.listed_until.minus(1),
+    );
+    let makers = |list: &huren_crypto::trust_list::TrustList| -> Vec<Vec<u8>> {
+        list.regions()[0]
+            .seal_makers
+            .iter()
+            .map(|c| c.der().to_vec())
+            .collect()
+    };
+    assert_eq!(makers(&last), [new_maker.clone(), old_maker.clone()]);
+    let (_, after) = trust_list_at(rolled.dir.path(), &done.region, 4, retired.listed_until);
+    assert_eq!(makers(&after), [new_maker]);
+    let crl = served_crl(&rolled).await;
+    let report = verify_seal_signature(&SealVerifyInput {
+        signature: &old_signature,
+        document: Document::Bytes(&document),
+        trust: SealTrust::TrustList(&after),
+        seal_status: None,
+        crls: std::slice::from_ref(&crl),
+        at: ISSUER_NOW,
+        options: SealVerifyOptions::default(),
+    });
+    assert!(
+        report.reasons.contains(&SealOutcome::MakerNotTrusted),
+        "{report:#?}"
+    );
+}
+
+/// The issuer's cap on a seal's validity (`validEnd - validStart`), which the rollover honours.
+const MAX_SEAL_VALIDITY: i64 = huren_issuer::seals::MAX_SEAL_VALIDITY_SECONDS;

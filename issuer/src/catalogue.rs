@@ -29,8 +29,9 @@
 //! - `holder_id_types` absent means all five holder identifier types of SPEC §3.
 //! - Face keys are lower-case ASCII snake_case (`[a-z][a-z0-9_]*`, at most 64 characters):
 //!   they are JSON keys in tokens and appear in error paths as `face.<key>`.
-//! - `huren types` prints exactly the keys SPEC §10 lists; `holder_id_types` stays internal
-//!   (it is in the [`LicenceType`] serde form, not in the contract JSON).
+//! - `huren types` prints exactly the keys SPEC §10 lists, `holder_id_types` among them (as
+//!   3-digit codes): the issuer refuses the other holder identifier types, so a client must be
+//!   able to know them before it asks.
 //!
 //! This module must not do I/O (the caller reads the TOML file), read the clock, log, or
 //! decide who may issue which type (access control lives with the bearer tokens). Nothing
@@ -350,8 +351,9 @@ impl Catalogue {
 
     /// The `huren types` JSON of SPEC §10: `{"types": [{"code", "name", "define_authority":
     /// {"name", "code"}, "face_fields": [{"key", "label", "required"}],
-    /// "default_validity_years"}]}`, sorted by code; `default_validity_years` is `null` for
-    /// long-term types.
+    /// "default_validity_years", "holder_id_types"}]}`, sorted by code;
+    /// `default_validity_years` is `null` for long-term types; `holder_id_types` lists the
+    /// 3-digit holder identifier type codes [`Catalogue::check`] accepts for the type.
     pub fn to_json(&self) -> serde_json::Value {
         let types: Vec<serde_json::Value> = self
             .types()
@@ -367,6 +369,7 @@ impl Catalogue {
                     "define_authority": {"name": t.define_authority.name, "code": t.define_authority.code},
                     "face_fields": fields,
                     "default_validity_years": t.default_validity_years,
+                    "holder_id_types": t.holder_id_types.iter().map(|h| h.code()).collect::<Vec<_>>(),
                 })
             })
             .collect();
@@ -805,6 +808,7 @@ mod tests {
                 "default_validity_years",
                 "define_authority",
                 "face_fields",
+                "holder_id_types",
                 "name",
             ];
             assert_eq!(keys, expected.into_iter().collect());
@@ -840,6 +844,17 @@ mod tests {
             .find(|t| t["code"] == BUSINESS_LICENCE)
             .unwrap();
         assert!(business["default_validity_years"].is_null());
+        // The issuer refuses any other holder identifier type, so a client must be told.
+        assert_eq!(business["holder_id_types"], serde_json::json!(["001"]));
+        for (t, json) in Catalogue::builtin().types().zip(types) {
+            let codes: Vec<&str> = t.holder_id_types.iter().map(|h| h.code()).collect();
+            assert_eq!(
+                json["holder_id_types"],
+                serde_json::json!(codes),
+                "{}",
+                t.code
+            );
+        }
         assert_eq!(
             types[0]["code"].as_str().unwrap(),
             Catalogue::builtin().types().next().unwrap().code

@@ -7,6 +7,11 @@
 //! off with the reason, and the licence service still starts), and the seal-holder keys of
 //! `[[seal_holders]]`, each refused at start unless its certificate is issued by the region
 //! root, carries the seal-holder purpose and belongs to the key.
+//!
+//! After `huren pki rollover` the issuer signs with the new status signer and seal maker once
+//! it is restarted (keys are read only at start); status lists are signed when first asked for
+//! after the start, so every list it serves then names the new signer. Retired keys are never
+//! loaded: `region.json` names them only for the trust list.
 
 use std::sync::Arc;
 

@@ -94,8 +94,9 @@ pub const MAX_DOCUMENT_BYTES: usize = 32 * 1024 * 1024;
 /// `MAX_CONCURRENT_SIGNINGS * MAX_DOCUMENT_BYTES`; further requests wait their turn.
 pub const MAX_CONCURRENT_SIGNINGS: usize = 4;
 /// Longest seal validity: a seal is a standing authority to sign for an organisation, and a
-/// bounded one is re-examined at least this often.
-pub const MAX_SEAL_VALIDITY_SECONDS: i64 = 10 * 365 * 86_400;
+/// bounded one is re-examined at least this often. Owned by the key rollover, which keeps a
+/// retired seal maker listed this long.
+pub use huren_keys::rollover::MAX_SEAL_VALIDITY_SECONDS;
 /// Longest seal name (印章名称), in characters.
 pub const MAX_NAME_CHARS: usize = 100;
 /// Most holder certificates in one seal (the decoder's bound on a certList).

@@ -29,6 +29,7 @@ use crate::certificate::{
 };
 use crate::keypair::{KeyError, PrivateKey};
 use crate::pem::{self, PemError};
+use crate::rollover::RetiredKey;
 use crate::store::{self, Passphrase, Protection, StoreError};
 
 /// File name of a region's description.
@@ -82,6 +83,12 @@ pub struct RegionConfig {
     /// Seal maker.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seal_maker: Option<KeyFiles>,
+    /// Status signers replaced by a rollover, listed until what they signed has expired.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub retired_status_signers: Vec<RetiredKey>,
+    /// Seal makers replaced by a rollover, listed until the seals they made have expired.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub retired_seal_makers: Vec<RetiredKey>,
 }
 
 impl RegionConfig {
@@ -375,6 +382,8 @@ pub fn init_region(out: &Path, init: &InitRegion<'_>) -> Result<RegionDir, Layou
         }],
         status_signer: Some(status_signer),
         seal_maker: Some(seal_maker),
+        retired_status_signers: Vec::new(),
+        retired_seal_makers: Vec::new(),
     };
     write_json(&staging.file(REGION_FILE), &config)?;
     staging.commit()?;
@@ -543,6 +552,8 @@ pub fn import_region(out: &Path, import: &ImportRegion<'_>) -> Result<RegionDir,
         }],
         status_signer,
         seal_maker: files.remove("seal-maker"),
+        retired_status_signers: Vec::new(),
+        retired_seal_makers: Vec::new(),
     };
     write_json(&staging.file(REGION_FILE), &config)?;
     staging.commit()?;

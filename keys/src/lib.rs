@@ -15,6 +15,7 @@ pub mod holder;
 pub mod keypair;
 pub mod layout;
 pub mod pem;
+pub mod rollover;
 pub mod store;
 pub mod trust_build;
 

@@ -12,7 +12,7 @@ use huren_crypto::trust_list::{
 };
 
 use crate::keypair::PrivateKey;
-use crate::layout::{LayoutError, RegionDir};
+use crate::layout::{KeyFiles, LayoutError, RegionDir};
 
 /// Default time until the next list is due.
 pub const DEFAULT_VALIDITY_SECONDS: i64 = 7 * 86_400;
@@ -48,10 +48,18 @@ fn format_problems(problems: &[EntryProblem]) -> String {
         .join("\n")
 }
 
-/// The trust-list entry of one region directory.
-pub fn region_entry(region: &RegionDir) -> Result<RegionEntry, LayoutError> {
+/// The trust-list entry of one region directory, for a list issued at `at`: retired status
+/// signers and seal makers are named until their `listed_until` (see [`crate::rollover`]).
+pub fn region_entry(region: &RegionDir, at: UnixTime) -> Result<RegionEntry, LayoutError> {
     let config = &region.config;
     let b64_cert = |files| region.certificate(files).map(|der| b64::encode_std(&der));
+    let b64_file = |cert: &str| {
+        let files = KeyFiles {
+            cert: cert.to_owned(),
+            key: None,
+        };
+        region.certificate(&files).map(|der| b64::encode_std(&der))
+    };
     let signers = config
         .signers
         .iter()
@@ -72,21 +80,22 @@ pub fn region_entry(region: &RegionDir) -> Result<RegionEntry, LayoutError> {
         roots: vec![b64_cert(&config.root)?],
         signers,
         status_signers: config
-            .status_signer
-            .iter()
-            .map(b64_cert)
+            .status_signers_at(at)
+            .into_iter()
+            .map(b64_file)
             .collect::<Result<_, _>>()?,
         seal_makers: config
-            .seal_maker
-            .iter()
-            .map(b64_cert)
+            .seal_makers_at(at)
+            .into_iter()
+            .map(b64_file)
             .collect::<Result<_, _>>()?,
         status_uri_prefix: config.status_uri_prefix(),
         issuer_uri: Some(config.public_url.clone()),
     })
 }
 
-/// Assembles the claims for `regions`.
+/// Assembles the claims for `regions`, issued at `now`: a retired status signer or seal maker
+/// whose `listed_until` has passed is left out (that is where rollover drops it).
 pub fn assemble(
     operator_name: &str,
     regions: &[RegionDir],
@@ -99,7 +108,7 @@ pub fn assemble(
     }
     let mut entries: Vec<RegionEntry> = Vec::new();
     for region in regions {
-        let entry = region_entry(region)?;
+        let entry = region_entry(region, now)?;
         if entries.iter().any(|e| e.code == entry.code) {
             return Err(TrustBuildError::DuplicateRegion(entry.code.to_string()));
         }

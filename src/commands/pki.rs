@@ -10,12 +10,13 @@ use huren_crypto::oids::{Purpose, HUREN_ARC};
 use huren_crypto::time::{Clock, UnixTime};
 use huren_keys::crl::CrlEntry;
 use huren_keys::holder::{self, HolderError, HolderRequest};
-use huren_keys::layout::{self, ImportRegion, ImportedPair, InitRegion, RegionDir};
+use huren_keys::layout::{self, ImportRegion, ImportedPair, InitRegion, KeyFiles, RegionDir};
+use huren_keys::rollover::{Role, Rollover};
 use huren_keys::store::Passphrase;
 use huren_keys::SystemClock;
 use serde_json::json;
 
-use crate::args::PkiCommand;
+use crate::args::{PkiCommand, RolloverArgs};
 use crate::common;
 
 pub fn run(command: PkiCommand, passphrase_file: Option<&Path>) -> Result<ExitCode> {
@@ -113,22 +114,15 @@ pub fn run(command: PkiCommand, passphrase_file: Option<&Path>) -> Result<ExitCo
                 out.display()
             );
         }
-        PkiCommand::RolloverSigner { region_dir, keys } => {
-            let region = huren_keys::layout::RegionDir::open(&region_dir)?;
-            let protection = common::protection(passphrase.as_ref(), keys.insecure_plaintext_keys)?;
-            let region = region.rollover_signer(passphrase.as_ref(), protection, now)?;
-            let active = region
-                .config
-                .signers
-                .iter()
-                .find(|s| s.active)
-                .map(|s| s.files.cert.clone())
-                .unwrap_or_default();
-            eprintln!(
-                "{}: new active licence signer {active}; {} signers listed. Rebuild the trust list (huren trust build) and restart the issuer.",
-                region.config.code,
-                region.config.signers.len()
-            );
+        PkiCommand::Rollover { role, args } => rollover(role, &args, passphrase.as_ref(), now)?,
+        PkiCommand::RolloverSigner { args } => {
+            rollover(Role::LicenceSigner, &args, passphrase.as_ref(), now)?;
+        }
+        PkiCommand::RolloverStatusSigner { args } => {
+            rollover(Role::StatusSigner, &args, passphrase.as_ref(), now)?;
+        }
+        PkiCommand::RolloverSealMaker { args } => {
+            rollover(Role::SealMaker, &args, passphrase.as_ref(), now)?;
         }
         PkiCommand::IssueHolder {
             region_dir,
@@ -273,6 +267,81 @@ pub fn run(command: PkiCommand, passphrase_file: Option<&Path>) -> Result<ExitCo
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `huren pki rollover` in all its spellings: prints what was made and what was retired.
+fn rollover(
+    role: Role,
+    args: &RolloverArgs,
+    passphrase: Option<&Passphrase>,
+    now: UnixTime,
+) -> Result<()> {
+    let region = RegionDir::open(&args.region_dir)
+        .with_context(|| format!("--region-dir {}", args.region_dir.display()))?;
+    let listed_until = match args.listed_until.as_deref() {
+        Some(text) => Some(common::time_arg(Some(text)).context("--listed-until")?),
+        None => None,
+    };
+    let protection = common::protection(passphrase, args.keys.insecure_plaintext_keys)?;
+    let done = region.rollover(&Rollover {
+        role,
+        passphrase,
+        protection,
+        now,
+        listed_until,
+        compromised: args.compromised,
+    })?;
+    let region = &done.region;
+    let cert = Certificate::from_der(&region.certificate(&done.files)?)?;
+    let retired = match &done.retired {
+        Some(retired) => {
+            let old = Certificate::from_der(&region.certificate(&KeyFiles {
+                cert: retired.cert.clone(),
+                key: None,
+            })?)?;
+            json!({
+                "cert": retired.cert,
+                "subject": old.subject(),
+                "retired_at": retired.retired_at.seconds(),
+                "listed_until": retired.listed_until.seconds(),
+                "compromised": retired.compromised,
+            })
+        }
+        None => serde_json::Value::Null,
+    };
+    let doc = json!({
+        "region": region.config.code,
+        "role": role.name(),
+        "cert": done.files.cert,
+        "key": done.files.key,
+        "subject": cert.subject(),
+        "serial": cert.serial_hex(),
+        "not_before": cert.not_before().seconds(),
+        "not_after": cert.not_after().seconds(),
+        "retired": retired,
+        "deleted_key": done.deleted_key,
+    });
+    match &done.retired {
+        Some(retired) => eprintln!(
+            "{}: new {} {}; the retired {} stays in trust lists built before {}.",
+            region.config.code,
+            role.name(),
+            done.files.cert,
+            retired.cert,
+            retired.listed_until
+        ),
+        None => eprintln!(
+            "{}: new {} {}.",
+            region.config.code,
+            role.name(),
+            done.files.cert
+        ),
+    }
+    eprintln!(
+        "Rebuild the trust list (huren trust build), give it to the issuer and restart the issuer."
+    );
+    common::emit(&serde_json::to_string_pretty(&doc)?)?;
+    Ok(())
 }
 
 /// The region's CRL file name, inside its directory, unless `--crl` says otherwise.

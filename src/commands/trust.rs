@@ -53,6 +53,21 @@ pub fn run(command: TrustCommand, passphrase_file: Option<&Path>) -> Result<Exit
             let key = operator.key(passphrase.as_ref())?;
             let token = trust_build::sign(&claims, &key, &operator.certificate()?)?;
             store::write_atomic(&out, format!("{token}\n").as_bytes(), 0o644, true)?;
+            for region in &regions {
+                let config = &region.config;
+                let retired = [
+                    ("status signer", &config.retired_status_signers),
+                    ("seal maker", &config.retired_seal_makers),
+                ];
+                for (role, list) in retired {
+                    for r in list.iter().filter(|r| r.listed_at(now)) {
+                        eprintln!(
+                            "{}: retired {role} {} listed until {}",
+                            config.code, r.cert, r.listed_until
+                        );
+                    }
+                }
+            }
             let signers: usize = claims.regions.iter().map(|r| r.signers.len()).sum();
             eprintln!(
                 "trust list seq {seq}: {} regions, {signers} licence signers, next update in {valid_days} days -> {}",

@@ -337,3 +337,27 @@ pub fn building_licence() -> serde_json::Value {
                  "address": "杭州市西湖区示例路1号", "economic_nature": "有限责任公司"}
     })
 }
+
+/// A trust list naming `region` as its files say at `at`, issued then by the operator in
+/// `dir/op`: the token and the list as a verifier holds it.
+pub fn trust_list_at(
+    dir: &std::path::Path,
+    region: &RegionDir,
+    seq: u64,
+    at: UnixTime,
+) -> (String, TrustList) {
+    let operator = layout::OperatorDir::open(&dir.join("op")).unwrap();
+    let claims = trust_build::assemble(
+        "测试运营方",
+        std::slice::from_ref(region),
+        seq,
+        at,
+        7 * 86_400,
+    )
+    .unwrap();
+    let operator_der = operator.certificate().unwrap();
+    let token = trust_build::sign(&claims, &operator.key(None).unwrap(), &operator_der).unwrap();
+    let pinned = Certificate::from_der(&operator_der).unwrap();
+    let trust = TrustList::verify(&token, &[pinned]).unwrap();
+    (token, trust)
+}

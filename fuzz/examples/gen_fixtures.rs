@@ -23,7 +23,7 @@ use huren_crypto::qr;
 use huren_crypto::status_list::{
     StatusList, StatusListClaim, StatusListPointer, StatusReference, StatusValue,
 };
-use huren_crypto::status_token::StatusListClaims;
+use huren_crypto::status_token::{StatusListClaims, MAX_STATUS_LIST_LIFETIME_SECONDS};
 use huren_crypto::trust_list::TrustList;
 use huren_crypto::{Signer, UnixTime};
 use huren_fuzz::{
@@ -93,7 +93,8 @@ fn main() -> Result<()> {
     let status_token = StatusListClaims {
         sub: STATUS_URI.to_owned(),
         iat: FIXTURE_NOW,
-        exp: FIXTURE_NOW + TRUST_LIST_VALIDITY_SECONDS,
+        // The longest life verifiers accept (SPEC §4), covering VERIFY_AT.
+        exp: FIXTURE_NOW + MAX_STATUS_LIST_LIFETIME_SECONDS,
         ttl: 3600,
         status_list: StatusListClaim::from_list(&list),
     }
@@ -108,6 +109,8 @@ fn main() -> Result<()> {
     write("es256-signer.pk8.der", &zj_key.to_pkcs8_der()?)?;
     write("sm2-signer.crt.der", &gd_cert)?;
     write("sm2-signer.pk8.der", &gd_key.to_pkcs8_der()?)?;
+    write("status-signer.crt.der", &status_cert)?;
+    write("status-signer.pk8.der", &status_key.to_pkcs8_der()?)?;
 
     // --- Licences ----------------------------------------------------------------------------
     let licence = |issuer_code: &str, until: Option<&str>, holder: (&str, &str)| -> Licence {
@@ -265,6 +268,23 @@ fn main() -> Result<()> {
         "hdr-hs256",
         header(r#"{"alg":"HS256","typ":"JWT","foo":1}"#).as_bytes(),
     )?;
+
+    // status_token: the fixture list as fetched, and claims to be signed by the listed signer
+    // (`!` + flags + payload).
+    let dir = seed_dir("status_token")?;
+    put(&dir, "fixture-list", status_token.as_bytes())?;
+    let claims = serde_json::json!({
+        "sub": STATUS_URI, "iat": FIXTURE_NOW, "exp": FIXTURE_NOW + 86_400, "ttl": 300,
+        "status_list": {"bits": 2, "lst": StatusListClaim::from_list(&list).lst},
+    })
+    .to_string();
+    put(&dir, "signed-claims", format!("!\x00{claims}").as_bytes())?;
+    put(
+        &dir,
+        "signed-claims-zip",
+        format!("!\x01{claims}").as_bytes(),
+    )?;
+    put(&dir, "unlisted-signer", format!("!\x02{claims}").as_bytes())?;
 
     // licence_claims
     let dir = seed_dir("licence_claims")?;

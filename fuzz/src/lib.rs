@@ -46,6 +46,10 @@ pub mod files {
     pub const TRUST_LIST: &str = include_str!("../fixtures/trust_list.jws");
     /// The signed status list of [`super::STATUS_URI`] (compact JWS).
     pub const STATUS_LIST: &str = include_str!("../fixtures/status_list.jws");
+    /// Status signer of 330000 (ES256): certificate DER.
+    pub const STATUS_SIGNER_CERT: &[u8] = include_bytes!("../fixtures/status-signer.crt.der");
+    /// Status signer of 330000 (ES256): plaintext PKCS#8 DER. TEST KEY.
+    pub const STATUS_SIGNER_KEY: &[u8] = include_bytes!("../fixtures/status-signer.pk8.der");
     /// Licence signer of 330000 (ES256): certificate DER.
     pub const ES256_SIGNER_CERT: &[u8] = include_bytes!("../fixtures/es256-signer.crt.der");
     /// Licence signer of 330000 (ES256): plaintext PKCS#8 DER. TEST KEY.
@@ -80,6 +84,8 @@ pub struct Fixture {
     pub es256: SignerFixture,
     /// 440000's licence signer (SM2SM3).
     pub sm2: SignerFixture,
+    /// 330000's status signer (ES256), named in the trust list's `status_signers`.
+    pub status_signer: SignerFixture,
 }
 
 /// The fixture, parsed and verified on first use. Panics (at start-up, not as a finding) if the
@@ -118,6 +124,10 @@ fn load() -> Result<Fixture, String> {
         sm2: SignerFixture {
             key: key(files::SM2_SIGNER_KEY, Algorithm::Sm2Sm3)?,
             cert: cert(files::SM2_SIGNER_CERT)?,
+        },
+        status_signer: SignerFixture {
+            key: key(files::STATUS_SIGNER_KEY, Algorithm::Es256)?,
+            cert: cert(files::STATUS_SIGNER_CERT)?,
         },
     })
 }

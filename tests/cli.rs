@@ -583,8 +583,12 @@ face_fields = [{ key = "scope", label = "许可范围", required = true }]
     );
 }
 
-/// The certificates a trust list names for Zhejiang, by role.
-fn listed(dir: &Path, trust_list: &str) -> (Vec<Vec<u8>>, Vec<Vec<u8>>, Vec<Vec<u8>>) {
+/// Certificates (DER), in the order a list names them.
+type Ders = Vec<Vec<u8>>;
+
+/// The certificates a trust list names for Zhejiang: licence signers, status signers, seal
+/// makers.
+fn listed(dir: &Path, trust_list: &str) -> (Ders, Ders, Ders) {
     use huren_crypto::cert::Certificate;
     use huren_crypto::trust_list::TrustList;
     let operator = huren_keys::pem::read_certificate(&dir.join("op/operator.crt.pem")).unwrap();

@@ -446,7 +446,7 @@ mod tests {
         assert_eq!(retired.listed_until, ROLLED.plus(7 * 86_400));
         assert_eq!(
             region.config.retired_status_signers,
-            [retired.clone()],
+            std::slice::from_ref(&retired),
             "recorded in region.json"
         );
 

@@ -12,7 +12,7 @@
 //!   seal-maker roles ([`RegionConfig::status_signers_at`], [`RegionConfig::seal_makers_at`]).
 //!
 //! Decisions:
-//! - A retired **status signer** stays listed for [`STATUS_LIST_MAX_LIFETIME_SECONDS`] (7 days,
+//! - A retired **status signer** stays listed for [`MAX_STATUS_LIST_LIFETIME_SECONDS`] (7 days,
 //!   the SPEC §4 cap on a list's `exp − iat`) after its retirement: every list it signed before
 //!   has expired by then. The issuer picks the new signer up when it restarts (it holds its keys
 //!   in memory), so restart it as soon as the new trust list is in place; lists it signs with
@@ -37,6 +37,7 @@
 use std::path::Path;
 
 use huren_crypto::oids::Purpose;
+use huren_crypto::status_token::MAX_STATUS_LIST_LIFETIME_SECONDS;
 use huren_crypto::time::UnixTime;
 use serde::{Deserialize, Serialize};
 
@@ -46,9 +47,6 @@ use crate::layout::{write_key, KeyFiles, LayoutError, RegionConfig, RegionDir, R
 use crate::pem;
 use crate::store::{self, Passphrase, Protection};
 
-/// The longest a status list lives (`exp − iat`, SPEC §4): how long a retired status signer
-/// stays listed.
-pub const STATUS_LIST_MAX_LIFETIME_SECONDS: i64 = 7 * 86_400;
 /// The longest validity the issuer gives a seal (`validEnd − validStart`): how long a retired
 /// seal maker stays listed unless told otherwise. The issuer's seal checks use this constant.
 pub const MAX_SEAL_VALIDITY_SECONDS: i64 = 10 * 365 * 86_400;
@@ -268,7 +266,7 @@ impl RegionDir {
         let old = current.replace(files.clone());
         let retired = old.as_ref().map(|old| {
             let default_span = match rollover.role {
-                Role::StatusSigner => STATUS_LIST_MAX_LIFETIME_SECONDS,
+                Role::StatusSigner => MAX_STATUS_LIST_LIFETIME_SECONDS,
                 _ => MAX_SEAL_VALIDITY_SECONDS,
             };
             let listed_until = if rollover.compromised {

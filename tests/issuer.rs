@@ -17,6 +17,8 @@ on_both_databases!(
     superseding_licence_revokes_the_old_one,
     batch_issues_each_item_on_its_own,
     audit_chain_records_everything_and_detects_tampering,
+    audit_verify_fails_when_the_chain_is_truncated_and_its_head_rewritten,
+    audit_verify_fails_when_a_middle_entry_is_rewritten_with_every_later_hash,
     status_list_is_cached_with_etag,
     concurrent_issuance_never_reuses_an_index,
 );
@@ -531,5 +533,238 @@ async fn signer_rollover_keeps_old_licences_valid_and_unlisted_keys_are_refused(
     assert_eq!(
         rolled.verify(new["token"].as_str().unwrap()).await.verdict,
         Verdict::Valid
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// The audit chain anchored outside the database
+// ---------------------------------------------------------------------------------------------
+
+/// `huren issuer audit verify` on the test issuer's configuration: (exit code, JSON report,
+/// stderr).
+fn audit_verify(issuer: &TestIssuer) -> (i32, serde_json::Value, String) {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_huren"))
+        .args(["issuer", "audit", "verify"])
+        .env("HUREN_DATABASE_URL", &issuer.database_url)
+        .env("HUREN_REGION_DIR", issuer.dir.path().join("zj"))
+        .env("HUREN_DATA_DIR", issuer.dir.path().join("data"))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    let report = serde_json::from_str(stdout.trim())
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {stdout}\n{stderr}"));
+    (output.status.code().unwrap_or(-1), report, stderr)
+}
+
+/// Some writes: token creation, three issuances, a suspension and a revocation (6 entries).
+async fn some_history(issuer: &TestIssuer) {
+    let a = issue(issuer).await;
+    let b = issue(issuer).await;
+    issue(issuer).await;
+    assert_eq!(
+        change(issuer, a["id"].as_str().unwrap(), "suspend", "check").await,
+        StatusCode::OK
+    );
+    assert_eq!(
+        change(issuer, b["id"].as_str().unwrap(), "revoke", "fraud").await,
+        StatusCode::OK
+    );
+}
+
+/// An audit entry as stored.
+struct Row {
+    seq: i64,
+    at: i64,
+    actor: String,
+    action: String,
+    subject: String,
+    detail: String,
+    hash: String,
+}
+
+async fn audit_rows(issuer: &TestIssuer) -> Vec<Row> {
+    use sqlx::Row as _;
+    sqlx::query("SELECT seq, at, actor, action, subject, detail, hash FROM audit_log ORDER BY seq")
+        .fetch_all(issuer.state.issuer.store.pool())
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| Row {
+            seq: row.try_get("seq").unwrap(),
+            at: row.try_get("at").unwrap(),
+            actor: row.try_get("actor").unwrap(),
+            action: row.try_get("action").unwrap(),
+            subject: row.try_get("subject").unwrap(),
+            detail: row.try_get("detail").unwrap(),
+            hash: row.try_get("hash").unwrap(),
+        })
+        .collect()
+}
+
+/// The entry hash as the issuer computes it (issuer/src/audit.rs), as an attacker who read
+/// the source would: SHA-256(prev_hash ‖ JSON of seq, at, actor, action, subject, detail).
+fn entry_hash(prev_hash: &str, row: &Row) -> String {
+    use sha2::Digest;
+    #[derive(serde::Serialize)]
+    struct Hashed<'a> {
+        seq: i64,
+        at: i64,
+        actor: &'a str,
+        action: &'a str,
+        subject: &'a str,
+        detail: &'a str,
+    }
+    let mut hasher = sha2::Sha256::new();
+    hasher.update(prev_hash.as_bytes());
+    hasher.update(
+        serde_json::to_vec(&Hashed {
+            seq: row.seq,
+            at: row.at,
+            actor: &row.actor,
+            action: &row.action,
+            subject: &row.subject,
+            detail: &row.detail,
+        })
+        .unwrap(),
+    );
+    hex::encode(hasher.finalize())
+}
+
+/// Points the (only) audit head row at `seq` and `hash`, as a database writer can.
+async fn rewrite_head(issuer: &TestIssuer, seq: i64, hash: &str) {
+    sqlx::query("UPDATE audit_head SET seq = $1, hash = $2")
+        .bind(seq)
+        .bind(hash)
+        .execute(issuer.state.issuer.store.pool())
+        .await
+        .unwrap();
+}
+
+/// Whoever can write the database truncates the audit log to its first entries and points the
+/// head at the last one kept: the shorter chain is consistent in itself, but the issuer signed
+/// a later head after each write, so `audit verify` fails and names the signed entry. The
+/// newest signed head is served at `GET /v1/audit/head`.
+async fn audit_verify_fails_when_the_chain_is_truncated_and_its_head_rewritten(db: Db) {
+    let issuer = spawn_issuer(&db).await;
+    some_history(&issuer).await;
+    let (code, report, stderr) = audit_verify(&issuer);
+    assert_eq!(
+        (code, &report["ok"]),
+        (0, &true.into()),
+        "{report} {stderr}"
+    );
+    assert_eq!(report["entries"], 6, "{report}");
+
+    let reply = issuer
+        .call(Method::GET, "/v1/audit/head", None, None, &[])
+        .await;
+    assert_eq!(
+        reply.status,
+        StatusCode::OK,
+        "{}",
+        String::from_utf8_lossy(&reply.body)
+    );
+    let served = String::from_utf8(reply.body).unwrap();
+    let root = huren_crypto::cert::Certificate::from_der(
+        &huren_keys::layout::RegionDir::open(&issuer.dir.path().join("zj"))
+            .unwrap()
+            .root_der()
+            .unwrap(),
+    )
+    .unwrap();
+    let head = huren_issuer::anchor::verify_head(&served, &issuer.state.issuer.keys.region, &root)
+        .unwrap();
+    let rows = audit_rows(&issuer).await;
+    assert_eq!(
+        (head.seq, head.hash.as_str()),
+        (6, rows[5].hash.as_str()),
+        "the newest head is served"
+    );
+
+    // The attack: keep entries 1–3, head at entry 3.
+    sqlx::query("DELETE FROM audit_log WHERE seq > 3")
+        .execute(issuer.state.issuer.store.pool())
+        .await
+        .unwrap();
+    rewrite_head(&issuer, 3, &rows[2].hash).await;
+    assert!(
+        huren_issuer::audit::verify_chain(&issuer.state.issuer.store)
+            .await
+            .unwrap()
+            .is_ok(),
+        "the truncated chain is consistent in itself"
+    );
+    let (code, report, stderr) = audit_verify(&issuer);
+    assert_eq!(
+        code, 1,
+        "a truncated chain must fail audit verify: {report} {stderr}"
+    );
+    assert_eq!(report["ok"], false, "{report}");
+    let problem = report["problem"].as_str().unwrap();
+    assert!(
+        problem.contains("entry 6") && problem.contains("truncated"),
+        "{problem}"
+    );
+}
+
+/// Whoever can write the database rewrites a middle entry (a revocation's reason) and
+/// recomputes every later hash and the head: consistent in itself, but not the chain the
+/// issuer signed, so `audit verify` fails and names the signed entry.
+async fn audit_verify_fails_when_a_middle_entry_is_rewritten_with_every_later_hash(db: Db) {
+    let issuer = spawn_issuer(&db).await;
+    some_history(&issuer).await;
+    let (code, report, stderr) = audit_verify(&issuer);
+    assert_eq!(code, 0, "{report} {stderr}");
+
+    let mut rows = audit_rows(&issuer).await;
+    let pool = issuer.state.issuer.store.pool();
+    let mut prev_hash = rows[2].hash.clone();
+    for row in rows.iter_mut().skip(3) {
+        if row.action == "suspend" {
+            row.detail = r#"{"reason":"routine","superseded_by":null}"#.into();
+        }
+        row.hash = entry_hash(&prev_hash, row);
+        sqlx::query("UPDATE audit_log SET detail = $1, prev_hash = $2, hash = $3 WHERE seq = $4")
+            .bind(&row.detail)
+            .bind(&prev_hash)
+            .bind(&row.hash)
+            .bind(row.seq)
+            .execute(pool)
+            .await
+            .unwrap();
+        prev_hash = row.hash.clone();
+    }
+    rewrite_head(&issuer, rows.last().unwrap().seq, &prev_hash).await;
+    assert!(
+        huren_issuer::audit::verify_chain(&issuer.state.issuer.store)
+            .await
+            .unwrap()
+            .is_ok(),
+        "the rewritten chain is consistent in itself"
+    );
+    let (code, report, stderr) = audit_verify(&issuer);
+    assert_eq!(
+        code, 1,
+        "a rewritten chain must fail audit verify: {report} {stderr}"
+    );
+    let problem = report["problem"].as_str().unwrap();
+    assert!(problem.contains("signed audit head at entry"), "{problem}");
+
+    // A head file the region's keys did not sign is refused, naming the file.
+    let heads = issuer.dir.path().join("data/audit-heads/330000");
+    std::fs::write(
+        heads.join("00000000000000000099-0000000000000000.jwt"),
+        "eyJ.e30.AA",
+    )
+    .unwrap();
+    let (code, report, _) = audit_verify(&issuer);
+    assert_eq!(code, 1, "{report}");
+    assert!(
+        report["problem"]
+            .as_str()
+            .unwrap()
+            .contains("00000000000000000099"),
+        "{report}"
     );
 }

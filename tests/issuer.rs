@@ -19,6 +19,8 @@ on_both_databases!(
     audit_chain_records_everything_and_detects_tampering,
     audit_verify_fails_when_the_chain_is_truncated_and_its_head_rewritten,
     audit_verify_fails_when_a_middle_entry_is_rewritten_with_every_later_hash,
+    region_migration_keeps_a_single_region_chain_and_its_rows_in_that_region,
+    region_migration_keeps_a_mixed_chain_verifiable_as_legacy,
     status_list_is_cached_with_etag,
     concurrent_issuance_never_reuses_an_index,
 );
@@ -766,5 +768,159 @@ async fn audit_verify_fails_when_a_middle_entry_is_rewritten_with_every_later_ha
             .unwrap()
             .contains("00000000000000000099"),
         "{report}"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Migration 0003: existing databases
+// ---------------------------------------------------------------------------------------------
+
+/// A database as the issuer left it before migration 0003 (one global audit chain of three
+/// entries, an idempotency key and an import row of a Zhejiang licence; with `mixed`, a
+/// Jiangsu status list too), then opened by the current issuer (which applies 0003).
+async fn pre_region_database(
+    db: &Db,
+    dir: &std::path::Path,
+    mixed: bool,
+) -> huren_issuer::store::Store {
+    let (url, engine) = match db {
+        Db::Sqlite => (
+            format!("sqlite://{}?mode=rwc", dir.join("old.db").display()),
+            "sqlite",
+        ),
+        Db::Postgres(base) => (common::issuer::fresh_postgres(base).await, "postgres"),
+    };
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(&url).await.unwrap();
+    let mut migrator = sqlx::migrate::Migrator::new(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("migrations")
+            .join(engine),
+    )
+    .await
+    .unwrap();
+    let before: Vec<_> = migrator
+        .migrations
+        .iter()
+        .filter(|m| m.version < 3)
+        .cloned()
+        .collect();
+    migrator.migrations = before.into();
+    migrator.run(&pool).await.unwrap();
+    let mut statements = vec![
+        "INSERT INTO status_lists (id, region, seq, capacity, allocated, version, created_at) VALUES ('330000-0', '330000', 0, 4096, 1, 0, 1)".to_owned(),
+        "INSERT INTO api_tokens (id, hash, region, scopes, types, label, created_at) VALUES ('tok_old', 'h', '330000', 'issue', '*', 'old', 1)".to_owned(),
+        "INSERT INTO licences (jti, region, type_code, token, list_id, idx, issued_at, issued_by) VALUES ('J1', '330000', 'T', '-', '330000-0', 1, 1, 'tok_old')".to_owned(),
+        "INSERT INTO idempotency (token_id, key, request_hash, jti, created_at) VALUES ('tok_old', 'k', 'h', 'J1', 1)".to_owned(),
+        "INSERT INTO import_rows (row_key, jti) VALUES ('r', 'J1')".to_owned(),
+    ];
+    if mixed {
+        statements.push("INSERT INTO status_lists (id, region, seq, capacity, allocated, version, created_at) VALUES ('320000-0', '320000', 0, 4096, 0, 0, 1)".to_owned());
+    }
+    let mut prev_hash = "0".repeat(64);
+    for (seq, action, subject) in [
+        (1, "token_create", "tok_old"),
+        (2, "issue", "J1"),
+        (3, "revoke", "J1"),
+    ] {
+        let mut row = Row {
+            seq,
+            at: 1,
+            actor: "tok_old".into(),
+            action: action.into(),
+            subject: subject.into(),
+            detail: "{}".into(),
+            hash: String::new(),
+        };
+        row.hash = entry_hash(&prev_hash, &row);
+        statements.push(format!(
+            "INSERT INTO audit_log (seq, at, actor, action, subject, detail, prev_hash, hash) VALUES ({seq}, 1, 'tok_old', '{action}', '{subject}', '{{}}', '{prev_hash}', '{}')",
+            row.hash
+        ));
+        prev_hash = row.hash;
+    }
+    statements.push(format!(
+        "UPDATE audit_head SET seq = 3, hash = '{prev_hash}' WHERE id = 1"
+    ));
+    for statement in statements {
+        sqlx::query(&statement).execute(&pool).await.unwrap();
+    }
+    pool.close().await;
+    huren_issuer::store::Store::connect(&url).await.unwrap()
+}
+
+/// A single-region database keeps its chain, now Zhejiang's, verifiable and continued; its
+/// idempotency keys and import rows are Zhejiang's.
+async fn region_migration_keeps_a_single_region_chain_and_its_rows_in_that_region(db: Db) {
+    use huren_crypto::ids::RegionCode;
+    use huren_issuer::store::RegionStore;
+    use sqlx::Row as _;
+    let dir = tempfile::tempdir().unwrap();
+    let store = pre_region_database(&db, dir.path(), false).await;
+    let zhejiang = RegionStore::new(store.clone(), RegionCode::parse("330000").unwrap());
+    assert_eq!(
+        huren_issuer::audit::verify_chain(&zhejiang).await.unwrap(),
+        Ok(3)
+    );
+    assert_eq!(
+        huren_issuer::audit::page(&zhejiang, 0, 10)
+            .await
+            .unwrap()
+            .len(),
+        3
+    );
+    assert_eq!(
+        huren_issuer::audit::verify_legacy_chain(&store)
+            .await
+            .unwrap(),
+        None
+    );
+    for table in ["idempotency", "import_rows"] {
+        let region: String = sqlx::query(&format!("SELECT region FROM {table}"))
+            .fetch_one(store.pool())
+            .await
+            .unwrap()
+            .try_get("region")
+            .unwrap();
+        assert_eq!(region, "330000", "{table}");
+    }
+    let spec = huren_issuer::tokens::TokenSpec {
+        region: zhejiang.region(),
+        scopes: &[huren_issuer::tokens::Scope::Read],
+        types: &[],
+        label: "after",
+    };
+    huren_issuer::tokens::create(&store, &spec, "test", 2, &mut rand_core::OsRng)
+        .await
+        .unwrap();
+    assert_eq!(
+        huren_issuer::audit::verify_chain(&zhejiang).await.unwrap(),
+        Ok(4),
+        "continued"
+    );
+    let jiangsu = RegionStore::new(store, RegionCode::parse("320000").unwrap());
+    assert_eq!(
+        huren_issuer::audit::verify_chain(&jiangsu).await.unwrap(),
+        Ok(0)
+    );
+}
+
+/// A database two regions already wrote keeps its one interleaved chain, verifiable as the
+/// legacy chain; each region starts its own.
+async fn region_migration_keeps_a_mixed_chain_verifiable_as_legacy(db: Db) {
+    use huren_crypto::ids::RegionCode;
+    use huren_issuer::store::RegionStore;
+    let dir = tempfile::tempdir().unwrap();
+    let store = pre_region_database(&db, dir.path(), true).await;
+    assert_eq!(
+        huren_issuer::audit::verify_legacy_chain(&store)
+            .await
+            .unwrap(),
+        Some(Ok(3))
+    );
+    let zhejiang = RegionStore::new(store, RegionCode::parse("330000").unwrap());
+    assert_eq!(
+        huren_issuer::audit::verify_chain(&zhejiang).await.unwrap(),
+        Ok(0)
     );
 }

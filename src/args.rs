@@ -283,7 +283,10 @@ pub enum TokenCommand {
 /// `huren issuer audit …`
 #[derive(Debug, Subcommand)]
 pub enum AuditCommand {
-    /// Check the hash chain: detects edited, deleted or reordered entries.
+    /// Check the region's hash chain and that it extends every signed head in the data
+    /// directory: detects edited, deleted or reordered entries, also when the chain and its
+    /// head were rewritten consistently or truncated. Needs the region directory (the region
+    /// and its root) and the data directory. Exit 0 intact, 1 broken.
     Verify {
         #[command(flatten)]
         config: IssuerConfigArgs,

@@ -17,6 +17,10 @@ on_both_databases!(
     superseding_licence_revokes_the_old_one,
     batch_issues_each_item_on_its_own,
     audit_chain_records_everything_and_detects_tampering,
+    audit_verify_fails_when_the_chain_is_truncated_and_its_head_rewritten,
+    audit_verify_fails_when_a_middle_entry_is_rewritten_with_every_later_hash,
+    region_migration_keeps_a_single_region_chain_and_its_rows_in_that_region,
+    region_migration_keeps_a_mixed_chain_verifiable_as_legacy,
     status_list_is_cached_with_etag,
     concurrent_issuance_never_reuses_an_index,
 );
@@ -641,5 +645,392 @@ async fn status_signer_rollover_resigns_lists_with_the_new_key_and_lists_the_old
     assert!(
         old.exp() <= retired.listed_until,
         "the old key's last list expired before the drop point"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// The audit chain anchored outside the database
+// ---------------------------------------------------------------------------------------------
+
+/// `huren issuer audit verify` on the test issuer's configuration: (exit code, JSON report,
+/// stderr).
+fn audit_verify(issuer: &TestIssuer) -> (i32, serde_json::Value, String) {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_huren"))
+        .args(["issuer", "audit", "verify"])
+        .env("HUREN_DATABASE_URL", &issuer.database_url)
+        .env("HUREN_REGION_DIR", issuer.dir.path().join("zj"))
+        .env("HUREN_DATA_DIR", issuer.dir.path().join("data"))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    let report = serde_json::from_str(stdout.trim())
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {stdout}\n{stderr}"));
+    (output.status.code().unwrap_or(-1), report, stderr)
+}
+
+/// Some writes: token creation, three issuances, a suspension and a revocation (6 entries).
+async fn some_history(issuer: &TestIssuer) {
+    let a = issue(issuer).await;
+    let b = issue(issuer).await;
+    issue(issuer).await;
+    assert_eq!(
+        change(issuer, a["id"].as_str().unwrap(), "suspend", "check").await,
+        StatusCode::OK
+    );
+    assert_eq!(
+        change(issuer, b["id"].as_str().unwrap(), "revoke", "fraud").await,
+        StatusCode::OK
+    );
+}
+
+/// An audit entry as stored.
+struct Row {
+    seq: i64,
+    at: i64,
+    actor: String,
+    action: String,
+    subject: String,
+    detail: String,
+    hash: String,
+}
+
+async fn audit_rows(issuer: &TestIssuer) -> Vec<Row> {
+    use sqlx::Row as _;
+    sqlx::query("SELECT seq, at, actor, action, subject, detail, hash FROM audit_log ORDER BY seq")
+        .fetch_all(issuer.state.issuer.store.pool())
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| Row {
+            seq: row.try_get("seq").unwrap(),
+            at: row.try_get("at").unwrap(),
+            actor: row.try_get("actor").unwrap(),
+            action: row.try_get("action").unwrap(),
+            subject: row.try_get("subject").unwrap(),
+            detail: row.try_get("detail").unwrap(),
+            hash: row.try_get("hash").unwrap(),
+        })
+        .collect()
+}
+
+/// The entry hash as the issuer computes it (issuer/src/audit.rs), as an attacker who read
+/// the source would: SHA-256(prev_hash ‖ JSON of seq, at, actor, action, subject, detail).
+fn entry_hash(prev_hash: &str, row: &Row) -> String {
+    use sha2::Digest;
+    #[derive(serde::Serialize)]
+    struct Hashed<'a> {
+        seq: i64,
+        at: i64,
+        actor: &'a str,
+        action: &'a str,
+        subject: &'a str,
+        detail: &'a str,
+    }
+    let mut hasher = sha2::Sha256::new();
+    hasher.update(prev_hash.as_bytes());
+    hasher.update(
+        serde_json::to_vec(&Hashed {
+            seq: row.seq,
+            at: row.at,
+            actor: &row.actor,
+            action: &row.action,
+            subject: &row.subject,
+            detail: &row.detail,
+        })
+        .unwrap(),
+    );
+    hex::encode(hasher.finalize())
+}
+
+/// Points the (only) audit head row at `seq` and `hash`, as a database writer can.
+async fn rewrite_head(issuer: &TestIssuer, seq: i64, hash: &str) {
+    sqlx::query("UPDATE audit_head SET seq = $1, hash = $2")
+        .bind(seq)
+        .bind(hash)
+        .execute(issuer.state.issuer.store.pool())
+        .await
+        .unwrap();
+}
+
+/// Whoever can write the database truncates the audit log to its first entries and points the
+/// head at the last one kept: the shorter chain is consistent in itself, but the issuer signed
+/// a later head after each write, so `audit verify` fails and names the signed entry. The
+/// newest signed head is served at `GET /v1/audit/head`.
+async fn audit_verify_fails_when_the_chain_is_truncated_and_its_head_rewritten(db: Db) {
+    let issuer = spawn_issuer(&db).await;
+    some_history(&issuer).await;
+    let (code, report, stderr) = audit_verify(&issuer);
+    assert_eq!(
+        (code, &report["ok"]),
+        (0, &true.into()),
+        "{report} {stderr}"
+    );
+    assert_eq!(report["entries"], 6, "{report}");
+
+    let reply = issuer
+        .call(Method::GET, "/v1/audit/head", None, None, &[])
+        .await;
+    assert_eq!(
+        reply.status,
+        StatusCode::OK,
+        "{}",
+        String::from_utf8_lossy(&reply.body)
+    );
+    let served = String::from_utf8(reply.body).unwrap();
+    let root = huren_crypto::cert::Certificate::from_der(
+        &huren_keys::layout::RegionDir::open(&issuer.dir.path().join("zj"))
+            .unwrap()
+            .root_der()
+            .unwrap(),
+    )
+    .unwrap();
+    let head = huren_issuer::anchor::verify_head(&served, &issuer.state.issuer.keys.region, &root)
+        .unwrap();
+    let rows = audit_rows(&issuer).await;
+    assert_eq!(
+        (head.seq, head.hash.as_str()),
+        (6, rows[5].hash.as_str()),
+        "the newest head is served"
+    );
+
+    // The attack: keep entries 1–3, head at entry 3.
+    sqlx::query("DELETE FROM audit_log WHERE seq > 3")
+        .execute(issuer.state.issuer.store.pool())
+        .await
+        .unwrap();
+    rewrite_head(&issuer, 3, &rows[2].hash).await;
+    assert!(
+        huren_issuer::audit::verify_chain(&issuer.state.issuer.store)
+            .await
+            .unwrap()
+            .is_ok(),
+        "the truncated chain is consistent in itself"
+    );
+    let (code, report, stderr) = audit_verify(&issuer);
+    assert_eq!(
+        code, 1,
+        "a truncated chain must fail audit verify: {report} {stderr}"
+    );
+    assert_eq!(report["ok"], false, "{report}");
+    let problem = report["problem"].as_str().unwrap();
+    assert!(
+        problem.contains("entry 6") && problem.contains("truncated"),
+        "{problem}"
+    );
+}
+
+/// Whoever can write the database rewrites a middle entry (a revocation's reason) and
+/// recomputes every later hash and the head: consistent in itself, but not the chain the
+/// issuer signed, so `audit verify` fails and names the signed entry.
+async fn audit_verify_fails_when_a_middle_entry_is_rewritten_with_every_later_hash(db: Db) {
+    let issuer = spawn_issuer(&db).await;
+    some_history(&issuer).await;
+    let (code, report, stderr) = audit_verify(&issuer);
+    assert_eq!(code, 0, "{report} {stderr}");
+
+    let mut rows = audit_rows(&issuer).await;
+    let pool = issuer.state.issuer.store.pool();
+    let mut prev_hash = rows[2].hash.clone();
+    for row in rows.iter_mut().skip(3) {
+        if row.action == "suspend" {
+            row.detail = r#"{"reason":"routine","superseded_by":null}"#.into();
+        }
+        row.hash = entry_hash(&prev_hash, row);
+        sqlx::query("UPDATE audit_log SET detail = $1, prev_hash = $2, hash = $3 WHERE seq = $4")
+            .bind(&row.detail)
+            .bind(&prev_hash)
+            .bind(&row.hash)
+            .bind(row.seq)
+            .execute(pool)
+            .await
+            .unwrap();
+        prev_hash = row.hash.clone();
+    }
+    rewrite_head(&issuer, rows.last().unwrap().seq, &prev_hash).await;
+    assert!(
+        huren_issuer::audit::verify_chain(&issuer.state.issuer.store)
+            .await
+            .unwrap()
+            .is_ok(),
+        "the rewritten chain is consistent in itself"
+    );
+    let (code, report, stderr) = audit_verify(&issuer);
+    assert_eq!(
+        code, 1,
+        "a rewritten chain must fail audit verify: {report} {stderr}"
+    );
+    let problem = report["problem"].as_str().unwrap();
+    assert!(problem.contains("signed audit head at entry"), "{problem}");
+
+    // A head file the region's keys did not sign is refused, naming the file.
+    let heads = issuer.dir.path().join("data/audit-heads/330000");
+    std::fs::write(
+        heads.join("00000000000000000099-0000000000000000.jwt"),
+        "eyJ.e30.AA",
+    )
+    .unwrap();
+    let (code, report, _) = audit_verify(&issuer);
+    assert_eq!(code, 1, "{report}");
+    assert!(
+        report["problem"]
+            .as_str()
+            .unwrap()
+            .contains("00000000000000000099"),
+        "{report}"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Migration 0003: existing databases
+// ---------------------------------------------------------------------------------------------
+
+/// A database as the issuer left it before migration 0003 (one global audit chain of three
+/// entries, an idempotency key and an import row of a Zhejiang licence; with `mixed`, a
+/// Jiangsu status list too), then opened by the current issuer (which applies 0003).
+async fn pre_region_database(
+    db: &Db,
+    dir: &std::path::Path,
+    mixed: bool,
+) -> huren_issuer::store::Store {
+    let (url, engine) = match db {
+        Db::Sqlite => (
+            format!("sqlite://{}?mode=rwc", dir.join("old.db").display()),
+            "sqlite",
+        ),
+        Db::Postgres(base) => (common::issuer::fresh_postgres(base).await, "postgres"),
+    };
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(&url).await.unwrap();
+    let mut migrator = sqlx::migrate::Migrator::new(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("migrations")
+            .join(engine),
+    )
+    .await
+    .unwrap();
+    let before: Vec<_> = migrator
+        .migrations
+        .iter()
+        .filter(|m| m.version < 3)
+        .cloned()
+        .collect();
+    migrator.migrations = before.into();
+    migrator.run(&pool).await.unwrap();
+    let mut statements = vec![
+        "INSERT INTO status_lists (id, region, seq, capacity, allocated, version, created_at) VALUES ('330000-0', '330000', 0, 4096, 1, 0, 1)".to_owned(),
+        "INSERT INTO api_tokens (id, hash, region, scopes, types, label, created_at) VALUES ('tok_old', 'h', '330000', 'issue', '*', 'old', 1)".to_owned(),
+        "INSERT INTO licences (jti, region, type_code, token, list_id, idx, issued_at, issued_by) VALUES ('J1', '330000', 'T', '-', '330000-0', 1, 1, 'tok_old')".to_owned(),
+        "INSERT INTO idempotency (token_id, key, request_hash, jti, created_at) VALUES ('tok_old', 'k', 'h', 'J1', 1)".to_owned(),
+        "INSERT INTO import_rows (row_key, jti) VALUES ('r', 'J1')".to_owned(),
+    ];
+    if mixed {
+        statements.push("INSERT INTO status_lists (id, region, seq, capacity, allocated, version, created_at) VALUES ('320000-0', '320000', 0, 4096, 0, 0, 1)".to_owned());
+    }
+    let mut prev_hash = "0".repeat(64);
+    for (seq, action, subject) in [
+        (1, "token_create", "tok_old"),
+        (2, "issue", "J1"),
+        (3, "revoke", "J1"),
+    ] {
+        let mut row = Row {
+            seq,
+            at: 1,
+            actor: "tok_old".into(),
+            action: action.into(),
+            subject: subject.into(),
+            detail: "{}".into(),
+            hash: String::new(),
+        };
+        row.hash = entry_hash(&prev_hash, &row);
+        statements.push(format!(
+            "INSERT INTO audit_log (seq, at, actor, action, subject, detail, prev_hash, hash) VALUES ({seq}, 1, 'tok_old', '{action}', '{subject}', '{{}}', '{prev_hash}', '{}')",
+            row.hash
+        ));
+        prev_hash = row.hash;
+    }
+    statements.push(format!(
+        "UPDATE audit_head SET seq = 3, hash = '{prev_hash}' WHERE id = 1"
+    ));
+    for statement in statements {
+        sqlx::query(&statement).execute(&pool).await.unwrap();
+    }
+    pool.close().await;
+    huren_issuer::store::Store::connect(&url).await.unwrap()
+}
+
+/// A single-region database keeps its chain, now Zhejiang's, verifiable and continued; its
+/// idempotency keys and import rows are Zhejiang's.
+async fn region_migration_keeps_a_single_region_chain_and_its_rows_in_that_region(db: Db) {
+    use huren_crypto::ids::RegionCode;
+    use huren_issuer::store::RegionStore;
+    use sqlx::Row as _;
+    let dir = tempfile::tempdir().unwrap();
+    let store = pre_region_database(&db, dir.path(), false).await;
+    let zhejiang = RegionStore::new(store.clone(), RegionCode::parse("330000").unwrap());
+    assert_eq!(
+        huren_issuer::audit::verify_chain(&zhejiang).await.unwrap(),
+        Ok(3)
+    );
+    assert_eq!(
+        huren_issuer::audit::page(&zhejiang, 0, 10)
+            .await
+            .unwrap()
+            .len(),
+        3
+    );
+    assert_eq!(
+        huren_issuer::audit::verify_legacy_chain(&store)
+            .await
+            .unwrap(),
+        None
+    );
+    for table in ["idempotency", "import_rows"] {
+        let region: String = sqlx::query(&format!("SELECT region FROM {table}"))
+            .fetch_one(store.pool())
+            .await
+            .unwrap()
+            .try_get("region")
+            .unwrap();
+        assert_eq!(region, "330000", "{table}");
+    }
+    let spec = huren_issuer::tokens::TokenSpec {
+        region: zhejiang.region(),
+        scopes: &[huren_issuer::tokens::Scope::Read],
+        types: &[],
+        label: "after",
+    };
+    huren_issuer::tokens::create(&store, &spec, "test", 2, &mut rand_core::OsRng)
+        .await
+        .unwrap();
+    assert_eq!(
+        huren_issuer::audit::verify_chain(&zhejiang).await.unwrap(),
+        Ok(4),
+        "continued"
+    );
+    let jiangsu = RegionStore::new(store, RegionCode::parse("320000").unwrap());
+    assert_eq!(
+        huren_issuer::audit::verify_chain(&jiangsu).await.unwrap(),
+        Ok(0)
+    );
+}
+
+/// A database two regions already wrote keeps its one interleaved chain, verifiable as the
+/// legacy chain; each region starts its own.
+async fn region_migration_keeps_a_mixed_chain_verifiable_as_legacy(db: Db) {
+    use huren_crypto::ids::RegionCode;
+    use huren_issuer::store::RegionStore;
+    let dir = tempfile::tempdir().unwrap();
+    let store = pre_region_database(&db, dir.path(), true).await;
+    assert_eq!(
+        huren_issuer::audit::verify_legacy_chain(&store)
+            .await
+            .unwrap(),
+        Some(Ok(3))
+    );
+    let zhejiang = RegionStore::new(store, RegionCode::parse("330000").unwrap());
+    assert_eq!(
+        huren_issuer::audit::verify_chain(&zhejiang).await.unwrap(),
+        Ok(0)
     );
 }

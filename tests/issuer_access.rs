@@ -10,7 +10,7 @@
 mod common;
 
 use axum::http::{Method, StatusCode};
-use common::issuer::{building_licence, spawn_issuer, Db, Reply, TestIssuer};
+use common::issuer::{building_licence, spawn_issuer, spawn_region_issuer, Db, Reply, TestIssuer};
 use huren_crypto::verify::Verdict;
 use huren_issuer::tokens::Scope;
 
@@ -20,6 +20,7 @@ on_both_databases!(
     bad_issuance_bodies_are_4xx_problems_naming_the_field_and_store_nothing,
     status_change_needs_a_reason_and_an_existing_licence,
     null_valid_until_issues_a_long_term_licence_without_exp,
+    another_regions_licences_on_a_shared_database_are_not_found_and_never_change,
 );
 
 /// The licence type of `building_licence()` (建筑业企业资质证书).
@@ -903,4 +904,156 @@ async fn null_valid_until_issues_a_long_term_licence_without_exp(db: Db) {
     assert_eq!(report.verdict, Verdict::Valid, "{report:#?}");
     assert!(report.licence().unwrap().valid_until.is_some());
     assert!(report.claims.as_ref().unwrap().exp.is_some());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Several regions on one database
+// ---------------------------------------------------------------------------------------------
+
+/// Zhejiang's and Jiangsu's issuers on one database (SPEC §7): whatever Zhejiang's token may
+/// do, Jiangsu's licences, audit entries and status lists are not there for Zhejiang's issuer —
+/// reading, QR, view, revoking, suspending, reinstating, superseding (single and batch), the
+/// audit log and the status list all answer as for a licence that does not exist — and not one
+/// of Jiangsu's rows changes. Both regions' audit chains still verify.
+async fn another_regions_licences_on_a_shared_database_are_not_found_and_never_change(db: Db) {
+    let zhejiang = spawn_issuer(&db).await;
+    let jiangsu =
+        spawn_region_issuer(&db, "320000", Some(&zhejiang.database_url), |_, _, _| None).await;
+    let own = issue(&zhejiang, &building_licence()).await;
+    let theirs = issue(&jiangsu, &building_licence()).await;
+    let suspended = issue(&jiangsu, &building_licence()).await;
+    let (theirs, suspended) = (
+        theirs["id"].as_str().unwrap().to_owned(),
+        suspended["id"].as_str().unwrap().to_owned(),
+    );
+    let reply = jiangsu
+        .post(
+            &format!("/v1/licences/{suspended}/suspend"),
+            &serde_json::json!({"reason": "核查中"}),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", text(&reply));
+    let list = list_of(&record(&jiangsu, &theirs).await);
+    let before = snapshot(&zhejiang).await;
+
+    let token = Some(zhejiang.admin.as_str());
+    for path in ["", "/qr.png", "/qr.svg", "/view"] {
+        for jti in [&theirs, &suspended] {
+            let reply = zhejiang
+                .call(
+                    Method::GET,
+                    &format!("/v1/licences/{jti}{path}"),
+                    token,
+                    None,
+                    &[],
+                )
+                .await;
+            assert_problem(
+                &reply,
+                StatusCode::NOT_FOUND,
+                "not_found",
+                &format!("GET {path} of a Jiangsu licence"),
+            );
+        }
+    }
+    for (action, jti) in [
+        ("revoke", &theirs),
+        ("suspend", &theirs),
+        ("reinstate", &suspended),
+        ("revoke", &suspended),
+    ] {
+        let reply = zhejiang
+            .post(
+                &format!("/v1/licences/{jti}/{action}"),
+                &serde_json::json!({"reason": "跨省操作"}),
+            )
+            .await;
+        assert_problem(
+            &reply,
+            StatusCode::NOT_FOUND,
+            "not_found",
+            &format!("{action} of a Jiangsu licence"),
+        );
+    }
+    let mut superseding = building_licence();
+    superseding["supersedes"] = theirs.clone().into();
+    let reply = zhejiang.post("/v1/licences", &superseding).await;
+    let problem = assert_problem(
+        &reply,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_fields",
+        "superseding a Jiangsu licence",
+    );
+    assert_eq!(fields(&problem), ["supersedes"], "{problem}");
+    let reply = zhejiang
+        .post("/v1/licences/batch", &serde_json::json!([superseding]))
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", text(&reply));
+    let batch = reply.json();
+    assert_eq!(batch["issued"], 0, "{batch}");
+    assert_eq!(batch["items"][0]["error"]["status"], 422, "{batch}");
+    let reply = zhejiang
+        .call(Method::GET, &format!("/v1/status/{list}"), None, None, &[])
+        .await;
+    assert_problem(
+        &reply,
+        StatusCode::NOT_FOUND,
+        "not_found",
+        "Jiangsu's status list",
+    );
+
+    let reply = zhejiang
+        .call(
+            Method::GET,
+            "/v1/audit?after=0&limit=1000",
+            token,
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", text(&reply));
+    let entries = reply.json()["entries"].as_array().unwrap().clone();
+    let subjects: Vec<&str> = entries
+        .iter()
+        .map(|e| e["subject"].as_str().unwrap())
+        .collect();
+    assert!(
+        subjects.contains(&own["id"].as_str().unwrap()),
+        "Zhejiang's own entries are there: {subjects:?}"
+    );
+    assert!(
+        !subjects.contains(&theirs.as_str()) && !subjects.contains(&suspended.as_str()),
+        "Zhejiang's audit log shows Jiangsu's entries: {subjects:?}"
+    );
+    assert!(
+        entries
+            .iter()
+            .all(|e| !e["detail"].as_str().unwrap().contains("320000")),
+        "Zhejiang's audit log shows Jiangsu's token: {entries:?}"
+    );
+
+    assert_eq!(
+        snapshot(&zhejiang).await,
+        before,
+        "Zhejiang's refused requests changed the shared database"
+    );
+    assert_eq!(record(&jiangsu, &theirs).await["current_status"], "valid");
+    assert_eq!(
+        record(&jiangsu, &suspended).await["current_status"],
+        "suspended"
+    );
+    for issuer in [&zhejiang, &jiangsu] {
+        assert!(
+            huren_issuer::audit::verify_chain(&issuer.state.issuer.store)
+                .await
+                .unwrap()
+                .is_ok(),
+            "each region's audit chain verifies"
+        );
+    }
+}
+
+/// The status list id of a licence record.
+fn list_of(record: &serde_json::Value) -> String {
+    record["status"]["list_id"].as_str().unwrap().to_owned()
 }

@@ -49,6 +49,7 @@ on_both_databases!(
     licences_and_seals_share_status_lists_but_never_an_index,
     revoked_holder_certificate_is_in_the_served_crl_and_refused_for_sealing,
     without_a_seal_maker_seal_making_is_503,
+    another_regions_seals_on_a_shared_database_are_not_found_and_never_change,
 );
 
 /// The organisation whose seal-holder key the platform holds.
@@ -1828,3 +1829,71 @@ async fn seal_maker_rollover_makes_new_seals_with_the_new_key_and_old_seals_veri
 
 /// The issuer's cap on a seal's validity (`validEnd - validStart`), which the rollover honours.
 const MAX_SEAL_VALIDITY: i64 = huren_issuer::seals::MAX_SEAL_VALIDITY_SECONDS;
+
+// ---------------------------------------------------------------------------------------------
+// Several regions on one database
+// ---------------------------------------------------------------------------------------------
+
+/// Jiangsu's and Zhejiang's issuers on one database (SPEC §7): a Jiangsu seal is not there for
+/// Zhejiang's issuer, whatever its token — reading, revoking, suspending, reinstating and
+/// sealing with it all answer 404 — and no row changes.
+async fn another_regions_seals_on_a_shared_database_are_not_found_and_never_change(db: Db) {
+    let jiangsu = common::issuer::spawn_region_issuer(&db, "320000", None, seal_setup).await;
+    let zhejiang =
+        common::issuer::spawn_region_issuer(&db, "330000", Some(&jiangsu.database_url), seal_setup)
+            .await;
+    let theirs = jiangsu.token("320000", &ALL_SCOPES, &[]).await;
+    let made = make_ok(&jiangsu, &theirs, &seal_body()).await;
+    let es_id = made["esID"].as_str().unwrap().to_owned();
+    let suspended = make_ok(&jiangsu, &theirs, &seal_body()).await;
+    let suspended = suspended["esID"].as_str().unwrap().to_owned();
+    let reply = status_change(&jiangsu, &theirs, &suspended, "suspend").await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", text(&reply));
+    let token = zhejiang.token("330000", &ALL_SCOPES, &[]).await;
+    let before = snapshot(&zhejiang).await;
+
+    for id in [&es_id, &suspended] {
+        let reply = zhejiang
+            .call(
+                Method::GET,
+                &format!("/v1/seals/{id}"),
+                Some(&token),
+                None,
+                &[],
+            )
+            .await;
+        assert_problem(
+            &reply,
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "reading a Jiangsu seal",
+        );
+        let reply = sign(&zhejiang, &token, id, b"%PDF-1.7 contract", true).await;
+        assert_problem(
+            &reply,
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "sealing with a Jiangsu seal",
+        );
+    }
+    for (id, change) in [
+        (&es_id, "revoke"),
+        (&es_id, "suspend"),
+        (&suspended, "reinstate"),
+    ] {
+        let reply = status_change(&zhejiang, &token, id, change).await;
+        assert_problem(
+            &reply,
+            StatusCode::NOT_FOUND,
+            "not_found",
+            &format!("{change} of a Jiangsu seal"),
+        );
+    }
+    assert_eq!(snapshot(&zhejiang).await, before, "nothing changed");
+    assert!(
+        huren_issuer::audit::verify_chain(&jiangsu.state.issuer.store)
+            .await
+            .unwrap()
+            .is_ok()
+    );
+}

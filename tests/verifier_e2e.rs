@@ -389,6 +389,7 @@ impl Network {
                     "sqlite://{}?mode=rwc",
                     self.dir.path().join(format!("{code}.db")).display()
                 )),
+                data_dir: Some(self.dir.path().join(format!("{code}-data"))),
                 public_url: Some(public_url.clone()),
                 status_list_capacity: Some(1 << 12),
                 status_ttl_secs: Some(publication.ttl_secs),

@@ -1219,6 +1219,7 @@ async fn seal_made_and_revoked_at_the_issuer_is_checked_at_a_window() {
             "sqlite://{}?mode=rwc",
             dir.path().join("zj.db").display()
         )),
+        data_dir: Some(dir.path().join("zj-data")),
         public_url: Some(public_url.clone()),
         status_list_capacity: Some(1 << 12),
         crl: Some(crl_path.clone()),

@@ -184,6 +184,7 @@ async fn setup(alg: Algorithm, db: Db, pg: Option<&str>, capacity: i64) -> Bench
         trust_list: Some(dir.path().join("trust-list.jwt")),
         operator_cert: Some(vec![dir.path().join("op/operator.crt.pem")]),
         database_url: Some(database_url),
+        data_dir: Some(dir.path().join("data")),
         status_list_capacity: Some(capacity),
         ..IssuerFile::default()
     };
@@ -456,13 +457,9 @@ async fn pieces_batch(b: &Bench, n: usize) -> (Pieces, Duration) {
     let region = issuer.keys.region.to_string();
     let mut p = Pieces::default();
     let start = Instant::now();
-    let (mut tx, mut seq) = timed!(p, "begin + lock_audit_head", {
-        let mut tx = issuer.store.begin().await.unwrap();
-        let row = sqlx::query("UPDATE audit_head SET seq = seq WHERE id = 1 RETURNING seq, hash")
-            .fetch_one(&mut *tx)
-            .await
-            .unwrap();
-        let seq: i64 = row.try_get("seq").unwrap();
+    let (mut tx, mut seq) = timed!(p, "begin + lock the region's audit head", {
+        let tx = issuer.store.begin().await.unwrap();
+        let seq = tx.head().seq;
         (tx, seq)
     });
     let today = CivilDate(NOW.china_date().unwrap());
@@ -615,8 +612,8 @@ async fn pieces_batch(b: &Bench, n: usize) -> (Pieces, Duration) {
             "audit: INSERT audit_log [batch: one multi-row INSERT per chunk]",
             {
                 sqlx::query(
-                "INSERT INTO audit_log (seq, at, actor, action, subject, detail, prev_hash, hash) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                "INSERT INTO audit_log (seq, at, actor, action, subject, detail, prev_hash, hash, region) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
             )
             .bind(seq)
             .bind(NOW.seconds())
@@ -626,6 +623,7 @@ async fn pieces_batch(b: &Bench, n: usize) -> (Pieces, Duration) {
             .bind(&detail.0)
             .bind(&detail.1)
             .bind(&detail.1)
+            .bind(&region)
             .execute(&mut *item)
             .await
             .unwrap()
@@ -634,9 +632,10 @@ async fn pieces_batch(b: &Bench, n: usize) -> (Pieces, Duration) {
         timed!(
             p,
             "audit: UPDATE audit_head [batch: once per batch]",
-            sqlx::query("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1")
+            sqlx::query("UPDATE audit_head SET seq = $1, hash = $2 WHERE region = $3")
                 .bind(seq)
                 .bind(&detail.1)
+                .bind(&region)
                 .execute(&mut *item)
                 .await
                 .unwrap()

@@ -12,6 +12,7 @@ use huren_keys::layout::RegionDir;
 use huren_keys::store::Passphrase;
 use tokio::net::TcpListener;
 
+use crate::anchor::HeadStore;
 use crate::catalogue::Catalogue;
 use crate::config::IssuerConfig;
 use crate::http::{router, AppState};
@@ -19,7 +20,7 @@ use crate::issuance::Issuer;
 use crate::keyring::Keyring;
 use crate::metrics::Metrics;
 use crate::publish::Publisher;
-use crate::store::Store;
+use crate::store::{RegionStore, Store};
 
 /// Why the issuer could not start.
 #[derive(Debug, thiserror::Error)]
@@ -55,6 +56,9 @@ pub enum StartError {
         /// From the trust list.
         trusted: String,
     },
+    /// The signed audit heads in the data directory cannot be read.
+    #[error(transparent)]
+    Anchor(#[from] crate::anchor::AnchorError),
     /// Binding or serving failed.
     #[error("network: {0}")]
     Io(#[from] std::io::Error),
@@ -112,8 +116,10 @@ pub async fn build_issuer(
         catalogue = catalogue.with_extra_toml(&text)?;
     }
     let store = Store::connect(&config.database_url).await?;
+    let heads = HeadStore::open(&config.data_dir, &keys.region)?;
     let issuer = Issuer {
-        store,
+        store: RegionStore::new(store, keys.region.clone()),
+        heads: Arc::new(heads),
         keys,
         catalogue,
         trust: Arc::new(trust),

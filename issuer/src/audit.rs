@@ -1,17 +1,24 @@
 //! The hash-chained audit log: every issuance, revocation, suspension, reinstatement and token
 //! creation is appended in the same transaction as the change it records.
 //!
+//! One chain per region (SPEC §7: issuers of several regions may share a database): entries
+//! are appended through the region's write transaction ([`RegionTx`]) and read through its
+//! store ([`RegionStore`]), so a region's log holds and shows only that region's events.
+//!
 //! Entry `n` commits to entry `n-1`: `hash = SHA-256(prev_hash ‖ canonical JSON of the entry)`,
 //! and the audit head holds the last `seq` and `hash`. [`verify_chain`] recomputes everything,
 //! so an edited entry (hash mismatch), a deleted one (gap, or head mismatch at the end) and a
-//! reordered one (sequence or link mismatch) are all detected. Entries hold no personal data:
-//! subjects are licence identifiers and token ids.
+//! reordered one (sequence or link mismatch) are all detected. Whoever can write the database
+//! can also rewrite the whole chain consistently; [`verify_anchored`] also checks it against
+//! the heads the issuer signed outside the database (`anchor`), which such a rewrite cannot
+//! match. Entries hold no personal data: subjects are licence identifiers and token ids.
 
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use sqlx::{AnyConnection, Row};
 
-use crate::store::{self, AuditHead, Store, StoreError};
+use crate::anchor::VerifiedHead;
+use crate::store::{self, AuditHead, Confined, RegionStore, RegionTx, Store, StoreError};
 
 /// An action recorded in the audit log.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -113,26 +120,24 @@ fn entry_hash(
     hex::encode(hasher.finalize())
 }
 
-/// Appends an entry inside the caller's transaction, after [`store::lock_audit_head`]; returns
-/// the new head, which the caller must store with [`store::set_audit_head`] (done here).
+/// Appends an entry to the region's chain inside the caller's transaction, and moves the
+/// region's head.
 pub async fn append(
-    conn: &mut AnyConnection,
-    head: &AuditHead,
+    tx: &mut RegionTx,
     at: i64,
     actor: &str,
     action: Action,
     subject: &str,
     detail: &serde_json::Value,
-) -> Result<AuditHead, StoreError> {
-    let mut chain = Chain::new(head.clone());
+) -> Result<(), StoreError> {
+    let mut chain = Chain::new(tx.head().clone());
     chain.push(at, actor, action, subject, detail);
-    chain.write(conn).await?;
-    store::set_audit_head(conn, chain.head()).await?;
-    Ok(chain.head)
+    chain.write(tx).await?;
+    tx.set_head(chain.head).await
 }
 
 /// Bound parameters of one `audit_log` row.
-const ENTRY_PARAMETERS: usize = 8;
+const ENTRY_PARAMETERS: usize = 9;
 
 /// Entries one `INSERT INTO audit_log` carries within the bound-parameter limit of both
 /// engines ([`store::MAX_BIND_PARAMETERS`]); [`Chain::write`] splits longer runs.
@@ -144,9 +149,9 @@ pub const ENTRIES_PER_INSERT: usize = store::rows_per_statement(ENTRY_PARAMETERS
 /// audit-head `UPDATE` per entry by one multi-row `INSERT` per [`ENTRIES_PER_INSERT`] entries
 /// and one head update.
 ///
-/// Start it from the head returned by [`store::lock_audit_head`] and keep that lock until
-/// commit: nobody else can append meanwhile, and nobody sees the head before the caller stores
-/// [`Chain::head`] with [`store::set_audit_head`].
+/// Start it from the head of a [`RegionTx`] ([`RegionTx::head`]), which holds the lock of the
+/// region's head until commit: nobody else can append meanwhile, and nobody sees the head
+/// before the caller stores [`Chain::head`] with [`RegionTx::set_head`].
 #[derive(Debug)]
 pub struct Chain {
     head: AuditHead,
@@ -202,13 +207,15 @@ impl Chain {
         &self.head
     }
 
-    /// Inserts the entries pushed since the last write, in order, with multi-row `INSERT`s.
-    /// Does not move the stored head (see the type's documentation).
-    pub async fn write(&mut self, conn: &mut AnyConnection) -> Result<(), StoreError> {
+    /// Inserts the entries pushed since the last write into the region's log, in order, with
+    /// multi-row `INSERT`s. Does not move the stored head (see the type's documentation).
+    pub async fn write(&mut self, tx: &mut RegionTx) -> Result<(), StoreError> {
+        let region = tx.region().as_str().to_owned();
+        let conn: &mut AnyConnection = tx;
         for entries in self.unwritten.chunks(ENTRIES_PER_INSERT) {
             let mut sql = String::with_capacity(96 + entries.len() * 48);
             sql.push_str(
-                "INSERT INTO audit_log (seq, at, actor, action, subject, detail, prev_hash, hash) VALUES ",
+                "INSERT INTO audit_log (region, seq, at, actor, action, subject, detail, prev_hash, hash) VALUES ",
             );
             store::Placeholders::for_connection(conn).push_tuples(
                 &mut sql,
@@ -218,6 +225,7 @@ impl Chain {
             let mut query = sqlx::query(&sql);
             for entry in entries {
                 query = query
+                    .bind(region.as_str())
                     .bind(entry.seq)
                     .bind(entry.at)
                     .bind(entry.actor.as_str())
@@ -267,22 +275,76 @@ pub enum ChainError {
         /// The head's seq.
         head: i64,
     },
+    /// The entry at a signed head's seq has another hash than the signed one.
+    #[error("entry {seq} does not match the signed audit head at entry {seq} (entries up to {seq} were removed, changed or reordered)")]
+    SignedHeadMismatch {
+        /// The signed head's seq.
+        seq: i64,
+    },
+    /// The log ends below a signed head.
+    #[error(
+        "the log ends at entry {last}, below the signed audit head at entry {seq} (truncated)"
+    )]
+    SignedHeadMissing {
+        /// The signed head's seq.
+        seq: i64,
+        /// Last entry found.
+        last: i64,
+    },
 }
 
-/// Checks the whole chain; returns the number of entries.
-pub async fn verify_chain(store: &Store) -> Result<Result<i64, ChainError>, StoreError> {
-    let head_row = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1")
-        .fetch_one(store.pool())
+/// Checks the whole chain of the store's region; returns the number of entries.
+pub async fn verify_chain(store: &RegionStore) -> Result<Result<i64, ChainError>, StoreError> {
+    verify_anchored(store, &[]).await
+}
+
+/// Checks the whole chain of the store's region and that it extends every head in `signed`
+/// (heads the issuer signed outside the database, checked by `anchor`): the entry at each
+/// signed `seq` must be there with the signed hash. A chain truncated below a signed head, or
+/// with a covered entry removed, changed or reordered (even with every later hash recomputed
+/// and the head row rewritten to match), fails. Returns the number of entries.
+pub async fn verify_anchored(
+    store: &RegionStore,
+    signed: &[VerifiedHead],
+) -> Result<Result<i64, ChainError>, StoreError> {
+    let head = store.audit_head().await?;
+    walk(store, store.region().as_str(), head, signed).await
+}
+
+/// The label of the one audit chain of a database in which several regions issued before
+/// migration `0003_region_confinement` (see there); no region's issuer appends to it.
+pub const LEGACY_CHAIN: &str = "legacy";
+
+/// Checks the legacy chain (see [`LEGACY_CHAIN`]), if the database has one.
+pub async fn verify_legacy_chain(
+    store: &Store,
+) -> Result<Option<Result<i64, ChainError>>, StoreError> {
+    let row = sqlx::query("SELECT seq, hash FROM audit_head WHERE region = $1")
+        .bind(LEGACY_CHAIN)
+        .fetch_optional(store.pool())
         .await?;
+    let Some(row) = row else { return Ok(None) };
     let head = AuditHead {
-        seq: head_row.try_get("seq")?,
-        hash: head_row.try_get("hash")?,
+        seq: row.try_get("seq")?,
+        hash: row.try_get("hash")?,
     };
+    Ok(Some(walk(store, LEGACY_CHAIN, head, &[]).await?))
+}
+
+async fn walk(
+    store: &Store,
+    chain: &str,
+    head: AuditHead,
+    signed: &[VerifiedHead],
+) -> Result<Result<i64, ChainError>, StoreError> {
     let mut expected_seq = 1;
-    let mut prev_hash = "0".repeat(64);
+    let mut prev_hash = store::GENESIS_HASH.to_owned();
     let mut after = 0i64;
+    // Signed heads by seq, to check as the walk passes them.
+    let mut pending: Vec<&VerifiedHead> = signed.iter().collect();
+    pending.sort_by_key(|h| std::cmp::Reverse(h.seq));
     loop {
-        let page = page(store, after, 1000).await?;
+        let page = page_of(store, chain, after, 1000).await?;
         if page.is_empty() {
             break;
         }
@@ -308,12 +370,25 @@ pub async fn verify_chain(store: &Store) -> Result<Result<i64, ChainError>, Stor
             if hash != entry.hash {
                 return Ok(Err(ChainError::Modified { seq: entry.seq }));
             }
+            while let Some(signed) = pending.last().filter(|h| h.seq == entry.seq) {
+                if signed.hash != hash {
+                    return Ok(Err(ChainError::SignedHeadMismatch { seq: signed.seq }));
+                }
+                pending.pop();
+            }
             prev_hash = hash;
             expected_seq += 1;
             after = entry.seq;
         }
     }
     let last = expected_seq - 1;
+    if let Some(signed) = pending.first() {
+        // The highest signed head the chain does not reach.
+        return Ok(Err(ChainError::SignedHeadMissing {
+            seq: signed.seq,
+            last,
+        }));
+    }
     if last != head.seq || prev_hash != head.hash {
         return Ok(Err(ChainError::Head {
             last,
@@ -323,12 +398,22 @@ pub async fn verify_chain(store: &Store) -> Result<Result<i64, ChainError>, Stor
     Ok(Ok(last))
 }
 
-/// Up to `limit` entries with `seq > after`, in order.
-pub async fn page(store: &Store, after: i64, limit: i64) -> Result<Vec<Entry>, StoreError> {
+/// Up to `limit` entries of the store's region with `seq > after`, in order.
+pub async fn page(store: &RegionStore, after: i64, limit: i64) -> Result<Vec<Entry>, StoreError> {
+    page_of(store, store.region().as_str(), after, limit).await
+}
+
+async fn page_of(
+    store: &Store,
+    chain: &str,
+    after: i64,
+    limit: i64,
+) -> Result<Vec<Entry>, StoreError> {
     let rows = sqlx::query(
         "SELECT seq, at, actor, action, subject, detail, prev_hash, hash FROM audit_log \
-         WHERE seq > $1 ORDER BY seq LIMIT $2",
+         WHERE region = $1 AND seq > $2 ORDER BY seq LIMIT $3",
     )
+    .bind(chain)
     .bind(after)
     .bind(limit)
     .fetch_all(store.pool())

@@ -65,6 +65,9 @@ pub struct SealHolderFile {
     pub alg: Option<huren_crypto::alg::Algorithm>,
 }
 
+/// The data directory when none is configured.
+pub const DEFAULT_DATA_DIR: &str = "huren-data";
+
 /// Most `[[seal_holders]]` entries: each is a decrypted key held in memory.
 pub const MAX_SEAL_HOLDERS: usize = 256;
 
@@ -84,6 +87,9 @@ pub struct IssuerConfig {
     pub listen: SocketAddr,
     /// Database URL.
     pub database_url: String,
+    /// Data directory: the default SQLite database and the signed audit heads
+    /// (`anchor`; kept here, outside the database they anchor).
+    pub data_dir: PathBuf,
     /// Province PKI directory.
     pub region_dir: PathBuf,
     /// Trust list file.
@@ -208,7 +214,7 @@ impl IssuerFile {
                 let data_dir = self
                     .data_dir
                     .clone()
-                    .unwrap_or_else(|| PathBuf::from("huren-data"));
+                    .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
                 std::fs::create_dir_all(&data_dir)
                     .map_err(|e| err("data_dir (HUREN_DATA_DIR)", e.to_string()))?;
                 format!("sqlite://{}?mode=rwc", data_dir.join("issuer.db").display())
@@ -282,6 +288,9 @@ impl IssuerFile {
         Ok(IssuerConfig {
             listen,
             database_url,
+            data_dir: self
+                .data_dir
+                .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR)),
             region_dir: self
                 .region_dir
                 .ok_or_else(|| err("region_dir (HUREN_REGION_DIR)", "is required"))?,

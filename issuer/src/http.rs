@@ -64,6 +64,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/status/{list_id}", get(status_list))
         .route("/v1/trust-list", get(trust_list))
         .route("/v1/audit", get(audit_page))
+        .route("/v1/audit/head", get(audit_head))
         .route("/v1/seals", post(seals::make))
         .route("/v1/seals/{es_id}", get(seals::read))
         .route("/v1/seals/{es_id}/revoke", post(seals::revoke))
@@ -754,6 +755,26 @@ async fn audit_page(
         .then(|| entries.last().map(|e| e.seq))
         .flatten();
     Ok(Json(serde_json::json!({"entries": entries, "next_after": next})).into_response())
+}
+
+/// `GET /v1/audit/head` (public): the newest signed head of the region's audit chain
+/// (`anchor`). Public on purpose: it holds a count and a hash, no personal data, and every copy
+/// someone else keeps is one more anchor a database writer cannot reach (the transparency log
+/// of SPEC §12 will publish its checkpoints the same way).
+async fn audit_head(State(state): State<AppState>) -> Result<Response, ApiError> {
+    let token = state
+        .issuer
+        .heads
+        .newest()
+        .ok_or_else(|| ApiError::NotFound("no audit head has been signed yet".into()))?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/huren-audit-head+jwt"),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        token.to_string(),
+    )
+        .into_response())
 }
 
 async fn ready(State(state): State<AppState>) -> Response {

@@ -23,10 +23,11 @@ use serde::{Deserialize, Deserializer, Serialize};
 use sha2::{Digest, Sha256};
 use sqlx::{AnyConnection, Row};
 
+use crate::anchor::{self, HeadStore};
 use crate::audit::{self, Action};
 use crate::catalogue::Catalogue;
 use crate::keyring::Keyring;
-use crate::store::{self, AuditHead, Store, StoreError};
+use crate::store::{self, AuditHead, Confined, RegionStore, RegionTx, StoreError};
 use crate::tokens::{Denied, Principal, Scope};
 
 /// Entries per status list (a power of two; SPEC §4 suggests 2^17).
@@ -230,8 +231,11 @@ impl From<sqlx::Error> for IssueError {
 
 /// The issuing service's core, shared by HTTP handlers and the bulk importer.
 pub struct Issuer {
-    /// The database.
-    pub store: Store,
+    /// The database, confined to this issuer's region (`store`): every query of licences,
+    /// seals, status lists, the audit log, idempotency and import keys goes through it.
+    pub store: RegionStore,
+    /// The signed heads of the region's audit chain (`anchor`).
+    pub heads: Arc<HeadStore>,
     /// The keys.
     pub keys: Keyring,
     /// Licence types.
@@ -314,7 +318,6 @@ impl Issuer {
             .ok_or_else(|| IssueError::Sign("clock out of range".into()))?;
         let licence = self.prepare(request, today)?;
         let mut tx = self.store.begin().await?;
-        let head = store::lock_audit_head(&mut tx).await?;
         if let Some((key, hash)) = idempotency {
             if let Some(existing) = self.replay(&mut tx, principal, key, hash).await? {
                 return Ok((existing, false));
@@ -329,10 +332,9 @@ impl Issuer {
                 now,
             )
             .await?;
-        let (issued, _) = self
+        let issued = self
             .store_in(
                 &mut tx,
-                head,
                 principal,
                 ready,
                 request.supersedes.as_deref(),
@@ -340,7 +342,7 @@ impl Issuer {
                 now,
             )
             .await?;
-        tx.commit().await?;
+        self.commit(tx).await?;
         Ok((issued, true))
     }
 
@@ -394,12 +396,11 @@ impl Issuer {
             .map(CivilDate)
             .ok_or_else(|| IssueError::Sign("clock out of range".into()))?;
         let mut tx = self.store.begin().await?;
-        let head = store::lock_audit_head(&mut tx).await?;
+        let head = tx.head().clone();
         let mut run = BatchRun {
             principal,
             now,
             today,
-            region: self.keys.region.to_string(),
             chain: audit::Chain::new(head.clone()),
             open: None,
             checker: SelfChecker::start(self.keys.signer_cert.public_key().clone()),
@@ -409,11 +410,11 @@ impl Issuer {
             results.extend(self.issue_chunk(&mut tx, &mut run, chunk).await?);
         }
         if run.chain.head() != &head {
-            store::set_audit_head(&mut tx, run.chain.head()).await?;
+            tx.set_head(run.chain.head().clone()).await?;
         }
         OpenList::save(&mut run.open, &mut tx).await?;
         run.checker.finish().await?;
-        tx.commit().await?;
+        self.commit(tx).await?;
         Ok(results)
     }
 
@@ -428,7 +429,7 @@ impl Issuer {
     /// licence is stored before the item that supersedes it is checked.
     async fn issue_chunk<'r>(
         &self,
-        conn: &mut AnyConnection,
+        conn: &mut RegionTx,
         run: &mut BatchRun<'_>,
         chunk: &'r [(Option<&'r str>, &'r IssueRequest)],
     ) -> Result<Vec<Result<BatchOutcome, IssueError>>, IssueError> {
@@ -560,7 +561,7 @@ impl Issuer {
     /// fails the whole batch.
     async fn write_accepted(
         &self,
-        conn: &mut AnyConnection,
+        conn: &mut RegionTx,
         run: &mut BatchRun<'_>,
         accepted: Vec<Accepted<'_>>,
         targets: &HashSet<&str>,
@@ -573,7 +574,6 @@ impl Issuer {
         let positions = allocate_many(
             conn,
             &mut run.open,
-            &run.region,
             self.list_capacity,
             run.now.seconds(),
             accepted.len(),
@@ -617,7 +617,7 @@ impl Issuer {
                 },
             });
         }
-        insert_licences(conn, &run.region, at, actor, &stored).await?;
+        insert_licences(conn, at, actor, &stored).await?;
         revoke_superseded(conn, at, &superseded).await?;
         run.chain.write(conn).await?;
         record_keys(conn, &stored).await?;
@@ -642,17 +642,18 @@ impl Issuer {
     /// The previously issued licence for this (token, key), or a mismatch error.
     async fn replay(
         &self,
-        conn: &mut AnyConnection,
+        conn: &mut RegionTx,
         principal: &Principal,
         key: &str,
         hash: &str,
     ) -> Result<Option<Issued>, IssueError> {
         let row = sqlx::query(
-            "SELECT request_hash, jti FROM idempotency WHERE token_id = $1 AND key = $2",
+            "SELECT request_hash, jti FROM idempotency WHERE token_id = $1 AND key = $2 AND region = $3",
         )
         .bind(&principal.id)
         .bind(key)
-        .fetch_optional(&mut *conn)
+        .bind(conn.region().as_str().to_owned())
+        .fetch_optional(&mut **conn)
         .await?;
         let Some(row) = row else { return Ok(None) };
         let stored_hash: String = row.try_get("request_hash")?;
@@ -675,7 +676,7 @@ impl Issuer {
     /// 证照标识, signature and self-check.
     async fn prepare_in(
         &self,
-        conn: &mut AnyConnection,
+        conn: &mut RegionTx,
         principal: &Principal,
         licence: Licence,
         supersedes: Option<&str>,
@@ -685,13 +686,7 @@ impl Issuer {
             Some(old) => Some(self.check_supersedable(conn, principal, old).await?),
             None => None,
         };
-        let (list_id, idx) = allocate_index(
-            conn,
-            &self.keys.region.to_string(),
-            self.list_capacity,
-            now.seconds(),
-        )
-        .await?;
+        let (list_id, idx) = allocate_index(conn, self.list_capacity, now.seconds()).await?;
         let jti = new_licence_id(conn, &licence).await?;
         let uri = self.keys.status_uri(&list_id);
         let type_code = licence.type_code.clone();
@@ -730,20 +725,18 @@ impl Issuer {
     }
 
     /// The second transactional part of a single issuance: the writes (record, supersession,
-    /// idempotency key, audit entry); returns the new audit head. Any error here fails the
-    /// whole transaction. Batches write the same rows and audit entries, chunk by chunk
+    /// idempotency key, audit entry). Any error here fails the whole transaction. Batches write the same rows and audit entries, chunk by chunk
     /// ([`Issuer::write_accepted`]).
     #[allow(clippy::too_many_arguments)]
     async fn store_in(
         &self,
-        conn: &mut AnyConnection,
-        head: AuditHead,
+        conn: &mut RegionTx,
         principal: &Principal,
         ready: Ready,
         supersedes: Option<&str>,
         idempotency: Option<(&str, &str)>,
         now: UnixTime,
-    ) -> Result<(Issued, AuditHead), IssueError> {
+    ) -> Result<Issued, IssueError> {
         let Ready {
             replaced,
             id,
@@ -758,7 +751,7 @@ impl Issuer {
              VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $8, $9)",
         )
         .bind(&id)
-        .bind(self.keys.region.as_str())
+        .bind(conn.region().as_str().to_owned())
         .bind(&type_code)
         .bind(&token)
         .bind(&list_id)
@@ -766,13 +759,11 @@ impl Issuer {
         .bind(supersedes)
         .bind(now.seconds())
         .bind(&principal.id)
-        .execute(&mut *conn)
+        .execute(&mut **conn)
         .await?;
-        let mut head = head;
         if let Some(old) = replaced {
-            head = set_status_in(
+            set_status_in(
                 conn,
-                head,
                 &old,
                 LicenceStatus::Revoked,
                 SUPERSEDED,
@@ -783,19 +774,19 @@ impl Issuer {
             .await?;
         }
         if let Some((key, hash)) = idempotency {
-            sqlx::query("INSERT INTO idempotency (token_id, key, request_hash, jti, created_at) VALUES ($1, $2, $3, $4, $5)")
+            sqlx::query("INSERT INTO idempotency (token_id, key, request_hash, jti, created_at, region) VALUES ($1, $2, $3, $4, $5, $6)")
                 .bind(&principal.id)
                 .bind(key)
                 .bind(hash)
                 .bind(&id)
                 .bind(now.seconds())
-                .execute(&mut *conn)
+                .bind(conn.region().as_str().to_owned())
+                .execute(&mut **conn)
                 .await?;
         }
         let detail = serde_json::json!({"type_code": type_code, "list_id": list_id, "idx": idx, "supersedes": supersedes});
-        let head = audit::append(
+        audit::append(
             conn,
-            &head,
             now.seconds(),
             &principal.id,
             Action::Issue,
@@ -804,15 +795,12 @@ impl Issuer {
         )
         .await?;
         let qr_text = qr::encode(&token).map_err(|e| IssueError::Sign(e.to_string()))?;
-        Ok((
-            Issued {
-                id,
-                token,
-                qr_text,
-                status: StatusPosition { list_id, idx, uri },
-            },
-            head,
-        ))
+        Ok(Issued {
+            id,
+            token,
+            qr_text,
+            status: StatusPosition { list_id, idx, uri },
+        })
     }
 
     /// Verifies our own signature before handing a token out: a faulty key or signing device
@@ -823,7 +811,7 @@ impl Issuer {
 
     async fn check_supersedable(
         &self,
-        conn: &mut AnyConnection,
+        conn: &mut RegionTx,
         principal: &Principal,
         old: &str,
     ) -> Result<LicenceRow, IssueError> {
@@ -874,7 +862,6 @@ impl Issuer {
         }
         let now = self.clock.now().seconds();
         let mut tx = self.store.begin().await?;
-        let head = store::lock_audit_head(&mut tx).await?;
         let row = licence_row(&mut tx, jti)
             .await?
             .ok_or_else(|| IssueError::NotFound(jti.to_owned()))?;
@@ -891,21 +878,11 @@ impl Issuer {
                 ));
             }
         };
-        set_status_in(
-            &mut tx,
-            head,
-            &row,
-            target,
-            reason,
-            &principal.id,
-            now,
-            None,
-        )
-        .await?;
+        set_status_in(&mut tx, &row, target, reason, &principal.id, now, None).await?;
         let record = fetch_record(&mut tx, &self.keys, jti)
             .await?
             .ok_or_else(|| IssueError::NotFound(jti.to_owned()))?;
-        tx.commit().await?;
+        self.commit(tx).await?;
         Ok(record)
     }
 
@@ -939,12 +916,50 @@ impl Issuer {
         jti: &str,
     ) -> Result<LicenceRecord, IssueError> {
         principal.require(Scope::Read, &self.keys.region, None)?;
-        let mut conn = self.store.pool().acquire().await?;
+        let mut conn = self.store.acquire().await?;
         let record = fetch_record(&mut conn, &self.keys, jti)
             .await?
             .ok_or_else(|| IssueError::NotFound(jti.to_owned()))?;
         principal.require(Scope::Read, &self.keys.region, Some(&record.type_code))?;
         Ok(record)
+    }
+
+    /// Commits a write transaction of the region and anchors the region's new audit head
+    /// outside the database ([`Issuer::anchor`]). Every write of the issuer ends here.
+    pub async fn commit(&self, tx: RegionTx) -> Result<(), StoreError> {
+        if let Some(head) = tx.commit().await? {
+            self.anchor(&head).await;
+        }
+        Ok(())
+    }
+
+    /// Signs `head` with the region's status signer and stores it with the newest signed
+    /// heads (`anchor`). A head that cannot be signed or stored is logged and the write it
+    /// follows still succeeds: the write is committed, an error would only make the client
+    /// retry it, and the next write's head covers this one.
+    pub async fn anchor(&self, head: &AuditHead) {
+        let signed = anchor::sign_head(
+            &self.keys.region,
+            head,
+            self.clock.now(),
+            &self.keys.status_signer,
+            &self.keys.status_cert_der,
+        );
+        let token = match signed {
+            Ok(token) => token,
+            Err(e) => {
+                tracing::error!(error = %e, seq = head.seq, "audit head not anchored");
+                return;
+            }
+        };
+        let heads = Arc::clone(&self.heads);
+        let stored_head = head.clone();
+        let stored = tokio::task::spawn_blocking(move || heads.store(&stored_head, &token)).await;
+        match stored {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::error!(error = %e, seq = head.seq, "audit head not anchored"),
+            Err(e) => tracing::error!(error = %e, seq = head.seq, "audit head not anchored"),
+        }
     }
 }
 
@@ -971,14 +986,19 @@ struct LicenceRow {
     status: LicenceStatus,
 }
 
+/// The region's licence `jti` (another region's is not found).
 async fn licence_row(
-    conn: &mut AnyConnection,
+    conn: &mut impl Confined,
     jti: &str,
 ) -> Result<Option<LicenceRow>, IssueError> {
-    let row = sqlx::query("SELECT jti, type_code, list_id, status FROM licences WHERE jti = $1")
-        .bind(jti)
-        .fetch_optional(&mut *conn)
-        .await?;
+    let region = conn.region().as_str().to_owned();
+    let row = sqlx::query(
+        "SELECT jti, type_code, list_id, status FROM licences WHERE jti = $1 AND region = $2",
+    )
+    .bind(jti)
+    .bind(region)
+    .fetch_optional(&mut **conn)
+    .await?;
     row.map(|row| {
         Ok(LicenceRow {
             jti: row.try_get("jti")?,
@@ -992,29 +1012,31 @@ async fn licence_row(
 
 #[allow(clippy::too_many_arguments)]
 async fn set_status_in(
-    conn: &mut AnyConnection,
-    head: AuditHead,
+    conn: &mut RegionTx,
     row: &LicenceRow,
     target: LicenceStatus,
     reason: &str,
     actor: &str,
     now: i64,
     superseded_by: Option<&str>,
-) -> Result<AuditHead, IssueError> {
+) -> Result<(), IssueError> {
+    let region = conn.region().as_str().to_owned();
     sqlx::query(
         "UPDATE licences SET status = $1, status_reason = $2, status_changed_at = $3, \
-         superseded_by = COALESCE($4, superseded_by) WHERE jti = $5",
+         superseded_by = COALESCE($4, superseded_by) WHERE jti = $5 AND region = $6",
     )
     .bind(target.code())
     .bind(reason)
     .bind(now)
     .bind(superseded_by)
     .bind(&row.jti)
-    .execute(&mut *conn)
+    .bind(&region)
+    .execute(&mut **conn)
     .await?;
-    sqlx::query("UPDATE status_lists SET version = version + 1 WHERE id = $1")
+    sqlx::query("UPDATE status_lists SET version = version + 1 WHERE id = $1 AND region = $2")
         .bind(&row.list_id)
-        .execute(&mut *conn)
+        .bind(&region)
+        .execute(&mut **conn)
         .await?;
     let action = match (row.status, target) {
         (_, LicenceStatus::Revoked) => Action::Revoke,
@@ -1022,20 +1044,23 @@ async fn set_status_in(
         (_, LicenceStatus::Valid) => Action::Reinstate,
     };
     let detail = serde_json::json!({"reason": reason, "superseded_by": superseded_by});
-    Ok(audit::append(conn, &head, now, actor, action, &row.jti, &detail).await?)
+    Ok(audit::append(conn, now, actor, action, &row.jti, &detail).await?)
 }
 
+/// The region's stored licence `jti` with its status (another region's is not found).
 async fn fetch_record(
-    conn: &mut AnyConnection,
+    conn: &mut impl Confined,
     keys: &Keyring,
     jti: &str,
 ) -> Result<Option<LicenceRecord>, IssueError> {
+    let region = conn.region().as_str().to_owned();
     let row = sqlx::query(
         "SELECT jti, region, type_code, token, list_id, idx, status, status_reason, status_changed_at, \
-         supersedes, superseded_by, issued_at FROM licences WHERE jti = $1",
+         supersedes, superseded_by, issued_at FROM licences WHERE jti = $1 AND region = $2",
     )
     .bind(jti)
-    .fetch_optional(&mut *conn)
+    .bind(region)
+    .fetch_optional(&mut **conn)
     .await?;
     let Some(row) = row else { return Ok(None) };
     let token: String = row.try_get("token")?;
@@ -1064,11 +1089,13 @@ async fn fetch_record(
 /// Picks a random free index in the region's open status list, opening a new list when the
 /// current one is 7/8 full. Runs under the audit lock, so allocation is serialised.
 async fn allocate_index(
-    conn: &mut AnyConnection,
-    region: &str,
+    conn: &mut RegionTx,
     capacity: i64,
     now: i64,
 ) -> Result<(String, i64), IssueError> {
+    let region = conn.region().as_str().to_owned();
+    let region = region.as_str();
+    let conn: &mut AnyConnection = conn;
     let open = sqlx::query("SELECT id, seq, capacity, allocated FROM status_lists WHERE region = $1 ORDER BY seq DESC LIMIT 1")
         .bind(region)
         .fetch_optional(&mut *conn)
@@ -1101,8 +1128,9 @@ async fn allocate_index(
         }
     };
     let idx = free_index(conn, &list_id, list_capacity).await?;
-    sqlx::query("UPDATE status_lists SET allocated = allocated + 1 WHERE id = $1")
+    sqlx::query("UPDATE status_lists SET allocated = allocated + 1 WHERE id = $1 AND region = $2")
         .bind(&list_id)
+        .bind(region)
         .execute(&mut *conn)
         .await?;
     Ok((list_id, idx))
@@ -1141,6 +1169,7 @@ async fn free_index(
 #[derive(Debug)]
 struct OpenList {
     id: String,
+    region: String,
     seq: i64,
     capacity: i64,
     /// Allocated entries, including `unsaved`.
@@ -1159,25 +1188,26 @@ impl OpenList {
     /// [`allocate_index`]: the region's latest list while it is under 7/8 full, else a new one.
     async fn ensure<'a>(
         open: &'a mut Option<OpenList>,
-        conn: &mut AnyConnection,
-        region: &str,
+        conn: &mut RegionTx,
         capacity: i64,
         now: i64,
     ) -> Result<&'a mut OpenList, IssueError> {
         if !open.as_ref().is_some_and(OpenList::has_room) {
             OpenList::save(open, conn).await?;
-            *open = Some(OpenList::latest_or_new(conn, region, capacity, now).await?);
+            *open = Some(OpenList::latest_or_new(conn, capacity, now).await?);
         }
         open.as_mut()
             .ok_or_else(|| IssueError::Store(StoreError::Row("no open status list".into())))
     }
 
     async fn latest_or_new(
-        conn: &mut AnyConnection,
-        region: &str,
+        conn: &mut RegionTx,
         capacity: i64,
         now: i64,
     ) -> Result<OpenList, IssueError> {
+        let region = conn.region().as_str().to_owned();
+        let region = region.as_str();
+        let conn: &mut AnyConnection = conn;
         let latest = sqlx::query("SELECT id, seq, capacity, allocated FROM status_lists WHERE region = $1 ORDER BY seq DESC LIMIT 1")
             .bind(region)
             .fetch_optional(&mut *conn)
@@ -1185,6 +1215,7 @@ impl OpenList {
         let latest = match latest {
             Some(row) => Some(OpenList {
                 id: row.try_get("id")?,
+                region: region.to_owned(),
                 seq: row.try_get("seq")?,
                 capacity: row.try_get("capacity")?,
                 allocated: row.try_get("allocated")?,
@@ -1207,6 +1238,7 @@ impl OpenList {
                     .await?;
                 OpenList {
                     id,
+                    region: region.to_owned(),
                     seq,
                     capacity,
                     allocated: 0,
@@ -1218,13 +1250,16 @@ impl OpenList {
     }
 
     /// Writes the unsaved allocations of the open list back to its row.
-    async fn save(open: &mut Option<OpenList>, conn: &mut AnyConnection) -> Result<(), IssueError> {
+    async fn save(open: &mut Option<OpenList>, conn: &mut RegionTx) -> Result<(), IssueError> {
         if let Some(list) = open.as_mut().filter(|list| list.unsaved > 0) {
-            sqlx::query("UPDATE status_lists SET allocated = allocated + $1 WHERE id = $2")
-                .bind(list.unsaved)
-                .bind(&list.id)
-                .execute(&mut *conn)
-                .await?;
+            sqlx::query(
+                "UPDATE status_lists SET allocated = allocated + $1 WHERE id = $2 AND region = $3",
+            )
+            .bind(list.unsaved)
+            .bind(&list.id)
+            .bind(&list.region)
+            .execute(&mut **conn)
+            .await?;
             list.unsaved = 0;
         }
         Ok(())
@@ -1322,7 +1357,6 @@ struct BatchRun<'a> {
     principal: &'a Principal,
     now: UnixTime,
     today: CivilDate,
-    region: String,
     /// The batch's audit entries; the head is stored once, before commit.
     chain: audit::Chain,
     /// The open status list (see [`OpenList`]).
@@ -1378,16 +1412,21 @@ struct Stored<'r> {
 /// The resume keys among `keys` that earlier runs (or earlier chunks) recorded, with the
 /// 证照标识 issued for each. One query.
 async fn recorded_keys(
-    conn: &mut AnyConnection,
+    conn: &mut RegionTx,
     keys: &[&str],
 ) -> Result<HashMap<String, String>, IssueError> {
     if keys.is_empty() {
         return Ok(HashMap::new());
     }
-    let mut sql = String::from("SELECT row_key, jti FROM import_rows WHERE row_key IN (");
-    store::Placeholders::for_connection(conn).push_list(&mut sql, keys.len());
+    let region = conn.region().as_str().to_owned();
+    let conn: &mut AnyConnection = conn;
+    let mut placeholders = store::Placeholders::for_connection(conn);
+    let mut sql = String::from("SELECT row_key, jti FROM import_rows WHERE region = ");
+    placeholders.push(&mut sql);
+    sql.push_str(" AND row_key IN (");
+    placeholders.push_list(&mut sql, keys.len());
     sql.push(')');
-    let mut query = sqlx::query(&sql);
+    let mut query = sqlx::query(&sql).bind(region);
     for key in keys {
         query = query.bind(*key);
     }
@@ -1397,19 +1436,25 @@ async fn recorded_keys(
         .collect()
 }
 
-/// The stored licences among `jtis` (the ones a chunk supersedes). One query.
+/// The region's stored licences among `jtis` (the ones a chunk supersedes; another region's
+/// are not found). One query.
 async fn stored_licences(
-    conn: &mut AnyConnection,
+    conn: &mut RegionTx,
     jtis: &HashSet<&str>,
 ) -> Result<HashMap<String, LicenceRow>, IssueError> {
     if jtis.is_empty() {
         return Ok(HashMap::new());
     }
+    let region = conn.region().as_str().to_owned();
+    let conn: &mut AnyConnection = conn;
+    let mut placeholders = store::Placeholders::for_connection(conn);
     let mut sql =
-        String::from("SELECT jti, type_code, list_id, status FROM licences WHERE jti IN (");
-    store::Placeholders::for_connection(conn).push_list(&mut sql, jtis.len());
+        String::from("SELECT jti, type_code, list_id, status FROM licences WHERE region = ");
+    placeholders.push(&mut sql);
+    sql.push_str(" AND jti IN (");
+    placeholders.push_list(&mut sql, jtis.len());
     sql.push(')');
-    let mut query = sqlx::query(&sql);
+    let mut query = sqlx::query(&sql).bind(region);
     for jti in jtis {
         query = query.bind(*jti);
     }
@@ -1431,6 +1476,12 @@ async fn stored_licences(
 /// Makes the drawn 证照标识 of a chunk's items free: distinct from each other (in memory) and
 /// from every stored licence (one query per round); only the colliding ones are drawn again.
 /// Runs under the audit lock, so nobody stores a licence between the check and the `INSERT`.
+///
+/// Not confined to the region, on purpose: the 证照标识 is the key of every licence in the
+/// database, so the check must see whatever that key covers (a narrower check would turn a
+/// redraw into a failed batch), and it reveals nothing (a taken identifier is drawn again).
+/// The status-index checks ([`free_indices`], [`free_index`]) look at whole lists for the same
+/// reason.
 async fn free_licence_ids(
     conn: &mut AnyConnection,
     items: &mut [Item<'_>],
@@ -1507,9 +1558,8 @@ fn redraw_while_seen(
 /// span two lists), at random indices no licence holds ([`free_indices`]). Counts the
 /// allocations in `open`, which writes them back.
 async fn allocate_many(
-    conn: &mut AnyConnection,
+    conn: &mut RegionTx,
     open: &mut Option<OpenList>,
-    region: &str,
     capacity: i64,
     now: i64,
     count: usize,
@@ -1517,7 +1567,7 @@ async fn allocate_many(
     // The lists used, in order, with how many positions each gives.
     let mut lists: Vec<(String, i64, usize)> = Vec::new();
     for _ in 0..count {
-        let list = OpenList::ensure(open, conn, region, capacity, now).await?;
+        let list = OpenList::ensure(open, conn, capacity, now).await?;
         list.allocated += 1;
         list.unsaved += 1;
         match lists.last_mut() {
@@ -1617,12 +1667,14 @@ const LICENCE_ROW_PARAMETERS: usize = 9;
 /// The `licences` rows of a batch's new licences (the columns and values `store_in` writes),
 /// with multi-row `INSERT`s.
 async fn insert_licences(
-    conn: &mut AnyConnection,
-    region: &str,
+    conn: &mut RegionTx,
     issued_at: i64,
     issued_by: &str,
     stored: &[Stored<'_>],
 ) -> Result<(), IssueError> {
+    let region = conn.region().as_str().to_owned();
+    let region = region.as_str();
+    let conn: &mut AnyConnection = conn;
     for rows in stored.chunks(store::rows_per_statement(LICENCE_ROW_PARAMETERS, 0)) {
         let mut sql = String::with_capacity(160 + rows.len() * 40);
         sql.push_str(
@@ -1659,13 +1711,15 @@ async fn insert_licences(
 /// (status, reason, time, `superseded_by`; the version of each status list bumped once per
 /// licence): one `UPDATE licences` and one `UPDATE status_lists` per list concerned.
 async fn revoke_superseded(
-    conn: &mut AnyConnection,
+    conn: &mut RegionTx,
     now: i64,
     superseded: &[(LicenceRow, String)],
 ) -> Result<(), IssueError> {
+    let region = conn.region().as_str().to_owned();
+    let conn: &mut AnyConnection = conn;
     // Per licence: its jti and successor in `CASE`, its jti again in `IN`.
     const PER_LICENCE: usize = 3;
-    const SHARED: usize = 3;
+    const SHARED: usize = 4;
     for pairs in superseded.chunks(store::rows_per_statement(PER_LICENCE, SHARED)) {
         let mut placeholders = store::Placeholders::for_connection(conn);
         let mut sql = String::from("UPDATE licences SET status = ");
@@ -1683,7 +1737,8 @@ async fn revoke_superseded(
         }
         sql.push_str(" END WHERE jti IN (");
         placeholders.push_list(&mut sql, pairs.len());
-        sql.push(')');
+        sql.push_str(") AND region = ");
+        placeholders.push(&mut sql);
         let mut query = sqlx::query(&sql)
             .bind(LicenceStatus::Revoked.code())
             .bind(SUPERSEDED)
@@ -1694,6 +1749,7 @@ async fn revoke_superseded(
         for (old, _) in pairs {
             query = query.bind(old.jti.as_str());
         }
+        query = query.bind(region.as_str());
         query.execute(&mut *conn).await?;
     }
     let mut changes: BTreeMap<&str, i64> = BTreeMap::new();
@@ -1701,9 +1757,10 @@ async fn revoke_superseded(
         *changes.entry(old.list_id.as_str()).or_default() += 1;
     }
     for (list_id, count) in changes {
-        sqlx::query("UPDATE status_lists SET version = version + $1 WHERE id = $2")
+        sqlx::query("UPDATE status_lists SET version = version + $1 WHERE id = $2 AND region = $3")
             .bind(count)
             .bind(list_id)
+            .bind(region.as_str())
             .execute(&mut *conn)
             .await?;
     }
@@ -1712,18 +1769,20 @@ async fn revoke_superseded(
 
 /// Records the resume keys of a batch's new licences (`import_rows`), with multi-row
 /// `INSERT`s in the transaction that stores the licences.
-async fn record_keys(conn: &mut AnyConnection, stored: &[Stored<'_>]) -> Result<(), IssueError> {
+async fn record_keys(conn: &mut RegionTx, stored: &[Stored<'_>]) -> Result<(), IssueError> {
+    let region = conn.region().as_str().to_owned();
+    let conn: &mut AnyConnection = conn;
     let keyed: Vec<(&str, &str)> = stored
         .iter()
         .filter_map(|item| item.key.map(|key| (key, item.issued.id.as_str())))
         .collect();
-    const PER_ROW: usize = 2;
+    const PER_ROW: usize = 3;
     for rows in keyed.chunks(store::rows_per_statement(PER_ROW, 0)) {
-        let mut sql = String::from("INSERT INTO import_rows (row_key, jti) VALUES ");
+        let mut sql = String::from("INSERT INTO import_rows (region, row_key, jti) VALUES ");
         store::Placeholders::for_connection(conn).push_tuples(&mut sql, rows.len(), PER_ROW);
         let mut query = sqlx::query(&sql);
         for (key, jti) in rows {
-            query = query.bind(*key).bind(*jti);
+            query = query.bind(region.as_str()).bind(*key).bind(*jti);
         }
         query.execute(&mut *conn).await?;
     }

@@ -6,6 +6,7 @@
 //! scoped bearer tokens and keeps a hash-chained audit log, on SQLite (default) or PostgreSQL.
 //! SPEC §3, §4, §7 and §10 are the contract.
 
+pub mod anchor;
 pub mod app;
 pub mod audit;
 pub mod catalogue;

@@ -12,7 +12,7 @@ use sqlx::Row;
 use tokio::sync::Mutex;
 
 use crate::issuance::Issuer;
-use crate::store::StoreError;
+use crate::store::{Confined, StoreError};
 
 /// Caching hint given to verifiers (`ttl`), seconds.
 pub const DEFAULT_TTL_SECONDS: u64 = 300;
@@ -77,12 +77,16 @@ impl Publisher {
         issuer: &Issuer,
         list_id: &str,
     ) -> Result<Option<Published>, PublishError> {
+        // The region's own list only: another region's list sharing the database is not
+        // found, so this issuer neither serves nor signs it.
+        let mut conn = issuer.store.acquire().await?;
         let row =
             sqlx::query("SELECT version, capacity FROM status_lists WHERE id = $1 AND region = $2")
                 .bind(list_id)
-                .bind(issuer.keys.region.as_str())
-                .fetch_optional(issuer.store.pool())
+                .bind(conn.region().as_str().to_owned())
+                .fetch_optional(&mut *conn)
                 .await?;
+        drop(conn);
         let Some(row) = row else { return Ok(None) };
         let version: i64 = row.try_get("version")?;
         let capacity: i64 = row.try_get("capacity")?;
@@ -113,15 +117,21 @@ impl Publisher {
             usize::try_from(capacity).map_err(|_| PublishError::Build("bad capacity".into()))?;
         let mut list =
             StatusList::new(2, capacity).map_err(|e| PublishError::Build(e.to_string()))?;
-        // Licences and seals share the lists (seals.rs, "Status entries").
+        // Licences and seals share the lists (seals.rs, "Status entries"); only the region's
+        // own rows count.
+        let mut conn = issuer.store.acquire().await?;
+        let region = conn.region().as_str().to_owned();
         let rows = sqlx::query(
-            "SELECT idx, status FROM licences WHERE list_id = $1 AND status <> 0 \
-             UNION ALL SELECT idx, status FROM seals WHERE list_id = $2 AND status <> 0",
+            "SELECT idx, status FROM licences WHERE list_id = $1 AND region = $2 AND status <> 0 \
+             UNION ALL SELECT idx, status FROM seals WHERE list_id = $3 AND region = $4 AND status <> 0",
         )
         .bind(list_id)
+        .bind(&region)
         .bind(list_id)
-        .fetch_all(issuer.store.pool())
+        .bind(&region)
+        .fetch_all(&mut *conn)
         .await?;
+        drop(conn);
         for row in rows {
             let idx: i64 = row.try_get("idx")?;
             let status: i64 = row.try_get("status")?;

@@ -30,14 +30,14 @@
 //! take the list with the highest `seq`), so seals draw only from older lists, which licences
 //! never draw from again (`seal_list`); when no older list has room, a new list is opened,
 //! which moves licences on and frees the previous one for seals. Both allocators run under the
-//! audit-head lock every write transaction takes first (`store::lock_audit_head`), so several
-//! processes on one database are serialised; and the `status_entries` primary key, filled by
+//! audit-head lock every write transaction of the region takes first
+//! (`store::RegionStore::begin`), so several processes on one database are serialised; and the `status_entries` primary key, filled by
 //! triggers from both tables (migration `0002_seals`), makes a shared index a failed INSERT
 //! even if that reasoning were ever broken.
 //!
 //! # Audit
 //!
-//! Seal events go into the one hash-chained log in the transaction that makes them, with the
+//! Seal events go into the region's hash-chained log in the transaction that makes them, with the
 //! esID as subject and actions of their own: `seal_make`, `seal_revoke` / `seal_suspend` /
 //! `seal_reinstate` (`detail.object: "seal"`), and `seal_sign` for each server-side sealing
 //! (`object: "seal_signature"`, the document's SHA-256 and size and the signer certificate's
@@ -83,7 +83,7 @@ use crate::config::IssuerConfig;
 use crate::http::{ApiError, ApiJson, AppState};
 use crate::issuance::{request_hash, Issuer, StatusChange, StatusPosition};
 use crate::keyring::{PlatformHolder, SealKeys, SealMaker, SealMakerState};
-use crate::store;
+use crate::store::{Confined, RegionTx};
 use crate::tokens::{Denied, Principal, Scope};
 
 /// Largest seal image (decoded): the picture travels inside every signature made with it.
@@ -377,12 +377,15 @@ fn db(e: impl std::fmt::Display) -> ApiError {
     ApiError::Internal(e.to_string())
 }
 
-async fn seal_row(conn: &mut AnyConnection, es_id: &str) -> Result<Option<SealRow>, ApiError> {
+/// The region's seal `es_id` (another region's is not found).
+async fn seal_row(conn: &mut impl Confined, es_id: &str) -> Result<Option<SealRow>, ApiError> {
+    let region = conn.region().as_str().to_owned();
     let row = sqlx::query(&format!(
-        "SELECT {SEAL_COLUMNS} FROM seals WHERE es_id = $1"
+        "SELECT {SEAL_COLUMNS} FROM seals WHERE es_id = $1 AND region = $2"
     ))
     .bind(es_id)
-    .fetch_optional(&mut *conn)
+    .bind(region)
+    .fetch_optional(&mut **conn)
     .await
     .map_err(db)?;
     row.map(|row| {
@@ -1133,12 +1136,10 @@ async fn open_list(
 /// The list a new seal takes its index from: the newest list licences no longer draw from
 /// that is under 15/16 full; if there is none, the open list is closed to licences by opening
 /// the next one, and taken (see the module doc). Runs under the audit lock.
-async fn seal_list(
-    conn: &mut AnyConnection,
-    region: &str,
-    capacity: i64,
-    now: i64,
-) -> Result<ListRow, ApiError> {
+async fn seal_list(conn: &mut RegionTx, capacity: i64, now: i64) -> Result<ListRow, ApiError> {
+    let region = conn.region().as_str().to_owned();
+    let region = region.as_str();
+    let conn: &mut AnyConnection = conn;
     let read = |row: sqlx::any::AnyRow| -> Result<ListRow, sqlx::Error> {
         Ok(ListRow {
             id: row.try_get("id")?,
@@ -1191,8 +1192,11 @@ async fn seal_list(
 }
 
 /// A random index of `list` that no licence or seal holds (`status_entries` records both),
-/// counted as allocated. Runs under the audit lock.
-async fn allocate_seal_index(conn: &mut AnyConnection, list: &ListRow) -> Result<i64, ApiError> {
+/// counted as allocated. Runs under the audit lock. The check looks at the whole list, as the
+/// `status_entries` key does (a list belongs to one region, and a taken index reveals nothing).
+async fn allocate_seal_index(conn: &mut RegionTx, list: &ListRow) -> Result<i64, ApiError> {
+    let region = conn.region().as_str().to_owned();
+    let conn: &mut AnyConnection = conn;
     let bound = u64::try_from(list.capacity).map_err(db)?;
     for _ in 0..INDEX_QUERIES {
         let mut candidates: Vec<i64> = Vec::with_capacity(DRAWS_PER_QUERY);
@@ -1221,11 +1225,14 @@ async fn allocate_seal_index(conn: &mut AnyConnection, list: &ListRow) -> Result
             .collect::<Result<_, _>>()
             .map_err(db)?;
         if let Some(idx) = candidates.into_iter().find(|idx| !taken.contains(idx)) {
-            sqlx::query("UPDATE status_lists SET allocated = allocated + 1 WHERE id = $1")
-                .bind(&list.id)
-                .execute(&mut *conn)
-                .await
-                .map_err(db)?;
+            sqlx::query(
+                "UPDATE status_lists SET allocated = allocated + 1 WHERE id = $1 AND region = $2",
+            )
+            .bind(&list.id)
+            .bind(&region)
+            .execute(&mut *conn)
+            .await
+            .map_err(db)?;
             return Ok(idx);
         }
     }
@@ -1235,7 +1242,8 @@ async fn allocate_seal_index(conn: &mut AnyConnection, list: &ListRow) -> Result
     )))
 }
 
-/// A fresh esID of `region`. Runs under the audit lock.
+/// A fresh esID of `region`. Runs under the audit lock. The check covers every seal, as the
+/// `es_id` key does.
 async fn new_es_id(conn: &mut AnyConnection, region: &RegionCode) -> Result<EsId, ApiError> {
     for _ in 0..ES_ID_ROUNDS {
         let mut entropy = [0u8; 8];
@@ -1275,23 +1283,16 @@ impl Seals {
                 "this issuer cannot make seals: its seal-maker certificate is not valid now ({e})"
             )));
         }
-        let region = &issuer.keys.region;
         let mut tx = issuer.store.begin().await.map_err(db)?;
-        let head = store::lock_audit_head(&mut tx).await.map_err(db)?;
+        let region = tx.region().clone();
         if let Some((key, hash)) = idempotency {
             if let Some(made) = replay(&mut tx, issuer, principal, key, hash).await? {
                 return Ok((made, false));
             }
         }
-        let list = seal_list(
-            &mut tx,
-            region.as_str(),
-            issuer.list_capacity,
-            now.seconds(),
-        )
-        .await?;
+        let list = seal_list(&mut tx, issuer.list_capacity, now.seconds()).await?;
         let idx = allocate_seal_index(&mut tx, &list).await?;
-        let es_id = new_es_id(&mut tx, region).await?;
+        let es_id = new_es_id(&mut tx, &region).await?;
         let uri = issuer.keys.status_uri(&list.id);
         let spec = SealSpec {
             vid: VID.into(),
@@ -1337,12 +1338,13 @@ impl Seals {
         .await
         .map_err(db)?;
         if let Some((key, hash)) = idempotency {
-            sqlx::query("INSERT INTO idempotency (token_id, key, request_hash, jti, created_at) VALUES ($1, $2, $3, $4, $5)")
+            sqlx::query("INSERT INTO idempotency (token_id, key, request_hash, jti, created_at, region) VALUES ($1, $2, $3, $4, $5, $6)")
                 .bind(&principal.id)
                 .bind(key)
                 .bind(hash)
                 .bind(es_id.as_str())
                 .bind(now.seconds())
+                .bind(region.as_str())
                 .execute(&mut *tx)
                 .await
                 .map_err(db)?;
@@ -1364,7 +1366,6 @@ impl Seals {
         });
         audit::append(
             &mut tx,
-            &head,
             now.seconds(),
             &principal.id,
             Action::SealMake,
@@ -1373,7 +1374,7 @@ impl Seals {
         )
         .await
         .map_err(db)?;
-        tx.commit().await.map_err(db)?;
+        issuer.commit(tx).await.map_err(db)?;
         Ok((
             Made {
                 es_id: es_id.to_string(),
@@ -1397,19 +1398,22 @@ impl Seals {
 /// The seal an earlier request with this (token, key) made, or a mismatch error (also when
 /// the key was used for a licence: keys are per token, whatever they were used for).
 async fn replay(
-    conn: &mut AnyConnection,
+    conn: &mut RegionTx,
     issuer: &Issuer,
     principal: &Principal,
     key: &str,
     hash: &str,
 ) -> Result<Option<Made>, ApiError> {
-    let row =
-        sqlx::query("SELECT request_hash, jti FROM idempotency WHERE token_id = $1 AND key = $2")
-            .bind(&principal.id)
-            .bind(key)
-            .fetch_optional(&mut *conn)
-            .await
-            .map_err(db)?;
+    let region = conn.region().as_str().to_owned();
+    let row = sqlx::query(
+        "SELECT request_hash, jti FROM idempotency WHERE token_id = $1 AND key = $2 AND region = $3",
+    )
+    .bind(&principal.id)
+    .bind(key)
+    .bind(region)
+    .fetch_optional(&mut **conn)
+    .await
+    .map_err(db)?;
     let Some(row) = row else { return Ok(None) };
     let stored_hash: String = row.try_get("request_hash").map_err(db)?;
     let subject: String = row.try_get("jti").map_err(db)?;
@@ -1474,7 +1478,7 @@ async fn stored_seal(issuer: &Issuer, es_id: &str) -> Result<SealRow, ApiError> 
     if parsed.region() != &issuer.keys.region {
         return Err(not_found());
     }
-    let mut conn = issuer.store.pool().acquire().await.map_err(db)?;
+    let mut conn = issuer.store.acquire().await.map_err(db)?;
     seal_row(&mut conn, es_id).await?.ok_or_else(not_found)
 }
 
@@ -1542,7 +1546,7 @@ impl Seals {
         }
         let now = issuer.clock.now().seconds();
         let mut tx = issuer.store.begin().await.map_err(db)?;
-        let head = store::lock_audit_head(&mut tx).await.map_err(db)?;
+        let region = tx.region().as_str().to_owned();
         let row = seal_row(&mut tx, es_id).await?.ok_or_else(not_found)?;
         let (target, action) = match (change, row.status) {
             (StatusChange::Revoke, SealStatus::Valid | SealStatus::Suspended) => {
@@ -1561,26 +1565,29 @@ impl Seals {
             }
         };
         sqlx::query(
-            "UPDATE seals SET status = $1, status_reason = $2, status_changed_at = $3 WHERE es_id = $4",
+            "UPDATE seals SET status = $1, status_reason = $2, status_changed_at = $3 \
+             WHERE es_id = $4 AND region = $5",
         )
         .bind(target.code())
         .bind(reason)
         .bind(now)
         .bind(es_id)
+        .bind(&region)
         .execute(&mut *tx)
         .await
         .map_err(db)?;
-        sqlx::query("UPDATE status_lists SET version = version + 1 WHERE id = $1")
+        sqlx::query("UPDATE status_lists SET version = version + 1 WHERE id = $1 AND region = $2")
             .bind(&row.list_id)
+            .bind(&region)
             .execute(&mut *tx)
             .await
             .map_err(db)?;
         let detail = serde_json::json!({"object": "seal", "reason": reason});
-        audit::append(&mut tx, &head, now, &principal.id, action, es_id, &detail)
+        audit::append(&mut tx, now, &principal.id, action, es_id, &detail)
             .await
             .map_err(db)?;
         let row = seal_row(&mut tx, es_id).await?.ok_or_else(not_found)?;
-        tx.commit().await.map_err(db)?;
+        issuer.commit(tx).await.map_err(db)?;
         row.record(issuer, self)
     }
 }
@@ -1803,7 +1810,6 @@ pub async fn sign(
     // Commit: the seal must still be usable (a revocation may have landed meanwhile), and the
     // audit entry is written before the signature leaves.
     let mut tx = issuer.store.begin().await.map_err(db)?;
-    let head = store::lock_audit_head(&mut tx).await.map_err(db)?;
     let current = seal_row(&mut tx, &es_id)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("no seal {es_id}")))?;
@@ -1819,7 +1825,6 @@ pub async fn sign(
     });
     audit::append(
         &mut tx,
-        &head,
         signed_at.seconds(),
         &principal.id,
         Action::SealSign,
@@ -1828,7 +1833,7 @@ pub async fn sign(
     )
     .await
     .map_err(db)?;
-    tx.commit().await.map_err(db)?;
+    issuer.commit(tx).await.map_err(db)?;
     state
         .metrics
         .documents_sealed

@@ -2,17 +2,28 @@
 //! pool and the same SQL for both (schema in `migrations/sqlite` and `migrations/postgres`,
 //! applied at start).
 //!
-//! Owns connections, migrations and the row-level operations other modules compose into
-//! transactions. Every write transaction starts with [`lock_audit_head`], an `UPDATE … RETURNING`
-//! of the single audit-head row: that takes SQLite's write lock or PostgreSQL's row lock at
-//! once, so concurrent writers (threads or processes sharing the database) are serialised and
-//! read a consistent head. It holds no business rules.
+//! Owns connections, migrations, the row-level operations other modules compose into
+//! transactions, and **region confinement**: several provinces' issuers may share one database
+//! (SPEC §7), and an issuer reaches its rows only through a [`RegionStore`], the store seen by one
+//! region. Its read connections ([`RegionConn`]) and write transactions ([`RegionTx`]) carry that
+//! region, every function that reads or changes a region's rows takes one of them (the
+//! [`Confined`] bound) and binds [`Confined::region`] in its `WHERE` clause: no such function can
+//! be called with a bare connection or with a region of the caller's choosing. Another region's
+//! rows are simply not found.
+//!
+//! Every write transaction starts with the lock of its region's audit head ([`RegionStore::begin`]),
+//! an `UPDATE … RETURNING` of that region's head row: that takes SQLite's write lock or
+//! PostgreSQL's row lock at once, so concurrent writers of a region (threads or processes sharing
+//! the database) are serialised and read a consistent head. It holds no business rules.
 
+use std::ops::{Deref, DerefMut};
 use std::str::FromStr;
 use std::time::Duration;
 
+use huren_crypto::ids::RegionCode;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::{AnyConnection, AnyPool, Row};
+use sqlx::pool::PoolConnection;
+use sqlx::{Any, AnyConnection, AnyPool, Row};
 
 /// Which database engine a store runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -106,14 +117,9 @@ impl Store {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
     }
-
-    /// Begins a write transaction.
-    pub async fn begin(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, StoreError> {
-        Ok(self.pool.begin().await?)
-    }
 }
 
-/// The audit head as locked at the start of a write transaction.
+/// The head of a region's audit chain.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuditHead {
     /// Sequence number of the last entry (0 = empty log).
@@ -122,15 +128,211 @@ pub struct AuditHead {
     pub hash: String,
 }
 
-/// Locks the audit head for this transaction and returns it (see the module doc).
-pub async fn lock_audit_head(conn: &mut AnyConnection) -> Result<AuditHead, StoreError> {
-    let row = sqlx::query("UPDATE audit_head SET seq = seq WHERE id = 1 RETURNING seq, hash")
-        .fetch_one(&mut *conn)
+/// The hash before the first entry of a chain.
+pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+impl AuditHead {
+    /// The head of an empty chain.
+    pub fn genesis() -> AuditHead {
+        AuditHead {
+            seq: 0,
+            hash: GENESIS_HASH.to_owned(),
+        }
+    }
+}
+
+/// The store as one region's issuer sees it (see the module doc). Derefs to the [`Store`] for
+/// what is not region data: health checks, and API tokens, which are looked up by their hash
+/// and then checked against the region (`tokens`).
+#[derive(Debug, Clone)]
+pub struct RegionStore {
+    store: Store,
+    region: RegionCode,
+}
+
+impl Deref for RegionStore {
+    type Target = Store;
+
+    fn deref(&self) -> &Store {
+        &self.store
+    }
+}
+
+impl RegionStore {
+    /// `store` confined to `region`.
+    pub fn new(store: Store, region: RegionCode) -> RegionStore {
+        RegionStore { store, region }
+    }
+
+    /// The region.
+    pub fn region(&self) -> &RegionCode {
+        &self.region
+    }
+
+    /// A read connection confined to the region.
+    pub async fn acquire(&self) -> Result<RegionConn, StoreError> {
+        Ok(RegionConn {
+            conn: self.store.pool.acquire().await?,
+            region: self.region.clone(),
+        })
+    }
+
+    /// Begins a write transaction of the region and locks the region's audit head (created
+    /// with the region's first write).
+    pub async fn begin(&self) -> Result<RegionTx, StoreError> {
+        let mut tx = self.store.pool.begin().await?;
+        let head = match lock_head(&mut tx, &self.region).await? {
+            Some(head) => head,
+            None => {
+                // First write of the region. `ON CONFLICT`: another process may be making the
+                // same row; the lock below then waits for it.
+                sqlx::query(
+                    "INSERT INTO audit_head (region, seq, hash) VALUES ($1, 0, $2) ON CONFLICT (region) DO NOTHING",
+                )
+                .bind(self.region.as_str())
+                .bind(GENESIS_HASH)
+                .execute(&mut *tx)
+                .await?;
+                lock_head(&mut tx, &self.region)
+                    .await?
+                    .ok_or_else(|| StoreError::Row("the audit head could not be created".into()))?
+            }
+        };
+        Ok(RegionTx {
+            tx,
+            region: self.region.clone(),
+            locked: head.clone(),
+            head,
+        })
+    }
+
+    /// The region's audit head as stored now (no lock).
+    pub async fn audit_head(&self) -> Result<AuditHead, StoreError> {
+        let row = sqlx::query("SELECT seq, hash FROM audit_head WHERE region = $1")
+            .bind(self.region.as_str())
+            .fetch_optional(&self.store.pool)
+            .await?;
+        match row {
+            Some(row) => Ok(AuditHead {
+                seq: row.try_get("seq")?,
+                hash: row.try_get("hash")?,
+            }),
+            None => Ok(AuditHead::genesis()),
+        }
+    }
+}
+
+async fn lock_head(
+    conn: &mut AnyConnection,
+    region: &RegionCode,
+) -> Result<Option<AuditHead>, StoreError> {
+    let row = sqlx::query("UPDATE audit_head SET seq = seq WHERE region = $1 RETURNING seq, hash")
+        .bind(region.as_str())
+        .fetch_optional(&mut *conn)
         .await?;
-    Ok(AuditHead {
-        seq: row.try_get("seq")?,
-        hash: row.try_get("hash")?,
+    row.map(|row| {
+        Ok(AuditHead {
+            seq: row.try_get("seq")?,
+            hash: row.try_get("hash")?,
+        })
     })
+    .transpose()
+}
+
+/// A connection that reaches only one region's rows: what region-data functions take.
+pub trait Confined: DerefMut<Target = AnyConnection> + Send {
+    /// The region every query binds.
+    fn region(&self) -> &RegionCode;
+}
+
+/// A read connection of one region ([`RegionStore::acquire`]).
+#[derive(Debug)]
+pub struct RegionConn {
+    conn: PoolConnection<Any>,
+    region: RegionCode,
+}
+
+impl Deref for RegionConn {
+    type Target = AnyConnection;
+
+    fn deref(&self) -> &AnyConnection {
+        &self.conn
+    }
+}
+
+impl DerefMut for RegionConn {
+    fn deref_mut(&mut self) -> &mut AnyConnection {
+        &mut self.conn
+    }
+}
+
+impl Confined for RegionConn {
+    fn region(&self) -> &RegionCode {
+        &self.region
+    }
+}
+
+/// A write transaction of one region, holding the lock of its audit head from
+/// [`RegionStore::begin`] to [`RegionTx::commit`] (dropped: rolled back).
+#[derive(Debug)]
+pub struct RegionTx {
+    tx: sqlx::Transaction<'static, Any>,
+    region: RegionCode,
+    /// The head when locked.
+    locked: AuditHead,
+    /// The head after the entries appended so far (stored by [`RegionTx::set_head`]).
+    head: AuditHead,
+}
+
+impl Deref for RegionTx {
+    type Target = AnyConnection;
+
+    fn deref(&self) -> &AnyConnection {
+        &self.tx
+    }
+}
+
+impl DerefMut for RegionTx {
+    fn deref_mut(&mut self) -> &mut AnyConnection {
+        &mut self.tx
+    }
+}
+
+impl Confined for RegionTx {
+    fn region(&self) -> &RegionCode {
+        &self.region
+    }
+}
+
+impl RegionTx {
+    /// The region's audit head as this transaction has moved it.
+    pub fn head(&self) -> &AuditHead {
+        &self.head
+    }
+
+    /// Moves the region's audit head after appending entries (`audit`).
+    pub async fn set_head(&mut self, head: AuditHead) -> Result<(), StoreError> {
+        sqlx::query("UPDATE audit_head SET seq = $1, hash = $2 WHERE region = $3")
+            .bind(head.seq)
+            .bind(&head.hash)
+            .bind(self.region.as_str())
+            .execute(&mut *self.tx)
+            .await?;
+        self.head = head;
+        Ok(())
+    }
+
+    /// Rolls back (as dropping it does, but waiting for it).
+    pub async fn rollback(self) -> Result<(), StoreError> {
+        Ok(self.tx.rollback().await?)
+    }
+
+    /// Commits; returns the region's new audit head if the transaction moved it (what the
+    /// issuer then signs, `audit::Anchor`).
+    pub async fn commit(self) -> Result<Option<AuditHead>, StoreError> {
+        self.tx.commit().await?;
+        Ok((self.head != self.locked).then_some(self.head))
+    }
 }
 
 /// Bound parameters one statement may carry on both engines. SQLite's limit
@@ -198,14 +400,4 @@ impl Placeholders {
             sql.push(')');
         }
     }
-}
-
-/// Moves the audit head after appending an entry.
-pub async fn set_audit_head(conn: &mut AnyConnection, head: &AuditHead) -> Result<(), StoreError> {
-    sqlx::query("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1")
-        .bind(head.seq)
-        .bind(&head.hash)
-        .execute(&mut *conn)
-        .await?;
-    Ok(())
 }

@@ -17,7 +17,7 @@ use sha2::{Digest, Sha256};
 use sqlx::Row;
 
 use crate::audit::{self, Action};
-use crate::store::{self, Store, StoreError};
+use crate::store::{RegionStore, Store, StoreError};
 
 /// Prefix of every bearer token (lets secret scanners recognise leaked ones).
 pub const TOKEN_PREFIX: &str = "hrt_";
@@ -186,8 +186,10 @@ pub async fn create(
         types.join(",")
     };
 
-    let mut tx = store.begin().await?;
-    let head = store::lock_audit_head(&mut tx).await?;
+    // Audited in the chain of the token's region.
+    let mut tx = RegionStore::new(store.clone(), region.clone())
+        .begin()
+        .await?;
     sqlx::query(
         "INSERT INTO api_tokens (id, hash, region, scopes, types, label, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
@@ -201,7 +203,7 @@ pub async fn create(
     .execute(&mut *tx)
     .await?;
     let detail = serde_json::json!({"region": region.as_str(), "scopes": scopes_text, "types": types_text, "label": label});
-    audit::append(&mut tx, &head, at, actor, Action::TokenCreate, &id, &detail).await?;
+    audit::append(&mut tx, at, actor, Action::TokenCreate, &id, &detail).await?;
     tx.commit().await?;
     let principal = Principal {
         id,

@@ -161,6 +161,7 @@ async fn run_async(dir: &Path, port: u16, passphrase: &Passphrase) -> Result<Exi
                 "sqlite://{}?mode=rwc",
                 region.path.join("issuer.db").display()
             )),
+            data_dir: Some(region.path.join("issuer-data")),
             seal_holders: Some(vec![SealHolderFile {
                 key: seal.holder.path.join(&seal.holder.config.key),
                 cert: seal.holder.path.join(&seal.holder.config.cert),

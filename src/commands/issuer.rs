@@ -7,11 +7,12 @@ use std::sync::Arc;
 use anyhow::{bail, Context, Result};
 use huren_crypto::ids::RegionCode;
 use huren_crypto::time::Clock;
+use huren_issuer::anchor::HeadStore;
 use huren_issuer::app::{self, App};
 use huren_issuer::catalogue::Catalogue;
 use huren_issuer::config::IssuerFile;
 use huren_issuer::issuance::{BatchOutcome, IssueRequest};
-use huren_issuer::store::Store;
+use huren_issuer::store::{RegionStore, Store};
 use huren_issuer::tokens::{self, Principal, Scope, TokenSpec};
 use huren_issuer::{audit, IssuerConfig};
 use huren_keys::SystemClock;
@@ -107,25 +108,7 @@ pub fn run(command: IssuerCommand, passphrase_file: Option<&Path>) -> Result<Exi
             common::emit(&token)?;
         }
         IssuerCommand::Audit(AuditCommand::Verify { config }) => {
-            let url = config_file(&config)?.database_url()?;
-            let result = runtime()?.block_on(async {
-                let store = Store::connect(&url).await?;
-                Ok::<_, anyhow::Error>(audit::verify_chain(&store).await?)
-            })?;
-            match result {
-                Ok(count) => {
-                    common::emit(&serde_json::json!({"ok": true, "entries": count}).to_string())?;
-                    eprintln!("audit chain intact: {count} entries");
-                }
-                Err(problem) => {
-                    common::emit(
-                        &serde_json::json!({"ok": false, "problem": problem.to_string()})
-                            .to_string(),
-                    )?;
-                    eprintln!("AUDIT CHAIN BROKEN: {problem}");
-                    return Ok(ExitCode::from(1));
-                }
-            }
+            return audit_verify(&config_file(&config)?);
         }
         IssuerCommand::Import {
             file,
@@ -144,6 +127,98 @@ pub fn run(command: IssuerCommand, passphrase_file: Option<&Path>) -> Result<Exi
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `huren issuer audit verify`: the region's chain in the database, checked link by link and
+/// against every signed head in the data directory (`huren_issuer::anchor`); also the legacy
+/// chain of a database several regions wrote before migration 0003, if there is one.
+fn audit_verify(file: &IssuerFile) -> Result<ExitCode> {
+    let url = file.database_url()?;
+    let region_dir = file
+        .region_dir
+        .as_deref()
+        .context("configuration: region_dir (HUREN_REGION_DIR) is required: it names the region and holds its root")?;
+    let region = huren_keys::layout::RegionDir::open(region_dir)?;
+    let code = region.config.code.clone();
+    let root = huren_crypto::cert::Certificate::from_der(&region.root_der()?)
+        .context("the region root certificate")?;
+    let data_dir = file
+        .data_dir
+        .clone()
+        .unwrap_or_else(|| huren_issuer::config::DEFAULT_DATA_DIR.into());
+    let heads = HeadStore::open(&data_dir, &code)?;
+    let signed = match heads.load_verified(&code, &root) {
+        Ok(signed) => signed,
+        Err(e) => {
+            let problem = format!("{e} (a signed head that does not verify was forged or damaged)");
+            common::emit(
+                &serde_json::json!({"ok": false, "region": code.as_str(), "problem": problem})
+                    .to_string(),
+            )?;
+            eprintln!("AUDIT CHAIN NOT VERIFIED: {problem}");
+            return Ok(ExitCode::from(1));
+        }
+    };
+    let (result, legacy, head) = runtime()?.block_on(async {
+        let store = RegionStore::new(Store::connect(&url).await?, code.clone());
+        let result = audit::verify_anchored(&store, &signed).await?;
+        let legacy = audit::verify_legacy_chain(&store).await?;
+        let head = store.audit_head().await?;
+        Ok::<_, anyhow::Error>((result, legacy, head))
+    })?;
+    let newest = signed.iter().map(|h| h.seq).max();
+    let mut report = serde_json::json!({
+        "region": code.as_str(),
+        "signed_heads": signed.len(),
+        "newest_signed_seq": newest,
+        "heads_dir": heads.dir().display().to_string(),
+    });
+    let mut ok = true;
+    match result {
+        Ok(count) => {
+            report["entries"] = count.into();
+            eprintln!("audit chain of {code} intact: {count} entries");
+            match newest {
+                Some(seq) => eprintln!(
+                    "it extends all {} signed heads (newest: entry {seq}); {} entries after it are not signed yet",
+                    signed.len(),
+                    head.seq - seq
+                ),
+                None if count > 0 => eprintln!(
+                    "warning: no signed audit head in {}: nothing outside the database anchors this chain yet",
+                    heads.dir().display()
+                ),
+                None => {}
+            }
+        }
+        Err(problem) => {
+            ok = false;
+            report["problem"] = problem.to_string().into();
+            eprintln!("AUDIT CHAIN OF {code} BROKEN: {problem}");
+        }
+    }
+    if let Some(legacy) = legacy {
+        match legacy {
+            Ok(count) => {
+                report["legacy_entries"] = count.into();
+                eprintln!(
+                    "legacy chain (written before regions had their own) intact: {count} entries"
+                );
+            }
+            Err(problem) => {
+                ok = false;
+                report["legacy_problem"] = problem.to_string().into();
+                eprintln!("LEGACY AUDIT CHAIN BROKEN: {problem}");
+            }
+        }
+    }
+    report["ok"] = ok.into();
+    common::emit(&report.to_string())?;
+    Ok(if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 pub fn types(catalogue: Option<&Path>) -> Result<ExitCode> {

@@ -117,6 +117,30 @@ pub async fn try_spawn_issuer_with(
     db: &Db,
     customise: impl FnOnce(&std::path::Path, &RegionDir, &mut IssuerFile) -> Option<Passphrase>,
 ) -> Result<TestIssuer, StartError> {
+    try_spawn_region_issuer(db, "330000", None, customise).await
+}
+
+/// An issuer of `region` (its own PKI, trust list and data directory) on the database at
+/// `shared_database` — another test issuer's, as when several provinces' issuers share one
+/// database — or on a fresh one.
+pub async fn spawn_region_issuer(
+    db: &Db,
+    region: &str,
+    shared_database: Option<&str>,
+    customise: impl FnOnce(&std::path::Path, &RegionDir, &mut IssuerFile) -> Option<Passphrase>,
+) -> TestIssuer {
+    try_spawn_region_issuer(db, region, shared_database, customise)
+        .await
+        .unwrap_or_else(|e| panic!("issuer of {region} did not start: {e}"))
+}
+
+async fn try_spawn_region_issuer(
+    db: &Db,
+    region_code: &str,
+    shared_database: Option<&str>,
+    customise: impl FnOnce(&std::path::Path, &RegionDir, &mut IssuerFile) -> Option<Passphrase>,
+) -> Result<TestIssuer, StartError> {
+    let code = RegionCode::parse(region_code).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let made = ISSUER_NOW.minus(3600);
     let operator = layout::init_operator(
@@ -128,10 +152,13 @@ pub async fn try_spawn_issuer_with(
     )
     .unwrap();
     let init = InitRegion {
-        code: RegionCode::parse("330000").unwrap(),
-        name: "浙江省".into(),
+        code: code.clone(),
+        name: code.province_name().to_owned(),
         alg: Algorithm::Es256,
-        public_url: "https://issuer.zj.example".into(),
+        public_url: match region_code {
+            "330000" => "https://issuer.zj.example".to_owned(),
+            other => format!("https://issuer-{other}.example"),
+        },
         protection: Protection::Plaintext,
         now: made,
     };
@@ -151,18 +178,20 @@ pub async fn try_spawn_issuer_with(
     )
     .unwrap();
     std::fs::write(dir.path().join("trust-list.jwt"), &token).unwrap();
-    let database_url = match db {
-        Db::Sqlite => format!(
+    let database_url = match (db, shared_database) {
+        (_, Some(url)) => url.to_owned(),
+        (Db::Sqlite, None) => format!(
             "sqlite://{}?mode=rwc",
             dir.path().join("issuer.db").display()
         ),
-        Db::Postgres(base) => fresh_postgres(base).await,
+        (Db::Postgres(base), None) => fresh_postgres(base).await,
     };
     let mut file = IssuerFile {
         region_dir: Some(dir.path().join("zj")),
         trust_list: Some(dir.path().join("trust-list.jwt")),
         operator_cert: Some(vec![dir.path().join("op/operator.crt.pem")]),
         database_url: Some(database_url.clone()),
+        data_dir: Some(dir.path().join("data")),
         status_list_capacity: Some(1 << 12),
         ..IssuerFile::default()
     };
@@ -180,7 +209,7 @@ pub async fn try_spawn_issuer_with(
     let pinned = Certificate::from_der(&operator.certificate().unwrap()).unwrap();
     let trust = Arc::new(TrustList::verify(&token, &[pinned]).unwrap());
     let spec = TokenSpec {
-        region: &RegionCode::parse("330000").unwrap(),
+        region: &code,
         scopes: &[Scope::Issue, Scope::Read, Scope::Revoke, Scope::Audit],
         types: &[],
         label: "test admin",

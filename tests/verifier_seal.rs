@@ -1222,6 +1222,7 @@ async fn seal_made_and_revoked_at_the_issuer_is_checked_at_a_window() {
         public_url: Some(public_url.clone()),
         status_list_capacity: Some(1 << 12),
         crl: Some(crl_path.clone()),
+        allow_plaintext_keys: Some(true), // the test PKI is plaintext
         ..IssuerFile::default()
     }
     .resolve()

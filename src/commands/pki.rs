@@ -114,7 +114,8 @@ pub fn run(command: PkiCommand, passphrase_file: Option<&Path>) -> Result<ExitCo
             );
         }
         PkiCommand::RolloverSigner { region_dir, keys } => {
-            let region = huren_keys::layout::RegionDir::open(&region_dir)?;
+            let region = huren_keys::layout::RegionDir::open(&region_dir)?
+                .with_plaintext_keys(common::plaintext_keys()?);
             let protection = common::protection(passphrase.as_ref(), keys.insecure_plaintext_keys)?;
             let region = region.rollover_signer(passphrase.as_ref(), protection, now)?;
             let active = region
@@ -141,7 +142,8 @@ pub fn run(command: PkiCommand, passphrase_file: Option<&Path>) -> Result<ExitCo
         } => {
             let uscc = Uscc::parse(&uscc).with_context(|| format!("--uscc {uscc:?}"))?;
             let region = RegionDir::open(&region_dir)
-                .with_context(|| format!("--region-dir {}", region_dir.display()))?;
+                .with_context(|| format!("--region-dir {}", region_dir.display()))?
+                .with_plaintext_keys(common::plaintext_keys()?);
             let protection = common::protection(passphrase.as_ref(), keys.insecure_plaintext_keys)?;
             let request = HolderRequest {
                 organization: org_name,
@@ -196,7 +198,8 @@ pub fn run(command: PkiCommand, passphrase_file: Option<&Path>) -> Result<ExitCo
                 bail!("--valid-days {valid_days}: must be 1 to {MAX_CRL_VALID_DAYS}");
             }
             let region = RegionDir::open(&region_dir)
-                .with_context(|| format!("--region-dir {}", region_dir.display()))?;
+                .with_context(|| format!("--region-dir {}", region_dir.display()))?
+                .with_plaintext_keys(common::plaintext_keys()?);
             let root_der = region.root_der()?;
             let root = Certificate::from_der(&root_der)
                 .with_context(|| format!("root certificate of {}", region_dir.display()))?;

@@ -164,6 +164,7 @@ pub async fn try_spawn_issuer_with(
         operator_cert: Some(vec![dir.path().join("op/operator.crt.pem")]),
         database_url: Some(database_url.clone()),
         status_list_capacity: Some(1 << 12),
+        allow_plaintext_keys: Some(true), // the test PKI is plaintext
         ..IssuerFile::default()
     };
     let passphrase = customise(dir.path(), &region, &mut file);

@@ -405,6 +405,7 @@ impl Network {
                 scopes: &[Scope::Issue, Scope::Read, Scope::Revoke],
                 types: &[],
                 label: "e2e department",
+                lifetime: tokens::Lifetime::DEFAULT,
             };
             let (admin, _) = tokens::create(
                 &app.state().issuer.store,

@@ -1237,6 +1237,7 @@ async fn seal_made_and_revoked_at_the_issuer_is_checked_at_a_window() {
             scopes: &[Scope::Seal],
             types: &[],
             label: "seal office",
+            lifetime: tokens::Lifetime::DEFAULT,
         },
         "test",
         now.seconds(),

@@ -1,5 +1,5 @@
-//! The hash-chained audit log: every issuance, revocation, suspension, reinstatement and token
-//! creation is appended in the same transaction as the change it records.
+//! The hash-chained audit log: every issuance, revocation, suspension, reinstatement, token
+//! creation and token revocation is appended in the same transaction as the change it records.
 //!
 //! Entry `n` commits to entry `n-1`: `hash = SHA-256(prev_hash ‖ canonical JSON of the entry)`,
 //! and the audit head holds the last `seq` and `hash`. [`verify_chain`] recomputes everything,
@@ -27,6 +27,8 @@ pub enum Action {
     Reinstate,
     /// An API token was created.
     TokenCreate,
+    /// An API token was revoked.
+    TokenRevoke,
     /// A seal was made (电子印章制作).
     SealMake,
     /// A seal was revoked.
@@ -48,6 +50,7 @@ impl Action {
             Action::Suspend => "suspend",
             Action::Reinstate => "reinstate",
             Action::TokenCreate => "token_create",
+            Action::TokenRevoke => "token_revoke",
             Action::SealMake => "seal_make",
             Action::SealRevoke => "seal_revoke",
             Action::SealSuspend => "seal_suspend",

@@ -185,6 +185,7 @@ pub async fn try_spawn_issuer_with(
         scopes: &[Scope::Issue, Scope::Read, Scope::Revoke, Scope::Audit],
         types: &[],
         label: "test admin",
+        lifetime: tokens::Lifetime::DEFAULT,
     };
     let (admin, _) = tokens::create(
         &state.issuer.store,
@@ -267,6 +268,7 @@ impl TestIssuer {
             scopes,
             types: &types,
             label: "test",
+            lifetime: tokens::Lifetime::DEFAULT,
         };
         tokens::create(
             &self.state.issuer.store,

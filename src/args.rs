@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 use huren_crypto::alg::Algorithm;
 use huren_crypto::crl::RevocationReason;
+use huren_issuer::tokens::Lifetime;
 use huren_keys::rollover::Role;
 
 /// huren (互认): cross-province e-licence issuing and verification.
@@ -275,9 +276,31 @@ pub enum TokenCommand {
         /// Who or what the token is for.
         #[arg(long, default_value = "")]
         label: String,
+        /// How long the token lives: 90d, 12h, 30m (1m to 365d; default 90d).
+        #[arg(long, value_parser = parse_lifetime)]
+        expires_in: Option<Lifetime>,
         #[command(flatten)]
         config: IssuerConfigArgs,
     },
+    /// List tokens as JSON (never a secret): id, label, region, scopes, types and their times.
+    List {
+        /// Only this region's tokens.
+        #[arg(long)]
+        region: Option<String>,
+        #[command(flatten)]
+        config: IssuerConfigArgs,
+    },
+    /// Revoke a token by id: it gets 401 from its next request on.
+    Revoke {
+        /// The token id (`tok_…`, as `token list` shows it).
+        id: String,
+        #[command(flatten)]
+        config: IssuerConfigArgs,
+    },
+}
+
+fn parse_lifetime(text: &str) -> Result<Lifetime, String> {
+    Lifetime::parse(text).map_err(|e| e.to_string())
 }
 
 /// `huren issuer audit …`

@@ -10,7 +10,7 @@ use huren_crypto::cert::Certificate;
 use huren_crypto::status_token::VerifiedStatusList;
 use huren_crypto::time::{Clock, UnixTime};
 use huren_crypto::trust_list::TrustList;
-use huren_keys::store::{Passphrase, Protection};
+use huren_keys::store::{Passphrase, PlaintextKeys, Protection, ALLOW_PLAINTEXT_KEYS_VAR};
 use huren_keys::SystemClock;
 
 /// Environment variable holding the key passphrase.
@@ -21,6 +21,16 @@ const MAX_FETCH_BYTES: u64 = 8 * 1024 * 1024;
 /// The passphrase from the environment or `--passphrase-file`, if any.
 pub fn passphrase(file: Option<&Path>) -> Result<Option<Passphrase>> {
     Ok(Passphrase::from_env_or_file(PASSPHRASE_VAR, file)?)
+}
+
+/// Whether keys may be read unencrypted: only when `HUREN_ALLOW_PLAINTEXT_KEYS=true` says so
+/// (test set-ups); every directory a command opens to sign with goes through this.
+pub fn plaintext_keys() -> Result<PlaintextKeys> {
+    match std::env::var(ALLOW_PLAINTEXT_KEYS_VAR) {
+        Ok(value) if !value.is_empty() => PlaintextKeys::from_setting(&value)
+            .with_context(|| format!("{ALLOW_PLAINTEXT_KEYS_VAR} must be true or false")),
+        _ => Ok(PlaintextKeys::Refuse),
+    }
 }
 
 /// Protection for keys about to be written: encrypted unless plaintext was explicitly asked

@@ -710,3 +710,121 @@ fn rollover_of_status_signer_and_seal_maker_keeps_the_old_ones_listed_until_drop
     assert_ne!(run.code, 0);
     assert!(run.stderr.contains("--compromised"), "{}", run.stderr);
 }
+
+/// `huren issuer token …` against a database given by `HUREN_DATA_DIR`.
+fn token_cli(dir: &Path, args: &[&str]) -> Run {
+    let mut full = vec!["issuer", "token"];
+    full.extend_from_slice(args);
+    let mut command = Command::new(env!("CARGO_BIN_EXE_huren"));
+    let output = command
+        .args(&full)
+        .current_dir(dir)
+        .env("HUREN_DATA_DIR", dir.join("data"))
+        .env_remove("HUREN_DATABASE_URL")
+        .output()
+        .unwrap();
+    Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+#[test]
+fn issuer_tokens_expire_are_listed_without_secrets_and_are_revoked() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let create = |extra: &[&str]| {
+        let mut args = vec!["create", "--region", "330000", "--scopes", "issue,read"];
+        args.extend_from_slice(extra);
+        token_cli(d, &args)
+    };
+    // A bad duration is refused before anything is written, naming the value and the format.
+    for bad in ["90", "1w", "0m", "400d"] {
+        let run = create(&["--expires-in", bad]);
+        assert_eq!(run.code, 64, "{bad}: {}", run.stderr);
+        assert!(
+            run.stderr.contains("--expires-in") && run.stderr.contains(bad),
+            "{bad}: {}",
+            run.stderr
+        );
+    }
+    let short = ok(create(&[
+        "--expires-in",
+        "12h",
+        "--label",
+        "nightly import",
+    ]));
+    let secret = short.stdout.trim().to_owned();
+    assert!(secret.starts_with("hrt_"), "{}", short.stdout);
+    let default = ok(create(&[]));
+
+    let list = |d: &Path| -> serde_json::Value {
+        let run = ok(token_cli(d, &["list"]));
+        assert!(
+            !run.stdout.contains(&secret) && !run.stdout.contains(default.stdout.trim()),
+            "a secret was listed"
+        );
+        serde_json::from_str(&run.stdout).unwrap()
+    };
+    let listed = list(d);
+    let tokens = listed["tokens"].as_array().unwrap();
+    assert_eq!(tokens.len(), 2, "{listed}");
+    let first = &tokens[0];
+    assert_eq!(first["label"], "nightly import");
+    assert_eq!(first["region"], "330000");
+    assert_eq!(first["scopes"], serde_json::json!(["issue", "read"]));
+    assert_eq!(first["types"], serde_json::json!(["*"]));
+    assert_eq!(first["revoked_at"], serde_json::Value::Null);
+    assert_eq!(first["last_used_at"], serde_json::Value::Null);
+    let time = |v: &serde_json::Value| {
+        time::OffsetDateTime::parse(
+            v.as_str().unwrap(),
+            &time::format_description::well_known::Rfc3339,
+        )
+        .unwrap()
+        .unix_timestamp()
+    };
+    assert_eq!(
+        time(&first["expires_at"]) - time(&first["created_at"]),
+        12 * 3600
+    );
+    assert_eq!(
+        time(&tokens[1]["expires_at"]) - time(&tokens[1]["created_at"]),
+        90 * 86_400,
+        "the default lifetime"
+    );
+    let mut keys: Vec<&str> = first
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    keys.sort_unstable();
+    assert_eq!(
+        keys,
+        [
+            "created_at",
+            "expires_at",
+            "id",
+            "label",
+            "last_used_at",
+            "region",
+            "revoked_at",
+            "scopes",
+            "types"
+        ]
+    );
+
+    let id = first["id"].as_str().unwrap().to_owned();
+    ok(token_cli(d, &["revoke", &id]));
+    let listed = list(d);
+    assert!(listed["tokens"][0]["revoked_at"].is_string(), "{listed}");
+    assert_eq!(listed["tokens"][1]["revoked_at"], serde_json::Value::Null);
+    let again = token_cli(d, &["revoke", &id]);
+    assert_ne!(again.code, 0);
+    assert!(again.stderr.contains("already revoked"), "{}", again.stderr);
+    let unknown = token_cli(d, &["revoke", "tok_0000000000000000"]);
+    assert_ne!(unknown.code, 0);
+    assert!(unknown.stderr.contains("no token"), "{}", unknown.stderr);
+}

@@ -465,7 +465,9 @@ async fn signer_rollover_keeps_old_licences_valid_and_unlisted_keys_are_refused(
 
     let issuer = spawn_issuer(&Db::Sqlite).await;
     let old = issue(&issuer).await;
-    let region = RegionDir::open(&issuer.dir.path().join("zj")).unwrap();
+    let region = RegionDir::open(&issuer.dir.path().join("zj"))
+        .unwrap()
+        .with_plaintext_keys(huren_keys::store::PlaintextKeys::Allow);
     let now = common::issuer::ISSUER_NOW;
     let region = region
         .rollover_signer(None, Protection::Plaintext, now.minus(60))
@@ -482,7 +484,9 @@ async fn signer_rollover_keeps_old_licences_valid_and_unlisted_keys_are_refused(
     assert!(message.contains("not a trusted signer"), "{message}");
 
     // A new trust list naming both signers.
-    let operator = OperatorDir::open(&issuer.dir.path().join("op")).unwrap();
+    let operator = OperatorDir::open(&issuer.dir.path().join("op"))
+        .unwrap()
+        .with_plaintext_keys(huren_keys::store::PlaintextKeys::Allow);
     let claims = huren_keys::trust_build::assemble(
         "测试运营方",
         std::slice::from_ref(&region),
@@ -999,6 +1003,7 @@ async fn region_migration_keeps_a_single_region_chain_and_its_rows_in_that_regio
         scopes: &[huren_issuer::tokens::Scope::Read],
         types: &[],
         label: "after",
+        lifetime: huren_issuer::tokens::Lifetime::DEFAULT,
     };
     huren_issuer::tokens::create(&store, &spec, "test", 2, &mut rand_core::OsRng)
         .await
@@ -1033,4 +1038,63 @@ async fn region_migration_keeps_a_mixed_chain_verifiable_as_legacy(db: Db) {
         huren_issuer::audit::verify_chain(&zhejiang).await.unwrap(),
         Ok(0)
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Key and data hygiene (issue 10 item 15)
+// ---------------------------------------------------------------------------------------------
+
+/// The test PKI's keys are plaintext: without `allow_plaintext_keys` the issuer refuses to start
+/// and names the key file; with the setting given as `false` in the environment, too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn issuer_refuses_an_unencrypted_key_unless_allowed_explicitly_naming_the_file() {
+    for setting in [None, Some(false)] {
+        let refused = common::issuer::try_spawn_issuer_with(&Db::Sqlite, |_, _, file| {
+            file.allow_plaintext_keys = setting;
+            None
+        })
+        .await;
+        let message = match refused {
+            Ok(_) => panic!("an issuer started on plaintext keys without opting in ({setting:?})"),
+            Err(e) => e.to_string(),
+        };
+        assert!(
+            message.contains("UNENCRYPTED") && message.contains(".key.pem"),
+            "{message}"
+        );
+        assert!(message.contains("HUREN_ALLOW_PLAINTEXT_KEYS"), "{message}");
+    }
+    let env = |name: &str| (name == "HUREN_ALLOW_PLAINTEXT_KEYS").then(|| "maybe".to_owned());
+    let err = huren_issuer::config::IssuerFile::default()
+        .with_env(env)
+        .unwrap_err();
+    assert_eq!(err.setting, "HUREN_ALLOW_PLAINTEXT_KEYS");
+}
+
+/// The default database lives in the data directory: both are private to the service's user
+/// from the start (mode 0700 / 0600), and so are SQLite's WAL side files.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn data_directory_and_database_files_are_created_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let mut data_dir = None;
+    let issuer = common::issuer::spawn_issuer_with(&Db::Sqlite, |dir, _, file| {
+        data_dir = Some(dir.join("data/nested"));
+        file.database_url = None;
+        file.data_dir = data_dir.clone();
+        None
+    })
+    .await;
+    let data_dir = data_dir.unwrap();
+    issue(&issuer).await;
+    let mode = |path: &std::path::Path| {
+        std::fs::metadata(path)
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+            .permissions()
+            .mode()
+            & 0o777
+    };
+    assert_eq!(mode(&data_dir), 0o700, "data directory");
+    for file in ["issuer.db", "issuer.db-wal", "issuer.db-shm"] {
+        assert_eq!(mode(&data_dir.join(file)), 0o600, "{file}");
+    }
 }

@@ -9,10 +9,16 @@
 #[macro_use]
 mod common;
 
+use std::sync::Arc;
+
 use axum::http::{Method, StatusCode};
-use common::issuer::{building_licence, spawn_issuer, spawn_region_issuer, Db, Reply, TestIssuer};
+use common::issuer::{
+    building_licence, spawn_issuer, spawn_region_issuer, Db, Reply, TestIssuer, ISSUER_NOW,
+};
+use huren_crypto::ids::RegionCode;
+use huren_crypto::time::{FixedClock, UnixTime};
 use huren_crypto::verify::Verdict;
-use huren_issuer::tokens::Scope;
+use huren_issuer::tokens::{self, Lifetime, RevokeError, Scope, TokenSpec};
 
 on_both_databases!(
     requests_without_a_valid_bearer_token_get_401_and_change_nothing,
@@ -21,6 +27,7 @@ on_both_databases!(
     status_change_needs_a_reason_and_an_existing_licence,
     null_valid_until_issues_a_long_term_licence_without_exp,
     another_regions_licences_on_a_shared_database_are_not_found_and_never_change,
+    revoked_and_expired_tokens_get_401_at_once_and_the_list_shows_no_secret,
 );
 
 /// The licence type of `building_licence()` (建筑业企业资质证书).
@@ -1056,4 +1063,200 @@ async fn another_regions_licences_on_a_shared_database_are_not_found_and_never_c
 /// The status list id of a licence record.
 fn list_of(record: &serde_json::Value) -> String {
     record["status"]["list_id"].as_str().unwrap().to_owned()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Token lifecycle: expiry, revocation, listing (SPEC §7)
+// ---------------------------------------------------------------------------------------------
+
+/// The same issuer (same database and configuration) with its clock at `now`: what it answers
+/// once that time has come. No sleeping: the clock is injected.
+async fn issuer_at(issuer: &TestIssuer, now: UnixTime) -> huren_issuer::http::AppState {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let app = huren_issuer::App::build(&issuer.config, listener, None, Arc::new(FixedClock(now)))
+        .await
+        .unwrap();
+    app.state().clone()
+}
+
+/// `GET /v1/licences/{jti}` with `token` through `state`'s router; the status code.
+async fn read_status(state: &huren_issuer::http::AppState, jti: &str, token: &str) -> StatusCode {
+    use tower::ServiceExt;
+    let request = axum::http::Request::get(format!("/v1/licences/{jti}"))
+        .header("authorization", format!("Bearer {token}"))
+        .body(axum::body::Body::empty())
+        .unwrap();
+    huren_issuer::http::router(state.clone())
+        .oneshot(request)
+        .await
+        .unwrap()
+        .status()
+}
+
+async fn make_token(issuer: &TestIssuer, label: &str, lifetime: Lifetime) -> (String, String) {
+    let region = RegionCode::parse("330000").unwrap();
+    let spec = TokenSpec {
+        region: &region,
+        scopes: &[Scope::Read],
+        types: &[],
+        label,
+        lifetime,
+    };
+    let (secret, principal) = tokens::create(
+        &issuer.state.issuer.store,
+        &spec,
+        "test",
+        ISSUER_NOW.seconds(),
+        &mut rand_core::OsRng,
+    )
+    .await
+    .unwrap();
+    (secret, principal.id)
+}
+
+async fn listed(issuer: &TestIssuer, id: &str) -> serde_json::Value {
+    let all = tokens::list(&issuer.state.issuer.store, None)
+        .await
+        .unwrap();
+    serde_json::to_value(all.iter().find(|t| t.id == id).unwrap()).unwrap()
+}
+
+async fn revoked_and_expired_tokens_get_401_at_once_and_the_list_shows_no_secret(db: Db) {
+    let issuer = spawn_issuer(&db).await;
+    let jti = issue(&issuer, &building_licence()).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (short, short_id) = make_token(&issuer, "one hour", Lifetime::parse("1h").unwrap()).await;
+    let (leaked, leaked_id) = make_token(&issuer, "leaked", Lifetime::DEFAULT).await;
+    let now = &issuer.state;
+    assert_eq!(read_status(now, &jti, &short).await, StatusCode::OK);
+    assert_eq!(read_status(now, &jti, &leaked).await, StatusCode::OK);
+
+    // Revocation applies to the very next request of the running issuer (nothing cached).
+    tokens::revoke(
+        &issuer.state.issuer.store,
+        &leaked_id,
+        "cli:test",
+        ISSUER_NOW.seconds(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        read_status(now, &jti, &leaked).await,
+        StatusCode::UNAUTHORIZED,
+        "a revoked token still worked"
+    );
+    let entry = huren_issuer::audit::page(&issuer.state.issuer.store, 0, 1000)
+        .await
+        .unwrap()
+        .pop()
+        .unwrap();
+    assert_eq!(
+        (
+            entry.action.as_str(),
+            entry.subject.as_str(),
+            entry.actor.as_str()
+        ),
+        ("token_revoke", leaked_id.as_str(), "cli:test")
+    );
+    assert!(matches!(
+        tokens::revoke(
+            &issuer.state.issuer.store,
+            &leaked_id,
+            "cli:test",
+            ISSUER_NOW.seconds()
+        )
+        .await,
+        Err(RevokeError::AlreadyRevoked { .. })
+    ));
+    assert!(matches!(
+        tokens::revoke(
+            &issuer.state.issuer.store,
+            "tok_0000000000000000",
+            "cli:test",
+            0
+        )
+        .await,
+        Err(RevokeError::NotFound(_))
+    ));
+    assert!(
+        huren_issuer::audit::verify_chain(&issuer.state.issuer.store)
+            .await
+            .unwrap()
+            .is_ok()
+    );
+
+    // Expiry: a second before, the token works; from `expires_at` on, it is refused. The admin
+    // token (default lifetime, 90 days) is unaffected.
+    let before = issuer_at(&issuer, ISSUER_NOW.plus(3599)).await;
+    assert_eq!(read_status(&before, &jti, &short).await, StatusCode::OK);
+    let after = issuer_at(&issuer, ISSUER_NOW.plus(3600)).await;
+    assert_eq!(
+        read_status(&after, &jti, &short).await,
+        StatusCode::UNAUTHORIZED,
+        "an expired token still worked"
+    );
+    assert_eq!(
+        read_status(&after, &jti, &issuer.admin).await,
+        StatusCode::OK
+    );
+    let past_default = issuer_at(&issuer, ISSUER_NOW.plus(90 * 86_400)).await;
+    assert_eq!(
+        read_status(&past_default, &jti, &issuer.admin).await,
+        StatusCode::UNAUTHORIZED,
+        "the default lifetime is 90 days"
+    );
+
+    // The list: RFC 3339 times, last use to the minute, never the secret or its hash.
+    let short_listed = listed(&issuer, &short_id).await;
+    assert_eq!(short_listed["label"], "one hour");
+    assert_eq!(short_listed["region"], "330000");
+    assert_eq!(short_listed["scopes"], serde_json::json!(["read"]));
+    assert_eq!(short_listed["types"], serde_json::json!(["*"]));
+    assert_eq!(short_listed["created_at"], ISSUER_NOW.to_rfc3339_china());
+    assert_eq!(
+        short_listed["expires_at"],
+        ISSUER_NOW.plus(3600).to_rfc3339_china()
+    );
+    assert_eq!(short_listed["revoked_at"], serde_json::Value::Null);
+    // Used at +0 and +3599: the second use is more than a minute later, so it was recorded.
+    assert_eq!(
+        short_listed["last_used_at"],
+        ISSUER_NOW.plus(3599).to_rfc3339_china()
+    );
+    let leaked_listed = listed(&issuer, &leaked_id).await;
+    assert_eq!(leaked_listed["revoked_at"], ISSUER_NOW.to_rfc3339_china());
+    let everything = serde_json::to_string(
+        &tokens::list(&issuer.state.issuer.store, None)
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    for secret in [&short, &leaked, &issuer.admin] {
+        let hash = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(secret.as_bytes()));
+        assert!(!everything.contains(secret.as_str()) && !everything.contains(&hash));
+    }
+    let jiangsu = RegionCode::parse("320000").unwrap();
+    assert!(tokens::list(&issuer.state.issuer.store, Some(&jiangsu))
+        .await
+        .unwrap()
+        .is_empty());
+
+    // last_used_at is written at most once a minute per token: a use 30 s after the last
+    // recorded one leaves it, one a minute after moves it.
+    let (fresh, fresh_id) = make_token(&issuer, "fresh", Lifetime::DEFAULT).await;
+    assert_eq!(read_status(now, &jti, &fresh).await, StatusCode::OK);
+    let plus_30 = issuer_at(&issuer, ISSUER_NOW.plus(30)).await;
+    assert_eq!(read_status(&plus_30, &jti, &fresh).await, StatusCode::OK);
+    assert_eq!(
+        listed(&issuer, &fresh_id).await["last_used_at"],
+        ISSUER_NOW.to_rfc3339_china()
+    );
+    let plus_60 = issuer_at(&issuer, ISSUER_NOW.plus(60)).await;
+    assert_eq!(read_status(&plus_60, &jti, &fresh).await, StatusCode::OK);
+    assert_eq!(
+        listed(&issuer, &fresh_id).await["last_used_at"],
+        ISSUER_NOW.plus(60).to_rfc3339_china()
+    );
 }

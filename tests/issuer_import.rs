@@ -176,6 +176,7 @@ impl Scenario {
             }
         }
         command
+            .env("HUREN_ALLOW_PLAINTEXT_KEYS", "true")
             .env("HUREN_REGION_DIR", self.path("zj"))
             .env("HUREN_TRUST_LIST", self.path("trust-list.jwt"))
             .env("HUREN_OPERATOR_CERT", self.path("op/operator.crt.pem"))

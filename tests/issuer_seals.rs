@@ -225,7 +225,9 @@ fn own_holder_pem(issuer: &TestIssuer) -> String {
 /// A seal-holder certificate from the region root whose subject names no USCC.
 fn unnamed_holder_pem(issuer: &TestIssuer) -> String {
     use huren_keys::certificate::{issue, Profile, Subject};
-    let region = RegionDir::open(&issuer.dir.path().join("zj")).unwrap();
+    let region = RegionDir::open(&issuer.dir.path().join("zj"))
+        .unwrap()
+        .with_plaintext_keys(huren_keys::store::PlaintextKeys::Allow);
     let root_key = region.key(&region.config.root, None).unwrap();
     let key = huren_keys::keypair::PrivateKey::generate(Algorithm::Es256).unwrap();
     let der = issue(
@@ -627,7 +629,9 @@ async fn seal_is_made_applied_verified_suspended_and_revoked(db: Db) {
     let detail: serde_json::Value = serde_json::from_str(&signing.detail).unwrap();
     assert_eq!(detail["document_sha256"], document_sha256.as_str());
     assert_eq!(detail["document_bytes"], document.len());
-    let holder = HolderDir::open(&issuer.dir.path().join("platform-holder")).unwrap();
+    let holder = HolderDir::open(&issuer.dir.path().join("platform-holder"))
+        .unwrap()
+        .with_plaintext_keys(huren_keys::store::PlaintextKeys::Allow);
     assert_eq!(
         detail["signer_serial"],
         holder.certificate().unwrap().serial_hex()
@@ -1460,8 +1464,12 @@ async fn revoked_holder_certificate_is_in_the_served_crl_and_refused_for_sealing
     assert_eq!(reply.status, StatusCode::NOT_MODIFIED);
 
     // The root revokes the platform-held holder certificate (as `huren pki revoke-cert` does).
-    let region = RegionDir::open(&issuer.dir.path().join("zj")).unwrap();
-    let holder = HolderDir::open(&issuer.dir.path().join("platform-holder")).unwrap();
+    let region = RegionDir::open(&issuer.dir.path().join("zj"))
+        .unwrap()
+        .with_plaintext_keys(huren_keys::store::PlaintextKeys::Allow);
+    let holder = HolderDir::open(&issuer.dir.path().join("platform-holder"))
+        .unwrap()
+        .with_plaintext_keys(huren_keys::store::PlaintextKeys::Allow);
     let serial = holder.certificate().unwrap().serial().to_vec();
     revoke(
         &issuer.dir.path().join("root.crl"),

@@ -394,6 +394,7 @@ impl Network {
                 status_list_capacity: Some(1 << 12),
                 status_ttl_secs: Some(publication.ttl_secs),
                 status_validity_secs: Some(publication.validity_secs),
+                allow_plaintext_keys: Some(true), // the test PKI is plaintext
                 ..IssuerFile::default()
             }
             .resolve()
@@ -405,6 +406,7 @@ impl Network {
                 scopes: &[Scope::Issue, Scope::Read, Scope::Revoke],
                 types: &[],
                 label: "e2e department",
+                lifetime: tokens::Lifetime::DEFAULT,
             };
             let (admin, _) = tokens::create(
                 &app.state().issuer.store,

@@ -1223,6 +1223,7 @@ async fn seal_made_and_revoked_at_the_issuer_is_checked_at_a_window() {
         public_url: Some(public_url.clone()),
         status_list_capacity: Some(1 << 12),
         crl: Some(crl_path.clone()),
+        allow_plaintext_keys: Some(true), // the test PKI is plaintext
         ..IssuerFile::default()
     }
     .resolve()
@@ -1237,6 +1238,7 @@ async fn seal_made_and_revoked_at_the_issuer_is_checked_at_a_window() {
             scopes: &[Scope::Seal],
             types: &[],
             label: "seal office",
+            lifetime: tokens::Lifetime::DEFAULT,
         },
         "test",
         now.seconds(),

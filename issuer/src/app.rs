@@ -96,7 +96,7 @@ pub async fn build_issuer(
     clock: Arc<dyn Clock>,
 ) -> Result<(Issuer, String), StartError> {
     let (trust, trust_token) = load_trust_list(config)?;
-    let region = RegionDir::open(&config.region_dir)?;
+    let region = RegionDir::open(&config.region_dir)?.with_plaintext_keys(config.plaintext_keys);
     let keys = Keyring::load(&region, passphrase, &trust)?;
     if let Some(url) = &config.public_url {
         let expected = format!("{}/v1/status/", url.trim_end_matches('/'));

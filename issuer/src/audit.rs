@@ -1,5 +1,5 @@
-//! The hash-chained audit log: every issuance, revocation, suspension, reinstatement and token
-//! creation is appended in the same transaction as the change it records.
+//! The hash-chained audit log: every issuance, revocation, suspension, reinstatement, token
+//! creation and token revocation is appended in the same transaction as the change it records.
 //!
 //! One chain per region (SPEC §7: issuers of several regions may share a database): entries
 //! are appended through the region's write transaction ([`RegionTx`]) and read through its
@@ -34,6 +34,8 @@ pub enum Action {
     Reinstate,
     /// An API token was created.
     TokenCreate,
+    /// An API token was revoked.
+    TokenRevoke,
     /// A seal was made (电子印章制作).
     SealMake,
     /// A seal was revoked.
@@ -55,6 +57,7 @@ impl Action {
             Action::Suspend => "suspend",
             Action::Reinstate => "reinstate",
             Action::TokenCreate => "token_create",
+            Action::TokenRevoke => "token_revoke",
             Action::SealMake => "seal_make",
             Action::SealRevoke => "seal_revoke",
             Action::SealSuspend => "seal_suspend",

@@ -6,6 +6,7 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
+use huren_keys::store::{PlaintextKeys, ALLOW_PLAINTEXT_KEYS_VAR};
 use serde::Deserialize;
 
 /// Settings as written in a file or the environment; everything optional until resolved.
@@ -46,6 +47,9 @@ pub struct IssuerFile {
     /// `HUREN_CRL`: the province root's CRL (DER, as `huren pki revoke-cert` writes it),
     /// served at `GET /v1/crl`.
     pub crl: Option<PathBuf>,
+    /// `HUREN_ALLOW_PLAINTEXT_KEYS`: `true` loads unencrypted private keys (test set-ups
+    /// only); by default the issuer refuses to start with one, naming the file.
+    pub allow_plaintext_keys: Option<bool>,
 }
 
 /// One `[[seal_holders]]` entry: an organisation's seal-holder key and certificate, made by
@@ -116,6 +120,8 @@ pub struct IssuerConfig {
     pub seal_holders: Vec<SealHolderFile>,
     /// The province root's CRL file, if served.
     pub crl: Option<PathBuf>,
+    /// Whether unencrypted private keys may be loaded (explicit opt-in).
+    pub plaintext_keys: PlaintextKeys,
 }
 
 /// A setting is missing or wrong.
@@ -185,6 +191,11 @@ impl IssuerFile {
         if let Some(v) = env("HUREN_CRL") {
             self.crl = Some(path(v))
         }
+        if let Some(v) = env(ALLOW_PLAINTEXT_KEYS_VAR) {
+            let policy = PlaintextKeys::from_setting(&v)
+                .ok_or_else(|| err(ALLOW_PLAINTEXT_KEYS_VAR, "must be true or false"))?;
+            self.allow_plaintext_keys = Some(policy == PlaintextKeys::Allow);
+        }
         if let Some(v) = env("HUREN_STATUS_LIST_CAPACITY") {
             self.status_list_capacity = Some(
                 v.parse()
@@ -206,7 +217,9 @@ impl IssuerFile {
         Ok(self)
     }
 
-    /// The database URL (default: `issuer.db` in the data directory, which is created).
+    /// The database URL (default: `issuer.db` in the data directory, which is created with
+    /// mode 0700: it holds personal data; the database file itself is created 0600 by
+    /// [`crate::store::Store::connect`]).
     pub fn database_url(&self) -> Result<String, ConfigError> {
         let url = match &self.database_url {
             Some(url) => url.clone(),
@@ -215,7 +228,7 @@ impl IssuerFile {
                     .data_dir
                     .clone()
                     .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
-                std::fs::create_dir_all(&data_dir)
+                create_private_dir(&data_dir)
                     .map_err(|e| err("data_dir (HUREN_DATA_DIR)", e.to_string()))?;
                 format!("sqlite://{}?mode=rwc", data_dir.join("issuer.db").display())
             }
@@ -313,8 +326,29 @@ impl IssuerFile {
             catalogue: self.catalogue,
             seal_holders,
             crl: self.crl,
+            plaintext_keys: PlaintextKeys::allowed_if(self.allow_plaintext_keys.unwrap_or(false)),
         })
     }
+}
+
+/// Creates `dir` (and missing parents) with mode 0700, so only the service's user can list
+/// or enter it. An existing directory is left as it is, with a warning if others may enter
+/// it.
+fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)?;
+    let mode = std::fs::metadata(dir)?.permissions().mode();
+    if mode & 0o077 != 0 {
+        tracing::warn!(
+            dir = %dir.display(),
+            mode = format_args!("{:o}", mode & 0o777),
+            "the data directory (personal data) is open to group or others; chmod 700 it"
+        );
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -364,9 +364,13 @@ impl FromRequestParts<AppState> for Principal {
             })
             .map(str::trim);
         let principal = match token {
-            Some(token) => tokens::authenticate(&state.issuer.store, token)
-                .await
-                .map_err(|e| ApiError::Internal(e.to_string()))?,
+            Some(token) => tokens::authenticate(
+                &state.issuer.store,
+                token,
+                state.issuer.clock.now().seconds(),
+            )
+            .await
+            .map_err(|e| ApiError::Internal(e.to_string()))?,
             None => None,
         };
         principal.ok_or_else(|| {

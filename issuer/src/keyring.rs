@@ -21,7 +21,7 @@ use huren_crypto::ids::{RegionCode, Uscc};
 use huren_crypto::oids::Purpose;
 use huren_crypto::trust_list::TrustList;
 use huren_keys::layout::{LayoutError, RegionDir};
-use huren_keys::store::Passphrase;
+use huren_keys::store::{Passphrase, PlaintextKeys};
 use huren_keys::PrivateKey;
 
 use crate::config::SealHolderFile;
@@ -232,7 +232,10 @@ impl SealKeys {
         let holders = holders
             .iter()
             .enumerate()
-            .map(|(i, entry)| load_holder(&format!("seal_holders[{i}]"), entry, passphrase, &root))
+            .map(|(i, entry)| {
+                let setting = format!("seal_holders[{i}]");
+                load_holder(&setting, entry, passphrase, region.plaintext_keys, &root)
+            })
             .collect::<Result<Vec<_>, _>>()?;
         Ok(SealKeys {
             maker,
@@ -290,6 +293,7 @@ fn load_holder(
     setting: &str,
     entry: &SealHolderFile,
     passphrase: Option<&Passphrase>,
+    plaintext: PlaintextKeys,
     root: &Certificate,
 ) -> Result<Arc<PlatformHolder>, KeyringError> {
     let cert_error = |source| KeyringError::HolderCertificate {
@@ -306,14 +310,21 @@ fn load_holder(
     cert.check_leaf_profile(Purpose::SealHolder)
         .map_err(cert_error)?;
     cert.check_issued_by(root).map_err(cert_error)?;
-    let file = huren_keys::store::read_private_key(&entry.key, passphrase).map_err(|source| {
-        KeyringError::HolderKeyFile {
+    let file = huren_keys::store::load_private_key(&entry.key, passphrase, plaintext).map_err(
+        |source| KeyringError::HolderKeyFile {
             setting: setting.to_owned(),
             source,
-        }
-    })?;
+        },
+    )?;
     if !file.was_encrypted {
-        tracing::warn!(%setting, "seal-holder key is stored in plaintext (test set-ups only)");
+        tracing::warn!(%setting, "seal-holder key is stored in plaintext (allowed explicitly; test set-ups only)");
+    }
+    if file.permissions_too_open {
+        tracing::warn!(
+            %setting,
+            file = %entry.key.display(),
+            "private key file is readable by group or others; chmod 600 it"
+        );
     }
     let algorithm = entry.alg.unwrap_or(match cert.public_key().kind() {
         KeyKind::P256 => Algorithm::Es256,

@@ -146,7 +146,8 @@ impl Seals {
         passphrase: Option<&Passphrase>,
         issuer: &Issuer,
     ) -> Result<Seals, StartError> {
-        let region = huren_keys::layout::RegionDir::open(&config.region_dir)?;
+        let region = huren_keys::layout::RegionDir::open(&config.region_dir)?
+            .with_plaintext_keys(config.plaintext_keys);
         let keys = SealKeys::load(&region, passphrase, &issuer.trust, &config.seal_holders)?;
         let crl = match &config.crl {
             Some(path) => Some(CrlFile::load(path, &keys.root)?),

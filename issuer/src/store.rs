@@ -46,6 +46,14 @@ pub enum StoreError {
     /// Applying migrations failed.
     #[error("database migrations: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// The database file could not be created.
+    #[error("database file {path}: {source}")]
+    File {
+        /// The file.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
     /// A row did not have the expected shape.
     #[error("database row: {0}")]
     Row(String),
@@ -73,6 +81,11 @@ impl Store {
         } else {
             return Err(StoreError::BadUrl(url.chars().take(40).collect()));
         };
+        if backend == Backend::Sqlite {
+            if let Some((path, creates)) = sqlite_file(url) {
+                create_private_file(path, creates)?;
+            }
+        }
         let options = AnyConnectOptions::from_str(url)?;
         let mut pool_options = AnyPoolOptions::new().acquire_timeout(Duration::from_secs(10));
         if backend == Backend::Sqlite {
@@ -116,6 +129,60 @@ impl Store {
     pub async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
+    }
+}
+
+/// The database file a `sqlite:` URL names, if it names one (not `:memory:` or
+/// `mode=memory`), and whether the URL asks for it to be created (`mode=rwc`).
+fn sqlite_file(url: &str) -> Option<(&std::path::Path, bool)> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+    let memory =
+        path.is_empty() || path == ":memory:" || query.split('&').any(|pair| pair == "mode=memory");
+    let creates = query.split('&').any(|pair| pair == "mode=rwc");
+    (!memory).then(|| (std::path::Path::new(path), creates))
+}
+
+/// Creates the SQLite database file with mode 0600 before SQLite opens it (if the URL asks
+/// for creation): it holds personal data, and SQLite gives its `-wal` and `-shm` files the
+/// mode of the database file. An existing file is left as it is, with a warning (naming the
+/// file) if others may read it or its side files.
+fn create_private_file(path: &std::path::Path, creates: bool) -> Result<(), StoreError> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let opened = if creates {
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(path)
+            .map(drop)
+    } else {
+        Err(std::io::ErrorKind::AlreadyExists.into())
+    };
+    match opened {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            for suffix in ["", "-wal", "-shm"] {
+                let mut name = path.as_os_str().to_owned();
+                name.push(suffix);
+                let file = std::path::PathBuf::from(name);
+                if let Ok(meta) = std::fs::metadata(&file) {
+                    if meta.permissions().mode() & 0o077 != 0 {
+                        tracing::warn!(
+                            file = %file.display(),
+                            "the database file (personal data) is readable by group or others; chmod 600 it"
+                        );
+                    }
+                }
+            }
+            Ok(())
+        }
+        Err(e) => Err(StoreError::File {
+            path: path.display().to_string(),
+            source: e,
+        }),
     }
 }
 

@@ -6,11 +6,18 @@
 //! Tokens are 256-bit random secrets shown once (`huren issuer token create`); only their
 //! SHA-256 is stored, so a database leak yields no usable token. A high-entropy secret needs no
 //! slow hash. Authorization is checked on every write by [`Principal::require`].
+//!
+//! This module owns a token's life: creation (with a bounded [`Lifetime`]), listing (never a
+//! secret or hash), revocation, and the one lookup that decides whether a presented token is
+//! live ([`authenticate`]). That lookup reads the database on every request and keeps no
+//! cache, so a revocation or an expiry takes effect on the next request, in every process
+//! sharing the database. Creation and revocation are audited in the same transaction.
 
 use std::fmt;
 
 use huren_crypto::b64;
 use huren_crypto::ids::RegionCode;
+use huren_crypto::time::UnixTime;
 use rand_core::CryptoRngCore;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -142,6 +149,64 @@ fn hash_token(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
+/// How long a new token lives: at least a minute, at most [`Lifetime::MAX`].
+///
+/// Every token expires: a bearer secret copied into a script or a ticket outlives the person
+/// who made it, so an unbounded one is a standing risk. [`Lifetime::DEFAULT`] (90 days) is the
+/// usual rotation period for machine credentials; longer-lived integrations get a new token
+/// (and revoke the old one) at that rhythm.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Lifetime(i64);
+
+/// Why a `--expires-in` value was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LifetimeError {
+    /// Not a number followed by `d`, `h` or `m`.
+    #[error("{0:?} is not a duration: write a whole number and a unit, d (days), h (hours) or m (minutes), e.g. 90d, 12h, 30m")]
+    Syntax(String),
+    /// Shorter than a minute or longer than [`Lifetime::MAX`].
+    #[error("{0:?} is out of range: a token lives at least 1m and at most 365d")]
+    Range(String),
+}
+
+impl Lifetime {
+    /// The lifetime of a token made without `--expires-in`: 90 days.
+    pub const DEFAULT: Lifetime = Lifetime(90 * 86_400);
+    /// The longest lifetime: 365 days.
+    pub const MAX: Lifetime = Lifetime(365 * 86_400);
+    /// The shortest lifetime: one minute.
+    pub const MIN: Lifetime = Lifetime(60);
+
+    /// Parses `90d`, `12h` or `30m`.
+    pub fn parse(text: &str) -> Result<Lifetime, LifetimeError> {
+        let syntax = || LifetimeError::Syntax(text.chars().take(32).collect());
+        let trimmed = text.trim();
+        let unit = trimmed.chars().last().ok_or_else(syntax)?;
+        let number = &trimmed[..trimmed.len() - unit.len_utf8()];
+        let unit_seconds: i64 = match unit {
+            'd' => 86_400,
+            'h' => 3600,
+            'm' => 60,
+            _ => return Err(syntax()),
+        };
+        if number.is_empty() || !number.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(syntax());
+        }
+        let range = || LifetimeError::Range(trimmed.chars().take(32).collect());
+        let count: i64 = number.parse().map_err(|_| range())?;
+        let seconds = count.checked_mul(unit_seconds).ok_or_else(range)?;
+        if !(Lifetime::MIN.0..=Lifetime::MAX.0).contains(&seconds) {
+            return Err(range());
+        }
+        Ok(Lifetime(seconds))
+    }
+
+    /// Seconds.
+    pub fn seconds(self) -> i64 {
+        self.0
+    }
+}
+
 /// What a new token may do.
 #[derive(Debug, Clone, Copy)]
 pub struct TokenSpec<'a> {
@@ -153,6 +218,8 @@ pub struct TokenSpec<'a> {
     pub types: &'a [String],
     /// Who or what it is for.
     pub label: &'a str,
+    /// How long it lives from its creation.
+    pub lifetime: Lifetime,
 }
 
 /// Creates a token (and its audit entry) and returns the secret, shown once.
@@ -168,7 +235,9 @@ pub async fn create(
         scopes,
         types,
         label,
+        lifetime,
     } = *spec;
+    let expires_at = at.saturating_add(lifetime.seconds());
     let mut secret = [0u8; 32];
     rng.fill_bytes(&mut secret);
     let token = format!("{TOKEN_PREFIX}{}", b64::encode_url(&secret));
@@ -191,7 +260,7 @@ pub async fn create(
         .begin()
         .await?;
     sqlx::query(
-        "INSERT INTO api_tokens (id, hash, region, scopes, types, label, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        "INSERT INTO api_tokens (id, hash, region, scopes, types, label, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
     .bind(&id)
     .bind(hash_token(&token))
@@ -200,9 +269,10 @@ pub async fn create(
     .bind(&types_text)
     .bind(label)
     .bind(at)
+    .bind(expires_at)
     .execute(&mut *tx)
     .await?;
-    let detail = serde_json::json!({"region": region.as_str(), "scopes": scopes_text, "types": types_text, "label": label});
+    let detail = serde_json::json!({"region": region.as_str(), "scopes": scopes_text, "types": types_text, "label": label, "expires_at": expires_at});
     audit::append(&mut tx, at, actor, Action::TokenCreate, &id, &detail).await?;
     tx.commit().await?;
     let principal = Principal {
@@ -214,23 +284,56 @@ pub async fn create(
     Ok((token, principal))
 }
 
-/// The principal of a presented bearer token, if it is a live token.
-pub async fn authenticate(store: &Store, token: &str) -> Result<Option<Principal>, StoreError> {
+/// How often `last_used_at` is written per token: at most once per this many seconds, so a
+/// busy token costs one small write a minute rather than one per request.
+pub const LAST_USED_PRECISION_SECONDS: i64 = 60;
+
+/// The principal of a presented bearer token, if it is live at `now`: known, not revoked and
+/// not expired (a token is refused from its `expires_at` on). Reads the database every time
+/// (no cache), so a revocation or expiry applies to the very next request.
+///
+/// Also records `last_used_at`, at most once per [`LAST_USED_PRECISION_SECONDS`] per token;
+/// that write is bookkeeping, so its failure is logged and does not refuse the request.
+pub async fn authenticate(
+    store: &Store,
+    token: &str,
+    now: i64,
+) -> Result<Option<Principal>, StoreError> {
     if !token.starts_with(TOKEN_PREFIX) || token.len() > 128 {
         return Ok(None);
     }
     let row = sqlx::query(
-        "SELECT id, region, scopes, types FROM api_tokens WHERE hash = $1 AND revoked_at IS NULL",
+        "SELECT id, region, scopes, types, last_used_at FROM api_tokens \
+         WHERE hash = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $2)",
     )
     .bind(hash_token(token))
+    .bind(now)
     .fetch_optional(store.pool())
     .await?;
     let Some(row) = row else { return Ok(None) };
+    let id: String = row.try_get("id")?;
     let region: String = row.try_get("region")?;
     let scopes: String = row.try_get("scopes")?;
     let types: String = row.try_get("types")?;
+    let last_used_at: Option<i64> = row.try_get("last_used_at")?;
+    let stale_before = now.saturating_sub(LAST_USED_PRECISION_SECONDS);
+    if last_used_at.is_none_or(|at| at <= stale_before) {
+        // The condition is repeated in SQL so concurrent requests write at most once.
+        let touched = sqlx::query(
+            "UPDATE api_tokens SET last_used_at = $1 WHERE id = $2 \
+             AND (last_used_at IS NULL OR last_used_at <= $3)",
+        )
+        .bind(now)
+        .bind(&id)
+        .bind(stale_before)
+        .execute(store.pool())
+        .await;
+        if let Err(e) = touched {
+            tracing::warn!(token_id = %id, error = %e, "could not record the token's last use");
+        }
+    }
     Ok(Some(Principal {
-        id: row.try_get("id")?,
+        id,
         region: RegionCode::parse(&region)
             .map_err(|e| StoreError::Row(format!("api_tokens.region: {e}")))?,
         scopes: scopes
@@ -239,4 +342,169 @@ pub async fn authenticate(store: &Store, token: &str) -> Result<Option<Principal
             .collect(),
         types: types.split(',').map(str::to_owned).collect(),
     }))
+}
+
+/// A stored token as `huren issuer token list` shows it: never its secret or hash. Times are
+/// RFC 3339.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TokenInfo {
+    /// Token id.
+    pub id: String,
+    /// Who or what it is for.
+    pub label: String,
+    /// The region it acts for.
+    pub region: String,
+    /// Its scopes.
+    pub scopes: Vec<String>,
+    /// Licence types it covers (`*` = all).
+    pub types: Vec<String>,
+    /// When it was made.
+    pub created_at: String,
+    /// When it stops working (`None`: a token made before expiry existed).
+    pub expires_at: Option<String>,
+    /// When it was revoked.
+    pub revoked_at: Option<String>,
+    /// When it last authenticated (to [`LAST_USED_PRECISION_SECONDS`]).
+    pub last_used_at: Option<String>,
+}
+
+fn rfc3339(at: i64) -> String {
+    UnixTime(at).to_rfc3339_china()
+}
+
+/// Every token (of `region`, if given), oldest first.
+pub async fn list(
+    store: &Store,
+    region: Option<&RegionCode>,
+) -> Result<Vec<TokenInfo>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT id, label, region, scopes, types, created_at, expires_at, revoked_at, last_used_at \
+         FROM api_tokens WHERE ($1 = '' OR region = $1) ORDER BY created_at, id",
+    )
+    .bind(region.map_or("", |r| r.as_str()))
+    .fetch_all(store.pool())
+    .await?;
+    let split = |text: String| text.split(',').map(str::to_owned).collect::<Vec<_>>();
+    rows.into_iter()
+        .map(|row| {
+            Ok(TokenInfo {
+                id: row.try_get("id")?,
+                label: row.try_get("label")?,
+                region: row.try_get("region")?,
+                scopes: split(row.try_get("scopes")?),
+                types: split(row.try_get("types")?),
+                created_at: rfc3339(row.try_get("created_at")?),
+                expires_at: row.try_get::<Option<i64>, _>("expires_at")?.map(rfc3339),
+                revoked_at: row.try_get::<Option<i64>, _>("revoked_at")?.map(rfc3339),
+                last_used_at: row.try_get::<Option<i64>, _>("last_used_at")?.map(rfc3339),
+            })
+        })
+        .collect()
+}
+
+/// Why a token could not be revoked.
+#[derive(Debug, thiserror::Error)]
+pub enum RevokeError {
+    /// No token has this id.
+    #[error("no token has the id {0:?}")]
+    NotFound(String),
+    /// It was revoked already (nothing changed).
+    #[error("token {id} was already revoked at {}", rfc3339(*.at))]
+    AlreadyRevoked {
+        /// The token.
+        id: String,
+        /// When it was revoked.
+        at: i64,
+    },
+    /// The database failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<sqlx::Error> for RevokeError {
+    fn from(e: sqlx::Error) -> Self {
+        RevokeError::Store(e.into())
+    }
+}
+
+/// Revokes a token at `at` (and audits it): from then on [`authenticate`] refuses it.
+pub async fn revoke(store: &Store, id: &str, actor: &str, at: i64) -> Result<(), RevokeError> {
+    let not_found = || RevokeError::NotFound(id.chars().take(64).collect());
+    // The token's region decides whose audit chain records the revocation.
+    let region = sqlx::query("SELECT region FROM api_tokens WHERE id = $1")
+        .bind(id)
+        .fetch_optional(store.pool())
+        .await
+        .map_err(StoreError::from)?
+        .ok_or_else(not_found)?
+        .try_get::<String, _>("region")
+        .map_err(StoreError::from)?;
+    let region = RegionCode::parse(&region).map_err(|_| not_found())?;
+    let mut tx = RegionStore::new(store.clone(), region.clone())
+        .begin()
+        .await?;
+    let row = sqlx::query("SELECT label, revoked_at FROM api_tokens WHERE id = $1 AND region = $2")
+        .bind(id)
+        .bind(region.as_str())
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(StoreError::from)?
+        .ok_or_else(not_found)?;
+    if let Some(revoked_at) = row
+        .try_get::<Option<i64>, _>("revoked_at")
+        .map_err(StoreError::from)?
+    {
+        return Err(RevokeError::AlreadyRevoked {
+            id: id.to_owned(),
+            at: revoked_at,
+        });
+    }
+    let label: String = row.try_get("label").map_err(StoreError::from)?;
+    sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE id = $2")
+        .bind(at)
+        .bind(id)
+        .execute(&mut *tx)
+        .await
+        .map_err(StoreError::from)?;
+    let detail = serde_json::json!({"region": region.as_str(), "label": label});
+    audit::append(&mut tx, at, actor, Action::TokenRevoke, id, &detail).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lifetimes_are_days_hours_or_minutes_within_a_minute_and_a_year() {
+        assert_eq!(Lifetime::parse("90d"), Ok(Lifetime(90 * 86_400)));
+        assert_eq!(Lifetime::parse("12h"), Ok(Lifetime(12 * 3600)));
+        assert_eq!(Lifetime::parse("30m"), Ok(Lifetime(30 * 60)));
+        assert_eq!(Lifetime::parse("365d"), Ok(Lifetime::MAX));
+        for bad in [
+            "", "d", "90", "90s", "1.5d", "-1d", "+1d", "90 d", "1w", "九十d", "九",
+        ] {
+            assert!(
+                matches!(Lifetime::parse(bad), Err(LifetimeError::Syntax(_))),
+                "{bad:?}"
+            );
+        }
+        for out_of_range in [
+            "0m",
+            "366d",
+            "99999999999999999999d",
+            "9223372036854775807d",
+        ] {
+            assert!(
+                matches!(Lifetime::parse(out_of_range), Err(LifetimeError::Range(_))),
+                "{out_of_range:?}"
+            );
+        }
+        let message = Lifetime::parse("90").unwrap_err().to_string();
+        assert!(
+            message.contains("\"90\"") && message.contains("90d"),
+            "{message}"
+        );
+    }
 }

@@ -36,7 +36,7 @@ use crate::certificate::{self, CertBuildError, Profile, Subject, LEAF_VALIDITY_D
 use crate::keypair::PrivateKey;
 use crate::layout::{self, LayoutError, RegionDir, Staging};
 use crate::pem;
-use crate::store::{Passphrase, Protection};
+use crate::store::{Passphrase, PlaintextKeys, Protection};
 
 /// File name of a holder directory's description.
 pub const HOLDER_FILE: &str = "holder.json";
@@ -180,6 +180,8 @@ pub struct HolderDir {
     pub path: PathBuf,
     /// `holder.json`.
     pub config: HolderConfig,
+    /// Whether its key may be unencrypted (as for [`layout::RegionDir::plaintext_keys`]).
+    pub plaintext_keys: PlaintextKeys,
 }
 
 /// Generates a holder key and has the region root issue its certificate
@@ -281,7 +283,7 @@ pub fn issue_holder(
         },
     )?;
     staging.commit()?;
-    HolderDir::open(out)
+    Ok(HolderDir::open(out)?.with_plaintext_keys(layout::written_with(request.protection)))
 }
 
 impl HolderDir {
@@ -290,7 +292,14 @@ impl HolderDir {
         Ok(HolderDir {
             path: path.to_path_buf(),
             config: layout::read_json(&path.join(HOLDER_FILE))?,
+            plaintext_keys: PlaintextKeys::Refuse,
         })
+    }
+
+    /// The same directory with its key loaded under `plaintext` (see [`PlaintextKeys`]).
+    pub fn with_plaintext_keys(mut self, plaintext: PlaintextKeys) -> HolderDir {
+        self.plaintext_keys = plaintext;
+        self
     }
 
     /// The holder certificate, parsed, with its seal-holder profile checked.
@@ -311,7 +320,7 @@ impl HolderDir {
     /// of [`HolderDir::certificate`].
     pub fn key(&self, passphrase: Option<&Passphrase>) -> Result<PrivateKey, HolderError> {
         let path = self.path.join(&self.config.key);
-        let key = layout::load_key(&path, self.config.alg, passphrase)?;
+        let key = layout::load_key(&path, self.config.alg, passphrase, self.plaintext_keys)?;
         let cert = self.certificate()?;
         let spki = key
             .public_key_spki_der()

@@ -30,7 +30,7 @@ use crate::certificate::{
 use crate::keypair::{KeyError, PrivateKey};
 use crate::pem::{self, PemError};
 use crate::rollover::RetiredKey;
-use crate::store::{self, Passphrase, Protection, StoreError};
+use crate::store::{self, Passphrase, PlaintextKeys, Protection, StoreError};
 
 /// File name of a region's description.
 pub const REGION_FILE: &str = "region.json";
@@ -187,6 +187,9 @@ pub struct RegionDir {
     pub path: PathBuf,
     /// `region.json`.
     pub config: RegionConfig,
+    /// Whether its keys may be unencrypted: [`PlaintextKeys::Refuse`] when opened, unless the
+    /// caller allows them ([`RegionDir::with_plaintext_keys`]) or just wrote them so.
+    pub plaintext_keys: PlaintextKeys,
 }
 
 /// The operator directory, opened.
@@ -196,6 +199,17 @@ pub struct OperatorDir {
     pub path: PathBuf,
     /// `operator.json`.
     pub config: OperatorConfig,
+    /// Whether its key may be unencrypted (as for [`RegionDir::plaintext_keys`]).
+    pub plaintext_keys: PlaintextKeys,
+}
+
+/// The plaintext policy of a directory this process has just written with `protection`: a
+/// caller that asked for plaintext keys has allowed them explicitly.
+pub(crate) fn written_with(protection: Protection<'_>) -> PlaintextKeys {
+    match protection {
+        Protection::Encrypted(_) => PlaintextKeys::Refuse,
+        Protection::Plaintext => PlaintextKeys::Allow,
+    }
 }
 
 /// Writes a directory via a sibling `.partial` directory renamed into place at the end.
@@ -387,7 +401,7 @@ pub fn init_region(out: &Path, init: &InitRegion<'_>) -> Result<RegionDir, Layou
     };
     write_json(&staging.file(REGION_FILE), &config)?;
     staging.commit()?;
-    RegionDir::open(out)
+    Ok(RegionDir::open(out)?.with_plaintext_keys(written_with(init.protection)))
 }
 
 /// Key and certificate files made elsewhere (e.g. by the `openssl` command line).
@@ -557,7 +571,7 @@ pub fn import_region(out: &Path, import: &ImportRegion<'_>) -> Result<RegionDir,
     };
     write_json(&staging.file(REGION_FILE), &config)?;
     staging.commit()?;
-    RegionDir::open(out)
+    Ok(RegionDir::open(out)?.with_plaintext_keys(written_with(import.protection)))
 }
 
 impl RegionDir {
@@ -582,7 +596,14 @@ impl RegionDir {
         Ok(RegionDir {
             path: path.to_path_buf(),
             config,
+            plaintext_keys: PlaintextKeys::Refuse,
         })
+    }
+
+    /// The same directory with its keys loaded under `plaintext` (see [`PlaintextKeys`]).
+    pub fn with_plaintext_keys(mut self, plaintext: PlaintextKeys) -> RegionDir {
+        self.plaintext_keys = plaintext;
+        self
     }
 
     /// DER of a certificate named in the description.
@@ -605,7 +626,12 @@ impl RegionDir {
             .key
             .as_ref()
             .ok_or_else(|| LayoutError::NoKey(files.cert.clone()))?;
-        load_key(&self.path.join(name), self.config.alg, passphrase)
+        load_key(
+            &self.path.join(name),
+            self.config.alg,
+            passphrase,
+            self.plaintext_keys,
+        )
     }
 
     /// The active licence signer: its key and certificate (DER).
@@ -697,20 +723,30 @@ impl RegionDir {
         })?;
         text.push('\n');
         store::write_atomic(&self.path.join(REGION_FILE), text.as_bytes(), 0o644, true)?;
-        RegionDir::open(&self.path)
+        Ok(RegionDir::open(&self.path)?.with_plaintext_keys(self.plaintext_keys))
     }
 }
 
+/// Loads a key the services and the CLI sign with: refused if unencrypted unless `plaintext`
+/// allows it ([`store::load_private_key`]); a file others may read is named in a warning (a
+/// key readable by a group or the world has leaked to them, encrypted or not).
 pub(crate) fn load_key(
     path: &Path,
     alg: Algorithm,
     passphrase: Option<&Passphrase>,
+    plaintext: PlaintextKeys,
 ) -> Result<PrivateKey, LayoutError> {
-    let file = match store::read_private_key(path, passphrase) {
+    let file = match store::load_private_key(path, passphrase, plaintext) {
         Ok(file) => file,
         Err(StoreError::PassphraseRequired { .. }) => return Err(LayoutError::PassphraseRequired),
         Err(e) => return Err(e.into()),
     };
+    if file.permissions_too_open {
+        tracing::warn!(
+            file = %path.display(),
+            "private key file is readable by group or others; chmod 600 it"
+        );
+    }
     PrivateKey::from_pkcs8_der(&file.pkcs8_der, alg).map_err(|source| LayoutError::Key {
         path: path.display().to_string(),
         source,
@@ -764,7 +800,7 @@ pub fn init_operator(
         },
     )?;
     staging.commit()?;
-    OperatorDir::open(out)
+    Ok(OperatorDir::open(out)?.with_plaintext_keys(written_with(protection)))
 }
 
 impl OperatorDir {
@@ -773,7 +809,14 @@ impl OperatorDir {
         Ok(OperatorDir {
             path: path.to_path_buf(),
             config: read_json(&path.join(OPERATOR_FILE))?,
+            plaintext_keys: PlaintextKeys::Refuse,
         })
+    }
+
+    /// The same directory with its key loaded under `plaintext` (see [`PlaintextKeys`]).
+    pub fn with_plaintext_keys(mut self, plaintext: PlaintextKeys) -> OperatorDir {
+        self.plaintext_keys = plaintext;
+        self
     }
 
     /// The operator certificate (DER).
@@ -791,6 +834,11 @@ impl OperatorDir {
             .key
             .as_ref()
             .ok_or_else(|| LayoutError::NoKey("operator".into()))?;
-        load_key(&self.path.join(name), self.config.alg, passphrase)
+        load_key(
+            &self.path.join(name),
+            self.config.alg,
+            passphrase,
+            self.plaintext_keys,
+        )
     }
 }

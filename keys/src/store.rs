@@ -200,6 +200,15 @@ pub enum StoreError {
         /// What failed (no key material).
         detail: String,
     },
+    /// The key file is not encrypted and plaintext keys were not explicitly allowed.
+    #[error(
+        "{} holds an UNENCRYPTED private key; encrypt it (`openssl pkcs8 -topk8 -v2 aes-256-cbc -v2prf hmacWithSHA256 -iter 600000`) or, for a test set-up only, allow plaintext keys explicitly (HUREN_ALLOW_PLAINTEXT_KEYS=true or allow_plaintext_keys = true)",
+        .path.display()
+    )]
+    PlaintextKeyRefused {
+        /// The key file.
+        path: PathBuf,
+    },
     /// The encoded file did not decode back to the key we were given; nothing was written.
     #[error("internal error: the encoded key for {} did not read back identically; nothing was written", .path.display())]
     VerificationFailed {
@@ -335,6 +344,46 @@ pub enum Protection<'a> {
     /// Only for test set-ups; the caller must have been told so explicitly by the user.
     /// Anyone who can read the file has the key.
     Plaintext,
+}
+
+/// Whether an unencrypted private key may be loaded by [`load_private_key`].
+///
+/// Anyone who can read a plaintext key file (a backup, a copied directory, a misconfigured
+/// volume) holds the province's signing key, so the default refuses them. Allowing them is a
+/// deliberate choice for test set-ups: a setting the operator writes
+/// (`HUREN_ALLOW_PLAINTEXT_KEYS=true`, `allow_plaintext_keys = true`), or a directory the same
+/// process has just written with [`Protection::Plaintext`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PlaintextKeys {
+    /// Refuse them ([`StoreError::PlaintextKeyRefused`]). The default.
+    #[default]
+    Refuse,
+    /// Load them (explicit opt-in).
+    Allow,
+}
+
+/// The setting that allows plaintext keys in the services and the CLI.
+pub const ALLOW_PLAINTEXT_KEYS_VAR: &str = "HUREN_ALLOW_PLAINTEXT_KEYS";
+
+impl PlaintextKeys {
+    /// Reads the value of [`ALLOW_PLAINTEXT_KEYS_VAR`]: `true`/`1`/`yes` allow, `false`/`0`/`no`
+    /// refuse, anything else is `None` (a setting to refuse, not to guess).
+    pub fn from_setting(value: &str) -> Option<PlaintextKeys> {
+        match value.trim() {
+            "true" | "1" | "yes" => Some(PlaintextKeys::Allow),
+            "false" | "0" | "no" => Some(PlaintextKeys::Refuse),
+            _ => None,
+        }
+    }
+
+    /// `Allow` when `allowed`.
+    pub fn allowed_if(allowed: bool) -> PlaintextKeys {
+        if allowed {
+            PlaintextKeys::Allow
+        } else {
+            PlaintextKeys::Refuse
+        }
+    }
 }
 
 /// A private key read from disk.
@@ -488,6 +537,24 @@ pub fn read_private_key(
         was_encrypted,
         permissions_too_open: meta.permissions().mode() & 0o077 != 0,
     })
+}
+
+/// Reads a private key as a service or a command uses it: [`read_private_key`], then refuses
+/// a plaintext key unless `plaintext` allows it. Every key the services and the CLI sign
+/// with is loaded here; [`read_private_key`] alone is for tools that convert keys (an import
+/// re-encrypts the plaintext key it was given).
+pub fn load_private_key(
+    path: &Path,
+    passphrase: Option<&Passphrase>,
+    plaintext: PlaintextKeys,
+) -> Result<KeyFile, StoreError> {
+    let file = read_private_key(path, passphrase)?;
+    if !file.was_encrypted && plaintext == PlaintextKeys::Refuse {
+        return Err(StoreError::PlaintextKeyRefused {
+            path: path.to_path_buf(),
+        });
+    }
+    Ok(file)
 }
 
 /// Turns the contents of a key file into plaintext PKCS#8 DER; `path` is only for errors.
@@ -978,6 +1045,53 @@ mod tests {
         assert_ne!(seen[0].0, seen[1].0, "salt must be fresh per write");
         assert_ne!(seen[0].1, seen[1].1, "IV must be fresh per write");
         assert_ne!(seen[0].2, seen[1].2);
+    }
+
+    #[test]
+    fn plaintext_key_is_refused_unless_allowed_explicitly_and_the_error_names_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("plain.key.pem");
+        let der = p256_pkcs8_der();
+        write_private_key(&path, &der, Protection::Plaintext, false, &mut OsRng).unwrap();
+        // A passphrase offered does not make a plaintext file acceptable.
+        for passphrase in [None, Some(pass())] {
+            let err =
+                load_private_key(&path, passphrase.as_ref(), PlaintextKeys::Refuse).unwrap_err();
+            assert!(
+                matches!(err, StoreError::PlaintextKeyRefused { .. }),
+                "{err:?}"
+            );
+            let message = err.to_string();
+            assert!(
+                message.contains(&path.display().to_string())
+                    && message.contains("UNENCRYPTED")
+                    && message.contains(ALLOW_PLAINTEXT_KEYS_VAR),
+                "{message}"
+            );
+        }
+        let allowed = load_private_key(&path, None, PlaintextKeys::Allow).unwrap();
+        assert_eq!(allowed.pkcs8_der.as_slice(), der.as_slice());
+        // Encrypted keys load under the default policy.
+        let encrypted = dir.path().join("enc.key.pem");
+        let p = pass();
+        write_private_key(
+            &encrypted,
+            &der,
+            Protection::Encrypted(&p),
+            false,
+            &mut OsRng,
+        )
+        .unwrap();
+        assert!(load_private_key(&encrypted, Some(&p), PlaintextKeys::default()).is_ok());
+        assert_eq!(
+            PlaintextKeys::from_setting("true"),
+            Some(PlaintextKeys::Allow)
+        );
+        assert_eq!(
+            PlaintextKeys::from_setting("no"),
+            Some(PlaintextKeys::Refuse)
+        );
+        assert_eq!(PlaintextKeys::from_setting("maybe"), None);
     }
 
     #[test]

@@ -186,6 +186,7 @@ async fn run_async(dir: &Path, port: u16, passphrase: &Passphrase) -> Result<Exi
             ],
             types: &[],
             label: "demo admin",
+            lifetime: tokens::Lifetime::DEFAULT,
         };
         let (admin_token, principal) = tokens::create(
             &issuer.store,

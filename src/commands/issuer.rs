@@ -13,7 +13,7 @@ use huren_issuer::catalogue::Catalogue;
 use huren_issuer::config::IssuerFile;
 use huren_issuer::issuance::{BatchOutcome, IssueRequest};
 use huren_issuer::store::{RegionStore, Store};
-use huren_issuer::tokens::{self, Principal, Scope, TokenSpec};
+use huren_issuer::tokens::{self, Lifetime, Principal, Scope, TokenSpec};
 use huren_issuer::{audit, IssuerConfig};
 use huren_keys::SystemClock;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -69,6 +69,7 @@ pub fn run(command: IssuerCommand, passphrase_file: Option<&Path>) -> Result<Exi
             scopes,
             types,
             label,
+            expires_in,
             config,
         }) => {
             let region =
@@ -81,31 +82,54 @@ pub fn run(command: IssuerCommand, passphrase_file: Option<&Path>) -> Result<Exi
             let url = config_file(&config)?.database_url()?;
             let token = runtime()?.block_on(async {
                 let store = Store::connect(&url).await?;
-                let actor = format!(
-                    "cli:{}",
-                    std::env::var("USER").unwrap_or_else(|_| "unknown".into())
-                );
                 let spec = TokenSpec {
                     region: &region,
                     scopes: &scopes,
                     types: &types,
                     label: &label,
+                    lifetime: expires_in.unwrap_or(Lifetime::DEFAULT),
                 };
+                let now = SystemClock.now();
                 let (token, principal) = tokens::create(
                     &store,
                     &spec,
-                    &actor,
-                    SystemClock.now().seconds(),
+                    &cli_actor(),
+                    now.seconds(),
                     &mut rand_core::OsRng,
                 )
                 .await?;
                 eprintln!(
-                    "created {} for {} with scopes {:?}; it is shown once",
-                    principal.id, principal.region, principal.scopes
+                    "created {} for {} with scopes {:?}, valid until {}; it is shown once",
+                    principal.id,
+                    principal.region,
+                    principal.scopes,
+                    now.plus(spec.lifetime.seconds()).to_rfc3339_china()
                 );
                 Ok::<_, anyhow::Error>(token)
             })?;
             common::emit(&token)?;
+        }
+        IssuerCommand::Token(TokenCommand::List { region, config }) => {
+            let region = region
+                .map(|r| RegionCode::parse(&r).with_context(|| format!("--region {r:?}")))
+                .transpose()?;
+            let url = config_file(&config)?.database_url()?;
+            let tokens = runtime()?.block_on(async {
+                let store = Store::connect(&url).await?;
+                Ok::<_, anyhow::Error>(tokens::list(&store, region.as_ref()).await?)
+            })?;
+            common::emit(&serde_json::to_string_pretty(
+                &serde_json::json!({ "tokens": tokens }),
+            )?)?;
+        }
+        IssuerCommand::Token(TokenCommand::Revoke { id, config }) => {
+            let url = config_file(&config)?.database_url()?;
+            runtime()?.block_on(async {
+                let store = Store::connect(&url).await?;
+                tokens::revoke(&store, &id, &cli_actor(), SystemClock.now().seconds()).await?;
+                Ok::<_, anyhow::Error>(())
+            })?;
+            eprintln!("revoked {id}: it is refused from its next request on");
         }
         IssuerCommand::Audit(AuditCommand::Verify { config }) => {
             return audit_verify(&config_file(&config)?);
@@ -219,6 +243,14 @@ fn audit_verify(file: &IssuerFile) -> Result<ExitCode> {
     } else {
         ExitCode::from(1)
     })
+}
+
+/// Who the audit log names for a command-line action.
+fn cli_actor() -> String {
+    format!(
+        "cli:{}",
+        std::env::var("USER").unwrap_or_else(|_| "unknown".into())
+    )
 }
 
 pub fn types(catalogue: Option<&Path>) -> Result<ExitCode> {

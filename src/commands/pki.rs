@@ -135,7 +135,8 @@ pub fn run(command: PkiCommand, passphrase_file: Option<&Path>) -> Result<ExitCo
         } => {
             let uscc = Uscc::parse(&uscc).with_context(|| format!("--uscc {uscc:?}"))?;
             let region = RegionDir::open(&region_dir)
-                .with_context(|| format!("--region-dir {}", region_dir.display()))?;
+                .with_context(|| format!("--region-dir {}", region_dir.display()))?
+                .with_plaintext_keys(common::plaintext_keys()?);
             let protection = common::protection(passphrase.as_ref(), keys.insecure_plaintext_keys)?;
             let request = HolderRequest {
                 organization: org_name,
@@ -190,7 +191,8 @@ pub fn run(command: PkiCommand, passphrase_file: Option<&Path>) -> Result<ExitCo
                 bail!("--valid-days {valid_days}: must be 1 to {MAX_CRL_VALID_DAYS}");
             }
             let region = RegionDir::open(&region_dir)
-                .with_context(|| format!("--region-dir {}", region_dir.display()))?;
+                .with_context(|| format!("--region-dir {}", region_dir.display()))?
+                .with_plaintext_keys(common::plaintext_keys()?);
             let root_der = region.root_der()?;
             let root = Certificate::from_der(&root_der)
                 .with_context(|| format!("root certificate of {}", region_dir.display()))?;
@@ -277,7 +279,8 @@ fn rollover(
     now: UnixTime,
 ) -> Result<()> {
     let region = RegionDir::open(&args.region_dir)
-        .with_context(|| format!("--region-dir {}", args.region_dir.display()))?;
+        .with_context(|| format!("--region-dir {}", args.region_dir.display()))?
+        .with_plaintext_keys(common::plaintext_keys()?);
     let listed_until = match args.listed_until.as_deref() {
         Some(text) => Some(common::time_arg(Some(text)).context("--listed-until")?),
         None => None,

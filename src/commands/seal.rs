@@ -49,7 +49,7 @@ pub fn run(command: SealCommand, passphrase_file: Option<&Path>) -> Result<ExitC
 }
 
 fn make(args: &SealMakeArgs, passphrase_file: Option<&Path>) -> Result<ExitCode> {
-    let region = RegionDir::open(&args.region_dir)?;
+    let region = RegionDir::open(&args.region_dir)?.with_plaintext_keys(common::plaintext_keys()?);
     let maker_files = region.config.seal_maker.clone().with_context(|| {
         format!(
             "{} has no seal-maker key (regions made by `huren pki init-region` have one)",
@@ -233,7 +233,7 @@ fn sign(args: &SealSignArgs, passphrase_file: Option<&Path>) -> Result<ExitCode>
         .with_context(|| format!("--seal {}", args.seal.display()))?;
     let seal =
         Seal::from_der(&seal_der).with_context(|| format!("--seal {}", args.seal.display()))?;
-    let holder = HolderDir::open(&args.holder_dir)?;
+    let holder = HolderDir::open(&args.holder_dir)?.with_plaintext_keys(common::plaintext_keys()?);
     let passphrase = common::passphrase(passphrase_file)?;
     let key = holder
         .key(passphrase.as_ref())

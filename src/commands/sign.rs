@@ -20,7 +20,7 @@ use crate::args::{SignArgs, StatusListArgs};
 use crate::common;
 
 pub fn sign(args: &SignArgs, passphrase_file: Option<&Path>) -> Result<ExitCode> {
-    let region = RegionDir::open(&args.region_dir)?;
+    let region = RegionDir::open(&args.region_dir)?.with_plaintext_keys(common::plaintext_keys()?);
     let bytes = store::read_bounded(&args.licence, 256 * 1024)?;
     let licence: Licence = serde_json::from_slice(&bytes)
         .with_context(|| format!("{} is not a licence object", args.licence.display()))?;
@@ -82,7 +82,7 @@ pub fn sign(args: &SignArgs, passphrase_file: Option<&Path>) -> Result<ExitCode>
 }
 
 pub fn status_list(args: &StatusListArgs, passphrase_file: Option<&Path>) -> Result<ExitCode> {
-    let region = RegionDir::open(&args.region_dir)?;
+    let region = RegionDir::open(&args.region_dir)?.with_plaintext_keys(common::plaintext_keys()?);
     if !args.uri.starts_with(&region.config.status_uri_prefix()) {
         bail!(
             "--uri must start with {}",

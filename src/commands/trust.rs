@@ -27,7 +27,8 @@ pub fn run(command: TrustCommand, passphrase_file: Option<&Path>) -> Result<Exit
                 bail!("--valid-days must be between 1 and 366");
             }
             let passphrase = common::passphrase(passphrase_file)?;
-            let operator = OperatorDir::open(&operator)?;
+            let operator =
+                OperatorDir::open(&operator)?.with_plaintext_keys(common::plaintext_keys()?);
             let regions = regions
                 .iter()
                 .map(|dir| {

@@ -67,5 +67,7 @@ pub fn build_state(config: &ServiceConfig) -> Result<server::ServerState> {
         },
         huren_verifier::now(),
     )?;
-    Ok(server::state(Arc::new(verifier), config.rate_limit))
+    let mut state = server::state(Arc::new(verifier), config.rate_limit);
+    state.trusted_proxy = config.trusted_proxy.clone().map(Arc::new);
+    Ok(state)
 }

@@ -193,6 +193,7 @@ async fn try_spawn_region_issuer(
         database_url: Some(database_url.clone()),
         data_dir: Some(dir.path().join("data")),
         status_list_capacity: Some(1 << 12),
+        allow_plaintext_keys: Some(true), // the test PKI is plaintext
         ..IssuerFile::default()
     };
     let passphrase = customise(dir.path(), &region, &mut file);
@@ -213,6 +214,7 @@ async fn try_spawn_region_issuer(
         scopes: &[Scope::Issue, Scope::Read, Scope::Revoke, Scope::Audit],
         types: &[],
         label: "test admin",
+        lifetime: tokens::Lifetime::DEFAULT,
     };
     let (admin, _) = tokens::create(
         &state.issuer.store,
@@ -295,6 +297,7 @@ impl TestIssuer {
             scopes,
             types: &types,
             label: "test",
+            lifetime: tokens::Lifetime::DEFAULT,
         };
         tokens::create(
             &self.state.issuer.store,

@@ -5,7 +5,10 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use axum::http::HeaderName;
 use serde::Deserialize;
+
+use super::rate::{AddressBlock, TrustedProxy};
 
 /// Settings as written.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -31,6 +34,12 @@ pub struct VerifierFile {
     pub grace_secs: Option<i64>,
     /// `HUREN_LOG_FORMAT`: text or json.
     pub log_format: Option<String>,
+    /// `HUREN_TRUSTED_PROXY_HEADER`: the header a reverse proxy writes the client's address
+    /// into (e.g. `X-Forwarded-For`); believed only from `trusted_proxies`.
+    pub trusted_proxy_header: Option<String>,
+    /// `HUREN_TRUSTED_PROXIES`: addresses or blocks of the reverse proxies (comma-separated in
+    /// the environment), e.g. `10.0.0.5, 2001:db8::/64`.
+    pub trusted_proxies: Option<Vec<String>>,
 }
 
 /// Validated settings.
@@ -56,6 +65,8 @@ pub struct ServiceConfig {
     pub grace_secs: i64,
     /// JSON logs.
     pub json_logs: bool,
+    /// The reverse proxy whose header names the client, if any.
+    pub trusted_proxy: Option<TrustedProxy>,
 }
 
 /// A setting is wrong.
@@ -119,6 +130,12 @@ impl VerifierFile {
         if let Some(v) = env("HUREN_OFFLINE") {
             self.offline = Some(matches!(v.as_str(), "1" | "true" | "yes"))
         }
+        if let Some(v) = env("HUREN_TRUSTED_PROXY_HEADER") {
+            self.trusted_proxy_header = Some(v)
+        }
+        if let Some(v) = env("HUREN_TRUSTED_PROXIES") {
+            self.trusted_proxies = Some(v.split(',').map(|p| p.trim().to_owned()).collect())
+        }
         if let Some(v) = env("HUREN_GRACE_SECS") {
             self.grace_secs = Some(
                 v.parse()
@@ -154,7 +171,44 @@ impl VerifierFile {
                 ))
             }
         };
+        let trusted_proxy = match (self.trusted_proxy_header, self.trusted_proxies) {
+            (None, None) => None,
+            (Some(header), Some(proxies)) => {
+                let header = HeaderName::from_bytes(header.trim().as_bytes()).map_err(|_| {
+                    err(
+                        "trusted_proxy_header (HUREN_TRUSTED_PROXY_HEADER)",
+                        format!("{header:?} is not a header name"),
+                    )
+                })?;
+                let proxies = proxies
+                    .iter()
+                    .filter(|p| !p.trim().is_empty())
+                    .map(|p| AddressBlock::parse(p))
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(|e| err("trusted_proxies (HUREN_TRUSTED_PROXIES)", e))?;
+                if proxies.is_empty() {
+                    return Err(err(
+                        "trusted_proxies (HUREN_TRUSTED_PROXIES)",
+                        "name at least one proxy address",
+                    ));
+                }
+                Some(TrustedProxy { header, proxies })
+            }
+            (Some(_), None) => {
+                return Err(err(
+                    "trusted_proxies (HUREN_TRUSTED_PROXIES)",
+                    "is required with trusted_proxy_header: the header is believed only from these peers",
+                ))
+            }
+            (None, Some(_)) => {
+                return Err(err(
+                    "trusted_proxy_header (HUREN_TRUSTED_PROXY_HEADER)",
+                    "is required with trusted_proxies",
+                ))
+            }
+        };
         Ok(ServiceConfig {
+            trusted_proxy,
             listen,
             trust_list: self
                 .trust_list
@@ -178,4 +232,76 @@ impl VerifierFile {
 
 fn toml_parse(text: &str) -> Result<VerifierFile, ConfigError> {
     toml::from_str(text).map_err(|e| err("config file", e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn base() -> VerifierFile {
+        VerifierFile {
+            trust_list: Some("tl.jwt".into()),
+            operator_cert: Some(vec![PathBuf::from("op.pem")]),
+            ..VerifierFile::default()
+        }
+    }
+
+    #[test]
+    fn a_trusted_proxy_header_needs_the_proxies_it_is_believed_from() {
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |name: &str| {
+                pairs
+                    .iter()
+                    .find(|(k, _)| *k == name)
+                    .map(|(_, v)| (*v).to_owned())
+            }
+        };
+        let config = base()
+            .with_env(env(&[
+                ("HUREN_TRUSTED_PROXY_HEADER", "X-Forwarded-For"),
+                ("HUREN_TRUSTED_PROXIES", "10.0.0.5, 2001:db8::/64"),
+            ]))
+            .unwrap()
+            .resolve()
+            .unwrap();
+        let proxy = config.trusted_proxy.unwrap();
+        assert_eq!(proxy.header, "x-forwarded-for");
+        assert_eq!(proxy.proxies.len(), 2);
+        assert!(base().resolve().unwrap().trusted_proxy.is_none());
+
+        let only_header = base()
+            .with_env(env(&[("HUREN_TRUSTED_PROXY_HEADER", "X-Forwarded-For")]))
+            .unwrap()
+            .resolve()
+            .unwrap_err();
+        assert_eq!(
+            only_header.setting,
+            "trusted_proxies (HUREN_TRUSTED_PROXIES)"
+        );
+        let bad_block = base()
+            .with_env(env(&[
+                ("HUREN_TRUSTED_PROXY_HEADER", "X-Forwarded-For"),
+                ("HUREN_TRUSTED_PROXIES", "10.0.0.0/40"),
+            ]))
+            .unwrap()
+            .resolve()
+            .unwrap_err();
+        assert!(
+            bad_block.message.contains("10.0.0.0/40"),
+            "{}",
+            bad_block.message
+        );
+        let bad_header = base()
+            .with_env(env(&[
+                ("HUREN_TRUSTED_PROXY_HEADER", "X Forwarded"),
+                ("HUREN_TRUSTED_PROXIES", "10.0.0.5"),
+            ]))
+            .unwrap()
+            .resolve()
+            .unwrap_err();
+        assert_eq!(
+            bad_header.setting,
+            "trusted_proxy_header (HUREN_TRUSTED_PROXY_HEADER)"
+        );
+    }
 }

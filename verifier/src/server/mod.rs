@@ -10,7 +10,7 @@
 
 pub mod config;
 mod page;
-mod rate;
+pub mod rate;
 mod seal;
 
 pub use seal::{MAX_DOCUMENT_BYTES, MAX_SEAL_BODY_BYTES, MAX_SIGNATURE_BYTES};
@@ -46,6 +46,8 @@ pub struct ServerState {
     pub verifier: Arc<Verifier>,
     /// Per-client rate limiter.
     pub limiter: Arc<rate::RateLimiter>,
+    /// The reverse proxy whose header names the client (none: the TCP peer is the client).
+    pub trusted_proxy: Option<Arc<rate::TrustedProxy>>,
     /// Counters.
     pub metrics: Arc<ServerMetrics>,
     /// The clock.
@@ -105,6 +107,7 @@ pub fn state(verifier: Arc<Verifier>, rate_per_second: u32) -> ServerState {
     ServerState {
         verifier,
         limiter: Arc::new(rate::RateLimiter::new(rate_per_second)),
+        trusted_proxy: None,
         metrics: Arc::new(ServerMetrics::default()),
         now: Arc::new(crate::now),
         image_slots: Arc::new(tokio::sync::Semaphore::new(1)),
@@ -362,18 +365,24 @@ fn decode_qr_image(bytes: &[u8]) -> Result<String, NotALicence> {
         .ok_or_else(|| bad("no_qr_code", "no readable QR code in the image"))
 }
 
-/// The caller for the usage log: the `X-Client-Id` header (bounded), else the peer address.
-fn caller(headers: &HeaderMap, peer: SocketAddr) -> String {
+/// The client's address: the peer, or what a trusted proxy says ([`rate::client_address`]).
+fn client_address(state: &ServerState, headers: &HeaderMap, peer: SocketAddr) -> std::net::IpAddr {
+    rate::client_address(headers, peer.ip(), state.trusted_proxy.as_deref())
+}
+
+/// The caller for the usage log: the `X-Client-Id` header (bounded), else the client address.
+fn caller(state: &ServerState, headers: &HeaderMap, peer: SocketAddr) -> String {
     headers
         .get("x-client-id")
         .and_then(|v| v.to_str().ok())
         .map(|v| v.chars().take(64).collect::<String>())
-        .unwrap_or_else(|| peer.ip().to_string())
+        .unwrap_or_else(|| client_address(state, headers, peer).to_string())
 }
 
 /// The 429 for a client over its rate, if it is.
-fn rate_limited(state: &ServerState, peer: SocketAddr) -> Option<Response> {
-    if state.limiter.allow(peer.ip()) {
+fn rate_limited(state: &ServerState, headers: &HeaderMap, peer: SocketAddr) -> Option<Response> {
+    let client = rate::ClientKey::of(client_address(state, headers, peer));
+    if state.limiter.allow(client) {
         return None;
     }
     state.metrics.rate_limited.fetch_add(1, Ordering::Relaxed);
@@ -417,8 +426,8 @@ async fn verify(
     headers: HeaderMap,
     request: Request,
 ) -> Response {
-    let caller = caller(&headers, peer);
-    if let Some(refusal) = rate_limited(&state, peer) {
+    let caller = caller(&state, &headers, peer);
+    if let Some(refusal) = rate_limited(&state, &headers, peer) {
         return refusal;
     }
     let query = match query {

@@ -286,8 +286,8 @@ pub(super) async fn verify_seal(
     headers: HeaderMap,
     request: Request,
 ) -> Response {
-    let caller = caller(&headers, peer);
-    if let Some(refusal) = rate_limited(&state, peer) {
+    let caller = caller(&state, &headers, peer);
+    if let Some(refusal) = rate_limited(&state, &headers, peer) {
         return refusal;
     }
     let reject = |response: Response| {

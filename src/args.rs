@@ -196,7 +196,7 @@ pub struct SealVerifyArgs {
     pub trust_makers: Vec<PathBuf>,
     /// CRL(s) (DER or PEM) of the CA that issued the signer certificate, to judge whether it
     /// was revoked before the signing time; checked against the trust list's province roots
-    /// and any --ca-cert.
+    /// and any --ca-cert. Without a current one the verdict is indeterminate, never valid.
     #[arg(long = "crl")]
     pub crls: Vec<PathBuf>,
     /// CA certificate(s) that may have issued the CRLs given with --crl.
@@ -205,7 +205,13 @@ pub struct SealVerifyArgs {
     /// Directory of status-list tokens (*.jwt), for seals that carry a status reference.
     #[arg(long)]
     pub status_dir: Option<PathBuf>,
-    /// Fetch the seal's status list from its URI (only within the region's prefix).
+    /// A status-list token file (JWS) to use offline for a seal that carries a status
+    /// reference; repeatable. It must verify under the trust list (a file that does not is
+    /// an error). Without the seal's list, the verdict is indeterminate.
+    #[arg(long = "status-list", requires = "trust_list")]
+    pub status_lists: Vec<PathBuf>,
+    /// Fetch the seal's status list from its URI (only within the region's prefix, and only
+    /// after the signature, the seal's signature and its maker have been verified).
     #[arg(long)]
     pub fetch_status: bool,
     /// Time of the check (RFC 3339 or Unix seconds; default now). Certificates and the seal
@@ -487,7 +493,10 @@ pub enum PkiCommand {
     /// signed by the root), creating the CRL on first use.
     ///
     /// The CRL says from when the certificate is revoked: seals applied with a holder
-    /// certificate before --at stay valid, those applied at or after it do not. For a stolen or
+    /// certificate at or after --at are invalid. Seals applied before --at stay valid only
+    /// for --reason superseded, cessationOfOperation or affiliationChanged; for every other
+    /// reason (the default keyCompromise included) the signing time, which the key holder
+    /// writes, cannot be trusted and verifiers treat them as invalid too. For a stolen or
     /// leaked key, give the time it was (or may have been) compromised, not the time you
     /// noticed. Each run re-signs the CRL with one more entry and a CRL number one higher;
     /// publish the new file where verifiers fetch it. The root key must be in --region-dir.
@@ -509,8 +518,9 @@ pub enum PkiCommand {
         at: Option<String>,
         /// RFC 5280 reason: unspecified, keyCompromise, cACompromise, affiliationChanged,
         /// superseded, cessationOfOperation, certificateHold, privilegeWithdrawn, aACompromise.
-        #[arg(long, value_parser = parse_reason)]
-        reason: Option<RevocationReason>,
+        /// Default keyCompromise: fail closed (a CRL entry without a reason counts as one).
+        #[arg(long, value_parser = parse_reason, default_value = "keyCompromise")]
+        reason: RevocationReason,
         /// The CRL file to create or extend (default: <region-dir>/crl.der).
         #[arg(long)]
         crl: Option<PathBuf>,

@@ -170,7 +170,8 @@ fn issued_holder_revoked_from_an_instant_is_reported_by_the_crl_at_that_instant(
     let (this_update, next_update) = (crl.this_update(), crl.next_update().unwrap());
     assert_eq!(next_update.seconds() - this_update.seconds(), 30 * 86_400);
 
-    // A second holder, revoked now with no reason: the CRL grows, the first entry stays.
+    // A second holder, revoked now without naming a reason: the CRL grows, the first entry
+    // stays, and the reason stated is keyCompromise (fail closed: SPEC §8).
     let second = issue_holder(d, "holder2", OTHER_USCC);
     let second_cert = certificate(&d.join(second["cert"].as_str().unwrap()));
     let report = ok(huren(
@@ -187,8 +188,12 @@ fn issued_holder_revoked_from_an_instant_is_reported_by_the_crl_at_that_instant(
     assert_eq!(report["created"], false);
     assert_eq!(report["crl_number"], 2);
     assert_eq!(report["entries"], 2);
-    assert_eq!(report["revoked"]["reason"], serde_json::Value::Null);
+    assert_eq!(report["revoked"]["reason"], "keyCompromise");
     let crl = VerifiedCrl::verify(&std::fs::read(&crl_path).unwrap(), &root).unwrap();
+    assert_eq!(
+        crl.entry(second_cert.serial()).unwrap().reason,
+        Some(huren_crypto::crl::RevocationReason::KeyCompromise)
+    );
     assert_eq!(crl.revoked_at(holder_cert.serial()), Some(revoked_at));
     let second_revoked = crl.revoked_at(second_cert.serial()).unwrap();
     assert!(second_revoked >= second_cert.not_before());

@@ -97,7 +97,8 @@ impl Setup {
 }
 
 /// Operator, Zhejiang (`alg`) and Jiangsu (ES256), the trust list `tl.jwt`, a holder
-/// certificate for the organisation in `holder/`, a seal image and a document.
+/// certificate for the organisation in `holder/`, Zhejiang's CRL `zj/crl.der` (revoking
+/// only a retired certificate), a seal image and a document.
 fn setup(alg: &str) -> Setup {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
@@ -151,6 +152,38 @@ fn setup(alg: &str) -> Setup {
             alg,
             "--out",
             "holder",
+        ],
+    ));
+    // Revocation fails closed: a signature is valid only with a current CRL of the holder's
+    // CA. Revoking a retired certificate is how the CLI makes the region's first CRL.
+    ok(huren(
+        d,
+        &[
+            "pki",
+            "issue-holder",
+            "--region-dir",
+            "zj",
+            "--org-name",
+            "已注销的公司",
+            "--uscc",
+            "91330106MA2B3C4D5D",
+            "--alg",
+            "ES256",
+            "--out",
+            "retired",
+        ],
+    ));
+    ok(huren(
+        d,
+        &[
+            "pki",
+            "revoke-cert",
+            "--region-dir",
+            "zj",
+            "--cert",
+            "retired/holder.crt.pem",
+            "--reason",
+            "cessationOfOperation",
         ],
     ));
     let png = huren_crypto::b64::decode_std(PNG_B64, 1024).unwrap();
@@ -213,8 +246,18 @@ fn sign(d: &Path, seal: &str, at: &str, out: &str) -> Run {
 }
 
 /// Verifies at `t0` + 4 h (after every signing time the tests use, within the trust list's
-/// validity).
+/// validity), with Zhejiang's CRL.
 fn verify(s: &Setup, document: &str, signature: &str, extra: &[&str]) -> Run {
+    verify_without_crl(
+        s,
+        document,
+        signature,
+        &[&["--crl", "zj/crl.der"], extra].concat(),
+    )
+}
+
+/// [`verify`] without a CRL unless `extra` gives one.
+fn verify_without_crl(s: &Setup, document: &str, signature: &str, extra: &[&str]) -> Run {
     let at = s.at(4 * 3600);
     let mut args = vec![
         "seal",
@@ -403,23 +446,63 @@ fn holder_revoked_before_signing_is_invalid_after_signing_still_valid() {
             "affiliationChanged",
         ],
     ));
-    let crl = ["--crl", "zj/crl.der"];
-    // Sealed before the revocation: still valid, with a warning.
-    let run = verify(&s, "contract.pdf", "before.ses", &crl);
+    // Sealed before the revocation (affiliationChanged): still valid, with a warning.
+    let run = verify(&s, "contract.pdf", "before.ses", &[]);
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
     assert!(!run.json()["warnings"].as_array().unwrap().is_empty());
     // Sealed after it: invalid.
-    let run = verify(&s, "contract.pdf", "after.ses", &crl);
+    let run = verify(&s, "contract.pdf", "after.ses", &[]);
     assert_eq!(run.code, 1, "{}", run.stdout);
     assert_eq!(run.reasons(), ["signer_revoked_before_signing"]);
-    // Without the CRL the same signature verifies but says revocation was not checked.
-    let run = verify(&s, "contract.pdf", "after.ses", &[]);
-    assert_eq!(run.code, 0, "{}", run.stdout);
-    assert!(
-        run.stdout.contains("signer_revocation_unknown"),
-        "{}",
-        run.stdout
-    );
+    // Without the CRL revocation cannot be checked: indeterminate (exit 2), never valid.
+    for signature in ["before.ses", "after.ses"] {
+        let run = verify_without_crl(&s, "contract.pdf", signature, &[]);
+        assert_eq!(run.code, 2, "{}", run.stdout);
+        assert_eq!(run.reasons(), ["signer_revocation_unknown"]);
+        assert_eq!(run.check("signer_certificate"), serde_json::Value::Null);
+    }
+}
+
+#[test]
+fn revoke_cert_defaults_to_key_compromise_which_invalidates_earlier_signatures() {
+    let s = setup("ES256");
+    let d = s.path();
+    ok(make_seal(d, "zj", "seal.esl"));
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    // Sealed now (before the revocation), then revoked without naming a reason.
+    ok(huren(
+        d,
+        &[
+            "seal",
+            "sign",
+            "--seal",
+            "seal.esl",
+            "--holder-dir",
+            "holder",
+            "--document",
+            "contract.pdf",
+            "--out",
+            "before.ses",
+        ],
+    ));
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    let revoked = ok(huren(
+        d,
+        &[
+            "pki",
+            "revoke-cert",
+            "--region-dir",
+            "zj",
+            "--cert",
+            "holder/holder.crt.pem",
+        ],
+    ))
+    .json();
+    assert_eq!(revoked["revoked"]["reason"], "keyCompromise");
+    // A compromised key can write any signing time: the earlier signature is invalid too.
+    let run = verify(&s, "contract.pdf", "before.ses", &[]);
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    assert_eq!(run.reasons(), ["signer_key_compromised"]);
 }
 
 #[test]
@@ -604,7 +687,8 @@ fn real_ofd_signatures_from_other_software_parse_and_verify() {
             assert_eq!(run.check(check), true, "{sample} {check}: {}", run.stdout);
         }
 
-        // Trusting that maker explicitly, the signature is valid at its signing time.
+        // Trusting that maker explicitly, every check passes at its signing time except
+        // revocation (no CRL of the signer's CA is at hand): indeterminate, exit 2.
         let run = huren(
             d,
             &[
@@ -618,7 +702,8 @@ fn real_ofd_signatures_from_other_software_parse_and_verify() {
                 maker_path.to_str().unwrap(),
             ],
         );
-        assert_eq!(run.code, 0, "{sample}: {}\n{}", run.stdout, run.stderr);
+        assert_eq!(run.code, 2, "{sample}: {}\n{}", run.stdout, run.stderr);
+        assert_eq!(run.reasons(), ["signer_revocation_unknown"], "{sample}");
         // The samples were signed in 2021 and 2022, with certificates valid at the time.
         assert!(run.json()["signed_at"].as_str().unwrap().starts_with("202"));
 
@@ -637,10 +722,322 @@ fn real_ofd_signatures_from_other_software_parse_and_verify() {
             ],
         );
         assert_eq!(run.code, 1, "{sample}");
-        assert_eq!(run.reasons(), ["document_hash_mismatch"], "{sample}");
+        assert_eq!(
+            run.reasons(),
+            ["signer_revocation_unknown", "document_hash_mismatch"],
+            "{sample}"
+        );
     }
     let esl = interop_dir().join("V4RideRight/Seal.esl");
     let inspected = ok(huren(d, &["seal", "inspect", esl.to_str().unwrap()])).json();
     assert_eq!(inspected["kind"], "seal");
     assert_eq!(inspected["seal"]["property"]["name"], "OFD R&W 测试用印章");
+}
+
+/// Makes a seal by `region` (a Zhejiang one) that names status list `uri`, index 5.
+fn make_seal_with_status(d: &Path, region: &str, uri: &str, out: &str) -> Run {
+    huren(
+        d,
+        &[
+            "seal",
+            "make",
+            "--region-dir",
+            region,
+            "--name",
+            &format!("{ORG}合同专用章"),
+            "--image",
+            "seal.png",
+            "--holder-cert",
+            "holder/holder.crt.pem",
+            "--valid-from",
+            "2026-01-01T00:00:00+08:00",
+            "--valid-until",
+            "2028-01-01T00:00:00+08:00",
+            "--status-uri",
+            uri,
+            "--status-idx",
+            "5",
+            "--out",
+            out,
+        ],
+    )
+}
+
+#[test]
+fn a_seal_status_list_is_required_and_can_be_given_offline() {
+    let s = setup("ES256");
+    let d = s.path();
+    let uri = "https://issuer.zj.example/v1/status/seals-1";
+    ok(make_seal_with_status(d, "zj", uri, "seal.esl"));
+    ok(sign(d, "seal.esl", &s.at(SIGNED_AFTER), "contract.ses"));
+    // Not given, not fetched: the seal's current status is unknown, never valid.
+    let run = verify(&s, "contract.pdf", "contract.ses", &[]);
+    assert_eq!(run.code, 2, "{}", run.stdout);
+    assert_eq!(run.reasons(), ["seal_status_unknown"]);
+    // Given offline as a file: valid, and revoked when the list says so.
+    for (file, revoke) in [("good.jwt", None), ("revoked.jwt", Some("5"))] {
+        let mut args = vec![
+            "status-list",
+            "--region-dir",
+            "zj",
+            "--uri",
+            uri,
+            "--size",
+            "1024",
+            "--out",
+            file,
+        ];
+        if let Some(idx) = revoke {
+            args.extend_from_slice(&["--revoke", idx]);
+        }
+        ok(huren(d, &args));
+    }
+    let run = verify(
+        &s,
+        "contract.pdf",
+        "contract.ses",
+        &["--status-list", "good.jwt"],
+    );
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let run = verify(
+        &s,
+        "contract.pdf",
+        "contract.ses",
+        &["--status-list", "revoked.jwt"],
+    );
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    assert_eq!(run.reasons(), ["seal_revoked"]);
+    // A file that is not a status list under the trust list is an error, not "unknown".
+    std::fs::write(d.join("junk.jwt"), "not.a.token").unwrap();
+    let run = verify(
+        &s,
+        "contract.pdf",
+        "contract.ses",
+        &["--status-list", "junk.jwt"],
+    );
+    assert_eq!(run.code, 3, "could not verify at all: {}", run.stdout);
+    assert!(run.stderr.contains("--status-list"), "{}", run.stderr);
+}
+
+/// A local "issuer" that counts connections and answers each with `body`.
+struct Listener {
+    port: u16,
+    connections: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    body: std::sync::Arc<std::sync::Mutex<String>>,
+}
+
+impl Listener {
+    fn start() -> Listener {
+        use std::io::{Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let connections = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let body = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let (count, answer) = (connections.clone(), body.clone());
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { continue };
+                count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let mut request = [0u8; 4096];
+                let _ = stream.read(&mut request);
+                let body = answer.lock().unwrap().clone();
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 200 OK\r\nContent-Type: application/statuslist+jwt\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+            }
+        });
+        Listener {
+            port,
+            connections,
+            body,
+        }
+    }
+
+    fn connections(&self) -> usize {
+        self.connections.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+#[test]
+fn fetch_status_never_fetches_for_a_file_a_trusted_maker_did_not_vouch_for() {
+    let listener = Listener::start();
+    let url = format!("http://127.0.0.1:{}", listener.port);
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    ok(huren(d, &["pki", "init-operator", "--out", "op"]));
+    // Zhejiang, and a rogue "Zhejiang" with its own keys that the trust list does not hold.
+    for out in ["zj", "rogue"] {
+        ok(huren(
+            d,
+            &[
+                "pki",
+                "init-region",
+                "--region",
+                "330000",
+                "--out",
+                out,
+                "--alg",
+                "ES256",
+                "--public-url",
+                &url,
+            ],
+        ));
+    }
+    ok(huren(
+        d,
+        &[
+            "trust",
+            "build",
+            "--operator",
+            "op",
+            "--region",
+            "zj",
+            "--seq",
+            "1",
+            "--out",
+            "tl.jwt",
+        ],
+    ));
+    ok(huren(
+        d,
+        &[
+            "pki",
+            "issue-holder",
+            "--region-dir",
+            "zj",
+            "--org-name",
+            ORG,
+            "--uscc",
+            USCC,
+            "--alg",
+            "ES256",
+            "--out",
+            "holder",
+        ],
+    ));
+    let png = huren_crypto::b64::decode_std(PNG_B64, 1024).unwrap();
+    std::fs::write(d.join("seal.png"), png).unwrap();
+    std::fs::write(d.join("contract.pdf"), b"%PDF-1.7\n% a contract\n%%EOF\n").unwrap();
+    let uri = format!("{url}/v1/status/seals-1");
+    let holder = huren_keys::pem::read_certificate(&d.join("holder/holder.crt.pem")).unwrap();
+    let t0 = huren_crypto::cert::Certificate::from_der(&holder)
+        .unwrap()
+        .not_before()
+        .seconds();
+    let (signed_at, check_at) = ((t0 + 3600).to_string(), (t0 + 4 * 3600).to_string());
+    let verify_fetching = |signature: &str| {
+        huren(
+            d,
+            &[
+                "seal",
+                "verify",
+                "--document",
+                "contract.pdf",
+                "--signature",
+                signature,
+                "--trust-list",
+                "tl.jwt",
+                "--operator-cert",
+                "op/operator.crt.pem",
+                "--fetch-status",
+                "--at",
+                &check_at,
+            ],
+        )
+    };
+
+    // A seal by a maker the trust list does not hold, naming a status URI in the prefix.
+    ok(make_seal_with_status(d, "rogue", &uri, "rogue.esl"));
+    ok(sign(d, "rogue.esl", &signed_at, "rogue.ses"));
+    let run = verify_fetching("rogue.ses");
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    assert!(run.reasons().contains(&"maker_not_trusted".to_owned()));
+    assert_eq!(listener.connections(), 0, "fetched for an untrusted maker");
+
+    // A good seal whose signature was then altered: the file is nobody's word.
+    ok(make_seal_with_status(d, "zj", &uri, "seal.esl"));
+    ok(sign(d, "seal.esl", &signed_at, "contract.ses"));
+    let der = std::fs::read(d.join("contract.ses")).unwrap();
+    let at = der
+        .windows(b"contract.pdf".len())
+        .position(|w| w == b"contract.pdf")
+        .expect("propertyInfo in the TBS");
+    let mut altered = der.clone();
+    altered[at] ^= 0x01;
+    std::fs::write(d.join("altered.ses"), &altered).unwrap();
+    let run = verify_fetching("altered.ses");
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    assert!(run.reasons().contains(&"bad_signature".to_owned()));
+    assert_eq!(listener.connections(), 0, "fetched for a bad signature");
+
+    // The genuine file is fetched for (the list the issuer serves).
+    ok(huren(
+        d,
+        &[
+            "status-list",
+            "--region-dir",
+            "zj",
+            "--uri",
+            &uri,
+            "--size",
+            "1024",
+            "--out",
+            "seals-1.jwt",
+        ],
+    ));
+    *listener.body.lock().unwrap() = std::fs::read_to_string(d.join("seals-1.jwt")).unwrap();
+    let run = verify_fetching("contract.ses");
+    assert_eq!(listener.connections(), 1, "{}\n{}", run.stdout, run.stderr);
+    assert_eq!(run.check("seal_validity"), true, "{}", run.stdout);
+}
+
+#[test]
+fn a_v1_signature_whose_cert_list_holds_an_ia5string_is_shown_and_checked_as_far_as_it_can_be() {
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/ses-v1-ia5-certlist");
+    let file = |name: &str| fixture.join(name).to_str().unwrap().to_owned();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // inspect shows it, the odd entry included; it is not "not a seal".
+    let inspected = ok(huren(d, &["seal", "inspect", &file("SignedValue.dat")])).json();
+    assert_eq!(inspected["kind"], "signature");
+    assert_eq!(inspected["version"], 1);
+    let entry = &inspected["seal"]["property"]["non_certificate_entries"][0];
+    assert_eq!(entry["asn1_type"], "IA5String", "{inspected:#}");
+    assert_eq!(entry["text"], "SN=4711;CN=hangzhou-example-construction");
+    // verify runs every check it can: only whether the seal names the signer (and, without
+    // a CRL, revocation) stays open.
+    let run = huren(
+        d,
+        &[
+            "seal",
+            "verify",
+            "--document",
+            &file("document.pdf"),
+            "--signature",
+            &file("SignedValue.dat"),
+            "--trust-maker",
+            &file("maker.crt.der"),
+            "--at",
+            "2026-11-22T12:00:00+08:00",
+        ],
+    );
+    assert_eq!(run.code, 2, "{}\n{}", run.stdout, run.stderr);
+    assert_eq!(
+        run.reasons(),
+        ["signer_in_seal_unknown", "signer_revocation_unknown"]
+    );
+    assert_eq!(run.check("signer_in_seal"), serde_json::Value::Null);
+    for check in [
+        "format",
+        "signature",
+        "seal_signature",
+        "maker_trusted",
+        "seal_validity",
+        "maker_certificate",
+        "document_hash",
+    ] {
+        assert_eq!(run.check(check), true, "{check}: {}", run.stdout);
+    }
 }

@@ -24,6 +24,7 @@ use axum::Router;
 use huren_crypto::alg::Algorithm;
 use huren_crypto::b64;
 use huren_crypto::cert::Certificate;
+use huren_crypto::crl::RevocationReason;
 use huren_crypto::ids::{RegionCode, Uscc};
 use huren_crypto::seal::{
     make_seal, sign_document, EsId, PictureType, SealPicture, SealSpec, SealStatusReference,
@@ -38,8 +39,8 @@ use huren_keys::store::Protection;
 use huren_keys::{trust_build, PrivateKey, SystemClock};
 use huren_verifier::server::{self, MAX_DOCUMENT_BYTES, MAX_SEAL_BODY_BYTES, MAX_SIGNATURE_BYTES};
 use huren_verifier::{
-    FetchError, Fetched, Fetcher, HttpFetcher, SealOutcome, SealWarning, TrustSource, Verdict,
-    Verifier, VerifierConfig, VerifyOptions,
+    FetchError, Fetched, Fetcher, HttpFetcher, SealOutcome, TrustSource, Verdict, Verifier,
+    VerifierConfig, VerifyOptions,
 };
 use rand_core::RngCore;
 use serde_json::{json, Value};
@@ -394,7 +395,9 @@ fn crl_of(region: &RegionDir, revoked: &[(Vec<u8>, UnixTime)], this_update: Unix
                 .map(|(serial, at)| CrlEntry {
                     serial: serial.clone(),
                     revoked_at: *at,
-                    reason: None,
+                    // A benign reason: signatures made before the revocation stand (with no
+                    // reason, or keyCompromise, they would not: SPEC §8).
+                    reason: Some(RevocationReason::Superseded),
                 })
                 .collect(),
         },
@@ -864,9 +867,28 @@ async fn signer_revoked_before_signing_through_the_crl_is_invalid() {
     assert_eq!(report.verdict, Verdict::Valid, "{report:?}");
 }
 
+/// The answer when revocation could not be checked: indeterminate, never valid, with
+/// every other check passed.
+fn assert_revocation_unknown(answer: &Value) {
+    assert_eq!(answer["verdict"], "indeterminate", "{answer:#}");
+    assert_eq!(reasons(answer), ["signer_revocation_unknown"], "{answer:#}");
+    assert_eq!(
+        check(answer, "signer_certificate"),
+        Value::Null,
+        "{answer:#}"
+    );
+    let passed = answer["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["ok"] == true)
+        .count();
+    assert_eq!(passed, 8, "{answer:#}");
+}
+
 /// No CRL at the issuer, or one signed by a root with Zhejiang's name but not Zhejiang's key:
-/// revocation is reported as not checked (a warning), the forged list is not used, and the
-/// refusal shows on `/v1/trust`.
+/// revocation cannot be checked, so the answer is indeterminate (fail closed), the forged
+/// list is not used, and the refusal shows on `/v1/trust`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn missing_or_forged_crl_leaves_revocation_unchecked() {
     let world = World::new(Algorithm::Es256).await;
@@ -875,11 +897,10 @@ async fn missing_or_forged_crl_leaves_revocation_unchecked() {
     let signature = world.sign(&document, world.now.minus(300));
     let window = world.window().await;
     let answer = verify_at_window(&window.url, "", &document, &signature).await;
-    assert_valid(&answer);
+    assert_revocation_unknown(&answer);
     assert_eq!(
-        warnings(&answer),
-        ["signer_revocation_unknown"],
-        "{answer:#}"
+        answer["reason_texts"][0]["code"],
+        "signer_revocation_unknown"
     );
 
     // An impostor province with the same name and code: its root's subject is Zhejiang's.
@@ -904,12 +925,7 @@ async fn missing_or_forged_crl_leaves_revocation_unchecked() {
     world.issuer.published.lock().unwrap().crl = Some(forged);
     let window = world.window().await;
     let answer = verify_at_window(&window.url, "", &document, &signature).await;
-    assert_valid(&answer);
-    assert_eq!(
-        warnings(&answer),
-        ["signer_revocation_unknown"],
-        "{answer:#}"
-    );
+    assert_revocation_unknown(&answer);
     let trust = http(&format!("{}/v1/trust", window.url), None, None)
         .await
         .json();
@@ -921,8 +937,8 @@ async fn missing_or_forged_crl_leaves_revocation_unchecked() {
     let report = world
         .library_verify(None, http_fetcher(), &signature, &document)
         .await;
-    assert_eq!(report.verdict, Verdict::Valid);
-    assert_eq!(report.warnings, [SealWarning::SignerRevocationUnknown]);
+    assert_eq!(report.verdict, Verdict::Indeterminate);
+    assert_eq!(report.reasons, [SealOutcome::SignerRevocationUnknown]);
 }
 
 /// Requests that are not a document and a signature are 4xx problems naming the part; files

@@ -789,14 +789,18 @@ fn holder_revoked_before_signing_is_invalid_and_after_signing_only_a_warning() {
     let report = verify_seal_signature(&input);
     assert_eq!(report.reasons, [SealOutcome::SignerRevokedBeforeSigning]);
 
-    let after = world.zj.crl(&[(&serial, NOW.plus(60))], NOW.plus(3600));
+    let after = world.zj.crl_with_reason(
+        &[(&serial, NOW.plus(60))],
+        NOW.plus(3600),
+        Some(huren_crypto::crl::RevocationReason::Superseded),
+    );
     input.crls = std::slice::from_ref(&after);
     let report = verify_seal_signature(&input);
     assert_valid(&report);
     assert_eq!(report.warnings, [SealWarning::SignerRevokedAfterSigning]);
 
     // Revoked after the claimed signing time but for key compromise: whoever has the key can
-    // write any timeInfo, so the verdict cannot be established (no verified time-stamp).
+    // write any timeInfo (no verified time-stamp), so it counts as revoked before signing.
     let compromised = world.zj.crl_with_reason(
         &[(&serial, NOW.plus(60))],
         NOW.plus(3600),
@@ -805,7 +809,7 @@ fn holder_revoked_before_signing_is_invalid_and_after_signing_only_a_warning() {
     input.crls = std::slice::from_ref(&compromised);
     let report = verify_seal_signature(&input);
     assert_eq!(report.reasons, [SealOutcome::SignerKeyCompromised]);
-    assert_eq!(report.verdict, Verdict::Indeterminate);
+    assert_eq!(report.verdict, Verdict::Invalid);
     // A newer list of the same CA is preferred over an older one that lacks the revocation.
     let older = world.zj.crl(&[], NOW.plus(1800));
     let newer = world.zj.crl(&[(&serial, NOW.minus(60))], NOW.plus(3600));
@@ -816,17 +820,182 @@ fn holder_revoked_before_signing_is_invalid_and_after_signing_only_a_warning() {
         [SealOutcome::SignerRevokedBeforeSigning]
     );
 
-    // No CRL: a warning, not a failure.
+    // No CRL: undecided, never valid (fail closed).
     input.crls = &[];
     let report = verify_seal_signature(&input);
-    assert_valid(&report);
-    assert_eq!(report.warnings, [SealWarning::SignerRevocationUnknown]);
-    // A CRL older than the signing cannot vouch for it.
+    assert_eq!(report.reasons, [SealOutcome::SignerRevocationUnknown]);
+    assert_eq!(report.verdict, Verdict::Indeterminate);
+    // A current CRL issued before the signing: valid, with a warning that it is older.
     let old = world.zj.crl(&[], NOW.minus(DAY));
     input.crls = std::slice::from_ref(&old);
+    let report = verify_seal_signature(&input);
+    assert_valid(&report);
+    assert_eq!(report.warnings, [SealWarning::CrlPredatesSigning]);
+}
+
+/// The reasons and warnings as their stable codes (what the JSON report says).
+fn codes(report: &huren_crypto::seal::SealReport) -> (String, Vec<String>, Vec<String>) {
+    let json = serde_json::to_value(report).unwrap();
+    let list = |key: &str| {
+        json[key]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap().to_owned())
+            .collect::<Vec<_>>()
+    };
+    (
+        json["verdict"].as_str().unwrap().to_owned(),
+        list("reasons"),
+        list("warnings"),
+    )
+}
+
+/// The signer certificate's serial in a seal signature.
+fn signer_serial(signature: &[u8]) -> Vec<u8> {
+    let decoded = SealSignature::from_der(signature).unwrap();
+    huren_crypto::seal::SealCertificate::parse(decoded.signer_cert())
+        .unwrap()
+        .serial()
+        .to_vec()
+}
+
+#[test]
+fn without_a_crl_for_the_signer_the_verdict_is_indeterminate_never_valid() {
+    // Offline, a failed fetch, or a CLI run without --crl: whether the holder's key was
+    // revoked before the signing is unknown, so the signature cannot be called valid.
+    let world = World::new(Algorithm::Es256);
+    let signature = world.sign(&world.default_seal(), NOW);
+    let mut input = world.input(&signature);
+    input.crls = &[];
+    let (verdict, reasons, _) = codes(&verify_seal_signature(&input));
+    assert_eq!(verdict, "indeterminate");
+    assert_eq!(reasons, ["signer_revocation_unknown"]);
+    let report = verify_seal_signature(&input);
+    let signer = report
+        .checks
+        .iter()
+        .find(|c| c.check == huren_crypto::seal::verify::SealCheckName::SignerCertificate)
+        .unwrap();
+    assert_eq!(signer.ok, None, "{signer:?}");
+
+    // A CRL of another CA says nothing about this certificate.
+    let other = Region::new("320000", Algorithm::Es256);
+    let foreign = other.crl(&[], NOW.plus(3600));
+    input.crls = std::slice::from_ref(&foreign);
     assert_eq!(
-        verify_seal_signature(&input).warnings,
-        [SealWarning::SignerRevocationUnknown]
+        codes(&verify_seal_signature(&input)).1,
+        ["signer_revocation_unknown"]
+    );
+}
+
+#[test]
+fn a_crl_past_its_next_update_is_indeterminate() {
+    let world = World::new(Algorithm::Es256);
+    let signature = world.sign(&world.default_seal(), NOW);
+    let mut input = world.input(&signature);
+    // Issued ten days ago, due seven days after that: three days stale at the check.
+    let stale = world.zj.crl(&[], NOW.minus(10 * DAY));
+    input.crls = std::slice::from_ref(&stale);
+    let (verdict, reasons, _) = codes(&verify_seal_signature(&input));
+    assert_eq!(verdict, "indeterminate");
+    assert_eq!(reasons, ["signer_revocation_unknown"]);
+    // A fresh list issued before the signing is current: valid, and it says the list is older.
+    let before = world.zj.crl(&[], NOW.minus(DAY));
+    input.crls = std::slice::from_ref(&before);
+    let (verdict, reasons, warnings) = codes(&verify_seal_signature(&input));
+    assert_eq!((verdict.as_str(), reasons.len()), ("valid", 0));
+    assert_eq!(warnings, ["crl_predates_signing"]);
+}
+
+#[test]
+fn a_crl_entry_without_reason_or_unspecified_counts_as_key_compromise() {
+    use huren_crypto::crl::RevocationReason as R;
+    let world = World::new(Algorithm::Sm2Sm3);
+    let signature = world.sign(&world.default_seal(), NOW);
+    let serial = signer_serial(&signature);
+    // Revoked a minute after the claimed signing time: the holder of a compromised key can
+    // write any timeInfo, so only a benign reason leaves the signature standing.
+    for reason in [None, Some(R::Unspecified), Some(R::KeyCompromise)] {
+        let crl = world
+            .zj
+            .crl_with_reason(&[(&serial, NOW.plus(60))], NOW.plus(3600), reason);
+        let mut input = world.input(&signature);
+        input.crls = std::slice::from_ref(&crl);
+        let (verdict, reasons, _) = codes(&verify_seal_signature(&input));
+        assert_eq!(verdict, "invalid", "{reason:?}");
+        assert_eq!(reasons, ["signer_key_compromised"], "{reason:?}");
+    }
+}
+
+#[test]
+fn every_revocation_reason_after_signing_has_a_fixed_fail_closed_verdict() {
+    use huren_crypto::crl::RevocationReason as R;
+    let world = World::new(Algorithm::Es256);
+    let signature = world.sign(&world.default_seal(), NOW);
+    let serial = signer_serial(&signature);
+    let expected: [(Option<R>, &str, &str); 10] = [
+        (None, "invalid", "signer_key_compromised"),
+        (Some(R::Unspecified), "invalid", "signer_key_compromised"),
+        (Some(R::KeyCompromise), "invalid", "signer_key_compromised"),
+        (Some(R::CaCompromise), "invalid", "signer_key_compromised"),
+        (Some(R::AaCompromise), "invalid", "signer_key_compromised"),
+        (
+            Some(R::PrivilegeWithdrawn),
+            "invalid",
+            "signer_key_compromised",
+        ),
+        (
+            Some(R::CertificateHold),
+            "indeterminate",
+            "signer_revocation_unknown",
+        ),
+        (Some(R::Superseded), "valid", ""),
+        (Some(R::CessationOfOperation), "valid", ""),
+        (Some(R::AffiliationChanged), "valid", ""),
+    ];
+    for (reason, verdict, code) in expected {
+        let crl = world
+            .zj
+            .crl_with_reason(&[(&serial, NOW.plus(60))], NOW.plus(3600), reason);
+        let mut input = world.input(&signature);
+        input.crls = std::slice::from_ref(&crl);
+        let (got, reasons, warnings) = codes(&verify_seal_signature(&input));
+        assert_eq!(got, verdict, "{reason:?}");
+        if code.is_empty() {
+            assert!(reasons.is_empty(), "{reason:?}: {reasons:?}");
+            assert_eq!(warnings, ["signer_revoked_after_signing"], "{reason:?}");
+        } else {
+            assert_eq!(reasons, [code], "{reason:?}");
+        }
+        // Revoked at or before the signing, whatever the reason: invalid.
+        let crl = world
+            .zj
+            .crl_with_reason(&[(&serial, NOW.minus(60))], NOW.plus(3600), reason);
+        let mut input = world.input(&signature);
+        input.crls = std::slice::from_ref(&crl);
+        let (got, reasons, _) = codes(&verify_seal_signature(&input));
+        assert_eq!(
+            (got.as_str(), reasons),
+            ("invalid", vec!["signer_revoked_before_signing".to_owned()]),
+            "{reason:?}"
+        );
+    }
+    // A benign revocation after the signing, read from a list past its nextUpdate: the
+    // reason may since have become keyCompromise, so it is undecided.
+    let superseded = world.zj.crl_with_reason(
+        &[(&serial, NOW.plus(60))],
+        NOW.plus(3600),
+        Some(R::Superseded),
+    );
+    let mut input = world.input(&signature);
+    input.crls = std::slice::from_ref(&superseded);
+    input.at = NOW.plus(9 * DAY);
+    let (got, reasons, _) = codes(&verify_seal_signature(&input));
+    assert_eq!(got, "indeterminate", "{reasons:?}");
+    assert!(
+        reasons.contains(&"signer_revocation_unknown".to_owned()),
+        "{reasons:?}"
     );
 }
 
@@ -958,6 +1127,33 @@ fn utc(at: UnixTime) -> SealTime {
 
 /// A v1 seal and signature, as GM/T 0031 producers make them (zone-less timeInfo text).
 fn v1_signature(world: &World, maker_key: &PrivateKey, maker_cert: &[u8]) -> Vec<u8> {
+    let holder = v1wire::CertEntryV1::Cert(OctetString::new(world.holder.cert.clone()).unwrap());
+    v1_signature_with(
+        world,
+        maker_key,
+        maker_cert,
+        vec![holder],
+        V1Forms::default(),
+    )
+}
+
+/// How a v1 producer deviates from the standard.
+#[derive(Default, Clone, Copy)]
+struct V1Forms {
+    /// The maker signs DER(SES_SealInfo) alone instead of SEQUENCE{info, cert, alg}.
+    maker_over_info_alone: bool,
+    /// The signer signs the digest of DER(TBS_Sign) instead of TBS_Sign.
+    signer_over_digest: bool,
+}
+
+/// A v1 signature whose seal lists `cert_list`, written in the given forms.
+fn v1_signature_with(
+    world: &World,
+    maker_key: &PrivateKey,
+    maker_cert: &[u8],
+    cert_list: Vec<v1wire::CertEntryV1>,
+    forms: V1Forms,
+) -> Vec<u8> {
     let alg = SealAlgorithm::for_signer(maker_key.algorithm());
     let info = wire::Signed::new(v1wire::SealInfoV1 {
         header: wire::SesHeader {
@@ -969,10 +1165,7 @@ fn v1_signature(world: &World, maker_key: &PrivateKey, maker_cert: &[u8]) -> Vec
         property: v1wire::PropertyInfoV1 {
             seal_type: 1,
             name: "旧式印章".into(),
-            cert_list: wire::Bounded::new(vec![
-                OctetString::new(world.holder.cert.clone()).unwrap()
-            ])
-            .unwrap(),
+            cert_list: wire::Bounded::new(cert_list).unwrap(),
             create_date: utc(NOW.minus(DAY)),
             valid_start: utc(NOW.minus(DAY)),
             valid_end: utc(NOW.plus(DAY)),
@@ -995,7 +1188,11 @@ fn v1_signature(world: &World, maker_key: &PrivateKey, maker_cert: &[u8]) -> Vec
         seal_info: info,
         sign_info: sign_info.clone(),
     };
-    let message = seal.signed_message().unwrap();
+    let message = if forms.maker_over_info_alone {
+        seal.seal_info.der().to_vec()
+    } else {
+        seal.signed_message().unwrap()
+    };
     let signature = alg
         .signature_from_jws(maker_key.sign(&message).unwrap())
         .unwrap();
@@ -1016,8 +1213,13 @@ fn v1_signature(world: &World, maker_key: &PrivateKey, maker_cert: &[u8]) -> Vec
         signature_algorithm: RawOid::from_oid(&holder_alg.oid()),
     })
     .unwrap();
+    let message = if forms.signer_over_digest {
+        holder_alg.digest().digest(tbs.der())
+    } else {
+        tbs.der().to_vec()
+    };
     let signature = holder_alg
-        .signature_from_jws(world.holder.key.sign(tbs.der()).unwrap())
+        .signature_from_jws(world.holder.key.sign(&message).unwrap())
         .unwrap();
     v1wire::SesSignatureV1 {
         to_sign: tbs,
@@ -1067,6 +1269,286 @@ fn gmt0031_v1_signatures_decode_and_verify() {
     assert!(report.reasons.contains(&SealOutcome::BadSignature));
 }
 
+fn check_of(
+    report: &huren_crypto::seal::SealReport,
+    name: &str,
+) -> huren_crypto::seal::verify::SealCheck {
+    report
+        .checks
+        .iter()
+        .find(|c| serde_json::to_value(c.check).unwrap() == name)
+        .unwrap()
+        .clone()
+}
+
+/// The committed fixture of a v1 signature whose certList holds an IA5String instead of
+/// certificates (no such real file is available): `tests/fixtures/ses-v1-ia5-certlist/`.
+fn ia5_fixture_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/ses-v1-ia5-certlist")
+}
+
+/// An IA5String where a certificate belongs (ASCII text naming the holder).
+fn ia5_entry() -> v1wire::CertEntryV1 {
+    let text = "SN=4711;CN=hangzhou-example-construction";
+    v1wire::CertEntryV1::Other(
+        der::asn1::Any::new(der::Tag::Ia5String, text.as_bytes().to_vec()).unwrap(),
+    )
+}
+
+#[test]
+fn a_v1_cert_list_holding_an_ia5string_is_read_and_every_other_check_runs() {
+    let world = World::new(Algorithm::Sm2Sm3);
+    let signature = v1_signature_with(
+        &world,
+        &world.zj.maker_key,
+        &world.zj.maker_cert,
+        vec![ia5_entry()],
+        V1Forms::default(),
+    );
+    let decoded = SealSignature::from_der(&signature).expect("an SES structure, read leniently");
+    assert_eq!(decoded.seal().non_cert_entries().len(), 1);
+    assert_eq!(decoded.seal().non_cert_entries()[0].asn1_type, "IA5String");
+    // Re-encodes byte for byte (the maker signed these bytes).
+    let wire = v1wire::SesSignatureV1::from_der(&signature).unwrap();
+    assert_eq!(wire.to_der().unwrap(), signature);
+
+    let makers = [world.zj.maker_cert.clone()];
+    let mut input = world.input(&signature);
+    input.trust = SealTrust::Makers(&makers);
+    input.seal_status = None;
+    let report = verify_seal_signature(&input);
+    let (verdict, reasons, _) = codes(&report);
+    assert_eq!(verdict, "indeterminate", "{report:#?}");
+    assert_eq!(reasons, ["signer_in_seal_unknown"]);
+    let in_seal = check_of(&report, "signer_in_seal");
+    assert_eq!(in_seal.ok, None);
+    assert!(in_seal.detail.unwrap().contains("IA5String"));
+    for name in [
+        "format",
+        "signature",
+        "seal_signature",
+        "maker_trusted",
+        "seal_validity",
+        "maker_certificate",
+        "signer_certificate",
+        "document_hash",
+    ] {
+        assert_eq!(
+            check_of(&report, name).ok,
+            Some(true),
+            "{name}: {report:#?}"
+        );
+    }
+    // inspect shows the entry as found.
+    let json = inspect::inspect_json(&signature).unwrap();
+    let entry = &json["seal"]["property"]["non_certificate_entries"][0];
+    assert_eq!(entry["asn1_type"], "IA5String");
+    assert_eq!(entry["text"], "SN=4711;CN=hangzhou-example-construction");
+
+    // Beside a real certificate of the signer, the entry does not matter: valid.
+    let holder = v1wire::CertEntryV1::Cert(OctetString::new(world.holder.cert.clone()).unwrap());
+    let mixed = v1_signature_with(
+        &world,
+        &world.zj.maker_key,
+        &world.zj.maker_cert,
+        vec![ia5_entry(), holder],
+        V1Forms::default(),
+    );
+    assert_valid(&verify_seal_signature(&SealVerifyInput {
+        signature: &mixed,
+        ..input
+    }));
+}
+
+#[test]
+fn a_v1_cert_list_entry_that_is_a_bare_certificate_counts_as_one() {
+    let world = World::new(Algorithm::Es256);
+    let bare = der::asn1::Any::from_der(&world.holder.cert).unwrap();
+    let signature = v1_signature_with(
+        &world,
+        &world.zj.maker_key,
+        &world.zj.maker_cert,
+        vec![v1wire::CertEntryV1::Other(bare)],
+        V1Forms::default(),
+    );
+    let makers = [world.zj.maker_cert.clone()];
+    let mut input = world.input(&signature);
+    input.trust = SealTrust::Makers(&makers);
+    input.seal_status = None;
+    assert_valid(&verify_seal_signature(&input));
+}
+
+#[test]
+fn the_ia5string_cert_list_fixture_is_what_its_generator_makes() {
+    // HUREN_WRITE_FIXTURES=1 regenerates the committed files (new keys each time).
+    let dir = ia5_fixture_dir();
+    if std::env::var_os("HUREN_WRITE_FIXTURES").is_some() {
+        let world = World::new(Algorithm::Sm2Sm3);
+        let signature = v1_signature_with(
+            &world,
+            &world.zj.maker_key,
+            &world.zj.maker_cert,
+            vec![ia5_entry()],
+            V1Forms::default(),
+        );
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("SignedValue.dat"), &signature).unwrap();
+        std::fs::write(dir.join("document.pdf"), DOCUMENT).unwrap();
+        std::fs::write(dir.join("maker.crt.der"), &world.zj.maker_cert).unwrap();
+    }
+    let signature = std::fs::read(dir.join("SignedValue.dat")).unwrap();
+    let document = std::fs::read(dir.join("document.pdf")).unwrap();
+    let maker = std::fs::read(dir.join("maker.crt.der")).unwrap();
+    let decoded = SealSignature::from_der(&signature).expect("read leniently, not 'not a seal'");
+    assert_eq!(decoded.version(), SealVersion::V1);
+    assert_eq!(decoded.seal().non_cert_entries()[0].asn1_type, "IA5String");
+    let makers = [maker];
+    let report = verify_seal_signature(&SealVerifyInput {
+        signature: &signature,
+        document: Document::Bytes(&document),
+        trust: SealTrust::Makers(&makers),
+        seal_status: None,
+        crls: &[],
+        at: NOW.plus(7200),
+        options: SealVerifyOptions::default(),
+    });
+    let (verdict, reasons, _) = codes(&report);
+    assert_eq!(verdict, "indeterminate");
+    // No CRL of the holder's CA ships with the fixture.
+    assert_eq!(
+        reasons,
+        ["signer_in_seal_unknown", "signer_revocation_unknown"]
+    );
+    for name in [
+        "signature",
+        "seal_signature",
+        "maker_trusted",
+        "document_hash",
+    ] {
+        assert_eq!(
+            check_of(&report, name).ok,
+            Some(true),
+            "{name}: {report:#?}"
+        );
+    }
+}
+
+#[test]
+fn a_v1_seal_signed_over_its_seal_info_alone_verifies_with_a_warning() {
+    let world = World::new(Algorithm::Sm2Sm3);
+    let forms = V1Forms {
+        maker_over_info_alone: true,
+        ..V1Forms::default()
+    };
+    let holder = v1wire::CertEntryV1::Cert(OctetString::new(world.holder.cert.clone()).unwrap());
+    let signature = v1_signature_with(
+        &world,
+        &world.zj.maker_key,
+        &world.zj.maker_cert,
+        vec![holder],
+        forms,
+    );
+    let makers = [world.zj.maker_cert.clone()];
+    let mut input = world.input(&signature);
+    input.trust = SealTrust::Makers(&makers);
+    input.seal_status = None;
+    let report = verify_seal_signature(&input);
+    assert_valid(&report);
+    let (_, _, warnings) = codes(&report);
+    assert!(
+        warnings.contains(&"nonstandard_signed_content".to_owned()),
+        "{warnings:?}"
+    );
+}
+
+#[test]
+fn a_v4_seal_signed_over_info_cert_and_algorithm_verifies_with_a_warning() {
+    let world = World::new(Algorithm::Es256);
+    let spec = spec("330000", vec![world.holder.cert.clone()], true);
+    let info = seal_info(&spec).unwrap();
+    let alg = SealAlgorithm::for_signer(world.zj.maker_key.algorithm());
+    let mut message = Vec::new();
+    message.extend_from_slice(info.der());
+    message.extend_from_slice(
+        &OctetString::new(world.zj.maker_cert.clone())
+            .unwrap()
+            .to_der()
+            .unwrap(),
+    );
+    message.extend_from_slice(&RawOid::from_oid(&alg.oid()).to_der().unwrap());
+    let message = [
+        der::Header::new(der::Tag::Sequence, message.len())
+            .unwrap()
+            .to_der()
+            .unwrap(),
+        message,
+    ]
+    .concat();
+    let sig = alg
+        .signature_from_jws(world.zj.maker_key.sign(&message).unwrap())
+        .unwrap();
+    let seal = build::assemble_seal(info, &world.zj.maker_cert, alg, &sig).unwrap();
+    let signature = world.sign(&seal, NOW);
+    let report = world.verify(&signature);
+    assert_valid(&report);
+    assert_eq!(codes(&report).2, ["nonstandard_signed_content"]);
+    // Any other message still does not verify.
+    let forged = replace_once(&signature, "合同专用章".as_bytes(), "财务专用章".as_bytes());
+    assert!(world
+        .verify(&forged)
+        .reasons
+        .contains(&SealOutcome::BadSignature));
+}
+
+#[test]
+fn a_tbs_signed_over_its_digest_verifies_with_a_warning() {
+    for alg in [Algorithm::Sm2Sm3, Algorithm::Es256, Algorithm::Ps256] {
+        let world = World::new(alg);
+        let seal = world.default_seal();
+        let tbs = tbs(&seal, alg, NOW);
+        let seal_alg = SealAlgorithm::for_signer(alg);
+        let digest = seal_alg.digest().digest(tbs.der());
+        let sig = seal_alg
+            .signature_from_jws(world.holder.key.sign(&digest).unwrap())
+            .unwrap();
+        let signature = wire::SesSignature {
+            to_sign: tbs,
+            cert: OctetString::new(world.holder.cert.clone()).unwrap(),
+            signature_alg_id: RawOid::from_oid(&seal_alg.oid()),
+            signature: BitString::from_bytes(&sig).unwrap(),
+            time_stamp: None,
+        }
+        .to_der()
+        .unwrap();
+        let report = world.verify(&signature);
+        assert_valid(&report);
+        assert_eq!(codes(&report).2, ["nonstandard_signed_content"], "{alg:?}");
+        assert!(check_of(&report, "signature")
+            .detail
+            .unwrap()
+            .contains("digest"));
+    }
+    // And in v1.
+    let world = World::new(Algorithm::Sm2Sm3);
+    let holder = v1wire::CertEntryV1::Cert(OctetString::new(world.holder.cert.clone()).unwrap());
+    let forms = V1Forms {
+        signer_over_digest: true,
+        ..V1Forms::default()
+    };
+    let signature = v1_signature_with(
+        &world,
+        &world.zj.maker_key,
+        &world.zj.maker_cert,
+        vec![holder],
+        forms,
+    );
+    let makers = [world.zj.maker_cert.clone()];
+    let mut input = world.input(&signature);
+    input.trust = SealTrust::Makers(&makers);
+    input.seal_status = None;
+    assert_valid(&verify_seal_signature(&input));
+}
+
 // ------------------------------------------------------------------------------------------
 // Real-world files (ofdrw test resources, vendored in tests/interop/ses/ from ../shared/interop/)
 // ------------------------------------------------------------------------------------------
@@ -1111,7 +1593,14 @@ fn interop_verdicts(dir: &str, signed_at: &str) {
         options: SealVerifyOptions::default(),
     };
     let report = verify_seal_signature(&input);
-    assert_eq!(report.reasons, [SealOutcome::MakerNotTrusted], "{report:?}");
+    assert_eq!(
+        report.reasons,
+        [
+            SealOutcome::MakerNotTrusted,
+            SealOutcome::SignerRevocationUnknown
+        ],
+        "{report:?}"
+    );
     for name in [
         "format",
         "signature",
@@ -1122,28 +1611,37 @@ fn interop_verdicts(dir: &str, signed_at: &str) {
         assert_eq!(check(&report, name), Some(true), "{name}: {report:?}");
     }
     assert_eq!(report.signed_at.as_deref(), Some(signed_at));
-    // Its own maker trusted: valid at the signing time (revocation unknown: no CRL).
+    // Its own maker trusted: every check passes at the signing time except revocation, which
+    // no CRL of the signer's CA can settle here: indeterminate, never valid.
     let makers = [decoded.seal().maker_cert().to_vec()];
     let report = verify_seal_signature(&SealVerifyInput {
         trust: SealTrust::Makers(&makers),
         ..input
     });
-    assert_valid(&report);
-    assert_eq!(report.warnings, [SealWarning::SignerRevocationUnknown]);
+    assert_eq!(report.verdict, Verdict::Indeterminate, "{report:?}");
+    assert_eq!(report.reasons, [SealOutcome::SignerRevocationUnknown]);
+    assert_eq!(check(&report, "signer_certificate"), None);
+    assert_eq!(report.warnings, []);
     // Checked today, long after everything expired, the judgement at signing time stands.
     let today = verify_seal_signature(&SealVerifyInput {
         trust: SealTrust::Makers(&makers),
         at: NOW,
         ..input
     });
-    assert_valid(&today);
+    assert_eq!(today.reasons, [SealOutcome::SignerRevocationUnknown]);
     // Another document does not match.
     let other = verify_seal_signature(&SealVerifyInput {
         document: Document::Bytes(b"<ofd:Signature/>"),
         trust: SealTrust::Makers(&makers),
         ..input
     });
-    assert_eq!(other.reasons, [SealOutcome::DocumentHashMismatch]);
+    assert_eq!(
+        other.reasons,
+        [
+            SealOutcome::SignerRevocationUnknown,
+            SealOutcome::DocumentHashMismatch
+        ]
+    );
 }
 
 #[test]
@@ -1519,14 +2017,9 @@ fn irregular_real_world_certificates_are_read_leniently_and_still_verify() {
     let mut input = world.input(&signature);
     input.seal_status = None;
     let report = verify_seal_signature(&input);
-    assert_valid(&report);
-    assert_eq!(
-        report.warnings,
-        [
-            SealWarning::LenientCertificate,
-            SealWarning::SignerRevocationUnknown
-        ]
-    );
+    // Self-signed: no CRL of its issuer, so revocation stays unknown.
+    assert_eq!(report.reasons, [SealOutcome::SignerRevocationUnknown]);
+    assert_eq!(report.warnings, [SealWarning::LenientCertificate]);
     assert_eq!(report.signer_subject.as_deref(), Some("CN=税务 CA"));
     let json = inspect::inspect_json(&signature).unwrap();
     let signer = &json["signature"]["signer_certificate"];
@@ -1539,4 +2032,74 @@ fn irregular_real_world_certificates_are_read_leniently_and_still_verify() {
     let mut broken = vec![0x30, 0x83, 0x00];
     broken.extend_from_slice(&der[2..]);
     assert!(SealCertificate::parse(&broken).is_err());
+}
+
+// ------------------------------------------------------------------------------------------
+// The seal fuzz targets' seeds, replayed as plain tests (libFuzzer runs them separately)
+// ------------------------------------------------------------------------------------------
+
+fn fuzz_seeds(target: &str) -> Vec<(String, Vec<u8>)> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../fuzz/seeds")
+        .join(target);
+    let mut seeds: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|entry| {
+            let path = entry.unwrap().path();
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            (name, std::fs::read(&path).unwrap())
+        })
+        .collect();
+    seeds.sort();
+    assert!(!seeds.is_empty(), "no seeds in {}", dir.display());
+    seeds
+}
+
+#[test]
+fn the_seal_fuzz_seeds_keep_the_targets_properties() {
+    use huren_crypto::seal::verify::ALL_SEAL_CHECKS;
+    for (name, data) in fuzz_seeds("seal_decode") {
+        if let Ok(wire) = wire::SeSeal::from_der(&data) {
+            assert_eq!(wire.to_der().unwrap(), data, "{name}");
+        }
+        if let Ok(wire) = v1wire::SeSealV1::from_der(&data) {
+            assert_eq!(wire.to_der().unwrap(), data, "{name}");
+        }
+        let seal = Seal::from_der(&data).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(seal.der(), data.as_slice());
+        serde_json::to_string(&inspect::inspect(&data).unwrap()).unwrap();
+    }
+    for (name, data) in fuzz_seeds("seal_signature_decode") {
+        if let Ok(wire) = wire::SesSignature::from_der(&data) {
+            assert_eq!(wire.to_der().unwrap(), data, "{name}");
+        }
+        if let Ok(wire) = v1wire::SesSignatureV1::from_der(&data) {
+            assert_eq!(wire.to_der().unwrap(), data, "{name}");
+        }
+        let signature = SealSignature::from_der(&data).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let makers = [signature.seal().maker_cert().to_vec()];
+        for trust in [SealTrust::Makers(&[]), SealTrust::Makers(&makers)] {
+            let report = verify_seal_signature(&SealVerifyInput {
+                signature: &data,
+                document: Document::Bytes(b"document"),
+                trust,
+                seal_status: None,
+                crls: &[],
+                at: signature.signing_time().at,
+                options: SealVerifyOptions::default(),
+            });
+            let names: Vec<_> = report.checks.iter().map(|c| c.check).collect();
+            assert_eq!(names, ALL_SEAL_CHECKS, "{name}");
+            // No CRL is given, so nothing here may be valid (revocation fails closed).
+            assert_ne!(report.verdict, Verdict::Valid, "{name}");
+            serde_json::to_string(&report).unwrap();
+        }
+    }
+    for (name, data) in fuzz_seeds("seal_lenient_cert") {
+        let Ok(cert) = huren_crypto::seal::SealCertificate::parse(&data) else {
+            continue;
+        };
+        assert_eq!(cert.der(), data.as_slice(), "{name}");
+        let _ = (cert.subject(), cert.issuer(), cert.serial_hex());
+    }
 }

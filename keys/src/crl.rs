@@ -63,7 +63,9 @@ pub struct CrlEntry {
     pub serial: Vec<u8>,
     /// `revocationDate`: from when the certificate is revoked.
     pub revoked_at: UnixTime,
-    /// `reasonCode`, if one is to be stated.
+    /// `reasonCode`, if one is to be stated. Seal verification treats an entry without one
+    /// (or with `unspecified`) as `keyCompromise` (SPEC §8), so `huren pki revoke-cert`
+    /// always states one, `keyCompromise` unless told otherwise.
     pub reason: Option<RevocationReason>,
 }
 

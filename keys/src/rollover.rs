@@ -285,7 +285,7 @@ impl RegionDir {
         });
         retired_list.extend(retired.clone());
         write_config(&self.path, &config)?;
-        let region = RegionDir::open(&self.path)?;
+        let region = RegionDir::open(&self.path)?.with_plaintext_keys(self.plaintext_keys);
         let deleted_key = match old.and_then(|old| old.key) {
             Some(key) if !key_in_use(&region.config, &key) => {
                 std::fs::remove_file(self.path.join(&key)).map_err(|source| {
@@ -587,7 +587,9 @@ mod tests {
         let mut config = region.config.clone();
         config.status_signer = Some(config.signers[0].files.clone());
         write_config(&region.path, &config).unwrap();
-        let region = RegionDir::open(&region.path).unwrap();
+        let region = RegionDir::open(&region.path)
+            .unwrap()
+            .with_plaintext_keys(region.plaintext_keys);
         let done = region.rollover(&rollover(Role::StatusSigner)).unwrap();
         assert_eq!(done.deleted_key, None);
         assert!(done.region.active_signer(None).is_ok());

@@ -225,7 +225,7 @@ pub fn run(command: PkiCommand, passphrase_file: Option<&Path>) -> Result<ExitCo
             let entry = CrlEntry {
                 serial: target.serial().to_vec(),
                 revoked_at,
-                reason,
+                reason: Some(reason),
             };
             let next_update = now.plus(valid_days * 86_400);
             let outcome =
@@ -242,7 +242,7 @@ pub fn run(command: PkiCommand, passphrase_file: Option<&Path>) -> Result<ExitCo
                     "serial": target.serial_hex(),
                     "subject": target.subject(),
                     "revoked_at": revoked_at.to_rfc3339_china(),
-                    "reason": reason.map(|r| r.name()),
+                    "reason": reason.name(),
                 },
             });
             eprintln!(

@@ -38,6 +38,8 @@ const MAX_SEAL_FILE_BYTES: usize = 4 * 1024 * 1024;
 const MAX_DOCUMENT_BYTES: usize = 256 * 1024 * 1024;
 /// Largest CRL read.
 const MAX_CRL_BYTES: usize = 8 * 1024 * 1024;
+/// Largest status-list token read from a file (as large as one fetched).
+const MAX_STATUS_LIST_BYTES: usize = 8 * 1024 * 1024;
 
 pub fn run(command: SealCommand, passphrase_file: Option<&Path>) -> Result<ExitCode> {
     match command {
@@ -293,8 +295,11 @@ fn verify(args: &SealVerifyArgs) -> Result<ExitCode> {
         bail!("give a trust list (--trust-list and --operator-cert) or --trust-maker CERT: without either, no seal maker is trusted");
     }
     let crls = load_crls(&args.crls, &args.ca_certs, trust_list.as_ref())?;
-    let status = seal_status(args, &signature, trust_list.as_ref())?;
     let at = common::time_arg(args.at.as_deref())?;
+    let status = match &trust_list {
+        Some(trust) => seal_status(args, &signature, trust, at)?,
+        None => None,
+    };
     let trust = match &trust_list {
         Some(list) => SealTrust::TrustList(list),
         None => SealTrust::Makers(&makers),
@@ -368,24 +373,39 @@ fn crl_der(bytes: &[u8]) -> Result<Vec<u8>> {
         .map_err(|_| anyhow::anyhow!("not a PEM X509 CRL"))
 }
 
-/// The verified status list the seal's status reference names, from --status-dir or fetched;
-/// `None` when the seal has no reference or the list is unavailable (the report then says
-/// `seal_status_unknown`).
+/// The verified status list the seal's status reference names: from --status-list,
+/// --status-dir, or fetched (--fetch-status); `None` when the seal has no reference or the
+/// list is unavailable (the report then says `seal_status_unknown`, indeterminate).
+///
+/// The URI comes from the file, so it is fetched only once the file is vouched for
+/// ([`SealReport::vouched`]: signature, seal signature and a trusted maker of the seal's
+/// region) and only within that region's status prefix; otherwise a hostile file could
+/// make the CLI fetch a URL of its author's choosing.
 fn seal_status(
     args: &SealVerifyArgs,
     signature: &[u8],
-    trust: Option<&TrustList>,
+    trust: &TrustList,
+    at: UnixTime,
 ) -> Result<Option<Arc<VerifiedStatusList>>> {
-    let Some(trust) = trust else {
-        return Ok(None);
-    };
+    let mut lists: HashMap<String, Arc<VerifiedStatusList>> = HashMap::new();
+    for path in &args.status_lists {
+        let list = status_list_file(path, trust)?;
+        let newer = lists
+            .get(list.uri())
+            .is_none_or(|held| held.iat() < list.iat());
+        if newer {
+            lists.insert(list.uri().to_owned(), Arc::new(list));
+        }
+    }
     let Ok(parsed) = SealSignature::from_der(signature) else {
         return Ok(None);
     };
     let Some(reference) = parsed.seal().status_reference() else {
         return Ok(None);
     };
-    let mut lists: HashMap<String, Arc<VerifiedStatusList>> = HashMap::new();
+    if let Some(list) = lists.remove(&reference.uri) {
+        return Ok(Some(list));
+    }
     if let Some(dir) = &args.status_dir {
         common::load_status_dir(dir, trust, &mut lists)?;
     }
@@ -401,12 +421,38 @@ fn seal_status(
         .seal()
         .region()
         .and_then(|code| trust.region(&code).map(|r| r.status_uri_prefix.clone()));
-    match region_prefix {
-        Some(prefix) if !prefix.is_empty() && reference.uri.starts_with(&prefix) => {
-            Ok(common::fetch_status_list(&reference.uri, trust).map(Arc::new))
-        }
-        _ => Ok(None),
+    let within = region_prefix
+        .is_some_and(|prefix| !prefix.is_empty() && reference.uri.starts_with(&prefix));
+    if !within {
+        return Ok(None);
     }
+    let precheck = verify_seal_signature(&SealVerifyInput {
+        signature,
+        document: Document::Digest(&[]),
+        trust: SealTrust::TrustList(trust),
+        seal_status: None,
+        crls: &[],
+        at,
+        options: SealVerifyOptions::default(),
+    });
+    if !precheck.vouched() {
+        eprintln!(
+            "warning: not fetching the seal's status list {}: the seal is not vouched for by a trusted maker",
+            reference.uri
+        );
+        return Ok(None);
+    }
+    Ok(common::fetch_status_list(&reference.uri, trust).map(Arc::new))
+}
+
+/// One --status-list token file, verified under the trust list (its URI is its `sub`).
+fn status_list_file(path: &Path, trust: &TrustList) -> Result<VerifiedStatusList> {
+    let bytes = read_bounded(path, MAX_STATUS_LIST_BYTES)
+        .with_context(|| format!("--status-list {}", path.display()))?;
+    let token = String::from_utf8(bytes)
+        .with_context(|| format!("--status-list {}: not UTF-8 text", path.display()))?;
+    VerifiedStatusList::verify_standalone(token.trim(), trust)
+        .with_context(|| format!("--status-list {}", path.display()))
 }
 
 fn summarise(report: &SealReport) {

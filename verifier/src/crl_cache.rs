@@ -9,17 +9,16 @@
 //!   is logged (target `huren::crl`) and is shown as the last error on `/v1/trust`.
 //! - A CRL is fetched lazily the first time a seal signer needs it, and again once past its
 //!   `nextUpdate` (conditional GET). Until a newer one verifies, the one held stays in use: a
-//!   CRL past `nextUpdate` still proves every revocation it lists, and the seal check judges
-//!   what a list can say by its `thisUpdate` against the signing time (an older list only
-//!   yields the warning that revocation was not checked).
+//!   CRL past `nextUpdate` still proves every revocation it lists, but the seal check treats
+//!   it as out of date for anything else (`signer_revocation_unknown`, indeterminate).
 //! - An older CRL never replaces a newer one (a stale proxy cannot un-revoke a certificate), and
 //!   none older than the newest ever accepted from its source is taken, across trust-list
 //!   changes and restarts ([`HighWater`]).
 //! - Its signer is a root named by the trust list in force, valid at the CRL's `thisUpdate`.
 //! - With a disk cache, the last good CRLs survive restarts without network.
 //!
-//! A missing CRL is not a failure: the seal report then carries the warning
-//! `signer_revocation_unknown`.
+//! A missing or out-of-date CRL fails closed: the seal report is then `indeterminate` with
+//! `signer_revocation_unknown`, never `valid`.
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};

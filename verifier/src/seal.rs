@@ -9,8 +9,8 @@
 //!   licences); fetched when not held or no longer fresh. If it cannot be had, the report says
 //!   `seal_status_unknown` (indeterminate), never `valid`;
 //! - the CRL of the trust-list root that issued the signer certificate, from that region's
-//!   `{issuer_uri}/v1/crl`; fetched when not held or past its `nextUpdate`. Without one the
-//!   report warns `signer_revocation_unknown`.
+//!   `{issuer_uri}/v1/crl`; fetched when not held or past its `nextUpdate`. Without a current
+//!   one the report says `signer_revocation_unknown` (indeterminate), never `valid`.
 //!
 //! Nothing is fetched for a file whose signature does not verify: hostile bytes cannot make
 //! the verifier use the network (and a verified signature still only selects URLs the trust
@@ -105,10 +105,15 @@ impl From<SealWarning> for OutcomeText {
                 "签章附有时间戳，但未核验时间戳；以签章数据中的时间为准",
                 "A time-stamp is attached but was not verified; the stated signing time was used",
             ),
-            SealWarning::SignerRevocationUnknown => (
-                "signer_revocation_unknown",
-                "未能确认签章人证书在签章时是否已被吊销（没有足够新的证书吊销列表）",
-                "Whether the signer certificate was revoked at signing could not be checked (no recent revocation list)",
+            SealWarning::CrlPredatesSigning => (
+                "crl_predates_signing",
+                "所用证书吊销列表早于签章时间（仍在有效期内）；签章前不久的吊销要到下一期列表才会列出",
+                "The revocation list used is current but older than the signing; a revocation just before signing would only show in the next list",
+            ),
+            SealWarning::NonstandardSignedContent => (
+                "nonstandard_signed_content",
+                "签名按部分厂商的非标准方式计算（签名内容与标准不同），已按兼容方式核验",
+                "A signature was made over a non-standard form some producers use, and was verified in that form",
             ),
             SealWarning::SignerRevokedAfterSigning => (
                 "signer_revoked_after_signing",
@@ -184,8 +189,8 @@ impl Verifier {
     ///
     /// Fetches the status list or CRL the first time it is needed, or once it is stale
     /// (online mode only; bounded by the fetcher's timeout, so this may block on the
-    /// network). An unreachable status list makes the answer `indeterminate`; an unreachable
-    /// CRL leaves the warning `signer_revocation_unknown`.
+    /// network). An unreachable status list or CRL makes the answer `indeterminate`
+    /// (`seal_status_unknown` / `signer_revocation_unknown`).
     ///
     /// ```no_run
     /// use huren_verifier::{TrustSource, Verifier, VerifierConfig};
@@ -307,22 +312,8 @@ impl Verifier {
         });
         // Fetch only for a seal a trusted maker of the right region signed, and for a signer
         // that seal names: the status URI and the signer certificate come from the file, and
-        // the signer's own signature proves nothing (anyone can make a certificate), so
         // without these gates any caller could make the verifier fetch URLs of its choosing.
-        let passed = |name: SealCheckName| {
-            precheck
-                .checks
-                .iter()
-                .any(|c| c.check == name && c.ok == Some(true))
-        };
-        let vouched = [
-            SealCheckName::Signature,
-            SealCheckName::SignerInSeal,
-            SealCheckName::SealSignature,
-            SealCheckName::MakerTrusted,
-        ]
-        .into_iter()
-        .all(passed);
+        let vouched = precheck.vouched();
         if !vouched {
             return;
         }
@@ -421,7 +412,8 @@ mod tests {
     fn every_warning_has_words_in_both_languages() {
         for warning in [
             SealWarning::TimestampNotVerified,
-            SealWarning::SignerRevocationUnknown,
+            SealWarning::CrlPredatesSigning,
+            SealWarning::NonstandardSignedContent,
             SealWarning::SignerRevokedAfterSigning,
             SealWarning::LenientCertificate,
             SealWarning::SigningTimeAfterCheck,

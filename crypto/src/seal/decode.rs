@@ -210,6 +210,17 @@ pub enum HolderCerts {
     Digests(Vec<CertDigest>),
 }
 
+/// A `certList` entry that is not a certificate, as some deployed GM/T 0031 producers write
+/// (an IA5String, say). It names no certificate huren can compare, so a signer not found
+/// among the real certificates is undecided rather than refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NonCertEntry {
+    /// The ASN.1 type as written, e.g. `IA5String`.
+    pub asn1_type: String,
+    /// The content octets.
+    pub value: Vec<u8>,
+}
+
 /// One `CertDigestObj`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CertDigest {
@@ -229,6 +240,7 @@ pub struct Seal {
     seal_type: i64,
     name: String,
     holder_certs: HolderCerts,
+    non_cert_entries: Vec<NonCertEntry>,
     create_date: SealTime,
     valid_start: SealTime,
     valid_end: SealTime,
@@ -242,15 +254,55 @@ pub struct Seal {
     der: Vec<u8>,
 }
 
+/// DER(SEQUENCE { parts… }) from parts already encoded.
+fn sequence_of(parts: &[&[u8]]) -> der::Result<Vec<u8>> {
+    let body_len = parts.iter().map(|p| p.len()).sum::<usize>();
+    let mut out = Vec::with_capacity(body_len + 8);
+    der::Encode::encode_to_vec(&der::Header::new(Tag::Sequence, body_len)?, &mut out)?;
+    for part in parts {
+        out.extend_from_slice(part);
+    }
+    Ok(out)
+}
+
 struct SealInfoParts {
     header: SesHeader,
     es_id: String,
     seal_type: i64,
     name: String,
     holder_certs: HolderCerts,
+    non_cert_entries: Vec<NonCertEntry>,
     dates: [SealTime; 3],
     picture: PictureInfo,
     extensions: Vec<ExtData>,
+}
+
+/// A v1 certList: certificates in OCTET STRINGs, certificates written bare (a SEQUENCE,
+/// taken as the certificate's DER), and anything else kept aside.
+fn v1_certs(list: &[v1::CertEntryV1]) -> Result<(HolderCerts, Vec<NonCertEntry>), SealError> {
+    let mut certs = Vec::new();
+    let mut others = Vec::new();
+    for entry in list {
+        match entry {
+            v1::CertEntryV1::Cert(cert) => {
+                bounded("holder certificate", cert.as_bytes().len(), MAX_CERT_BYTES)?;
+                certs.push(cert.as_bytes().to_vec());
+            }
+            v1::CertEntryV1::Other(other) if other.tag() == Tag::Sequence => {
+                let der = der::Encode::to_der(other).map_err(der_error("GM/T 0031 certList"))?;
+                bounded("holder certificate", der.len(), MAX_CERT_BYTES)?;
+                certs.push(der);
+            }
+            v1::CertEntryV1::Other(other) => {
+                bounded("certList entry", other.value().len(), MAX_CERT_BYTES)?;
+                others.push(NonCertEntry {
+                    asn1_type: other.tag().to_string(),
+                    value: other.value().to_vec(),
+                });
+            }
+        }
+    }
+    Ok((HolderCerts::Certs(certs), others))
 }
 
 fn certs(list: &[OctetString]) -> Result<HolderCerts, SealError> {
@@ -346,6 +398,7 @@ impl Seal {
             seal_type: property.seal_type,
             name: property.name,
             holder_certs,
+            non_cert_entries: Vec::new(),
             dates: [
                 property.create_date,
                 property.valid_start,
@@ -382,13 +435,14 @@ impl Seal {
             .map_err(der_error("GM/T 0031 SESeal"))?;
         let (info, seal_info) = wire.seal_info.into_parts();
         let property = info.property;
-        let holder_certs = certs(property.cert_list.items())?;
+        let (holder_certs, non_cert_entries) = v1_certs(property.cert_list.items())?;
         let parts = SealInfoParts {
             header: info.header,
             es_id: info.es_id.as_str().to_owned(),
             seal_type: property.seal_type,
             name: property.name,
             holder_certs,
+            non_cert_entries,
             dates: [
                 property.create_date,
                 property.valid_start,
@@ -436,6 +490,7 @@ impl Seal {
             seal_type: parts.seal_type,
             name: parts.name,
             holder_certs: parts.holder_certs,
+            non_cert_entries: parts.non_cert_entries,
             create_date,
             valid_start,
             valid_end,
@@ -483,6 +538,11 @@ impl Seal {
     /// The holder certificates (or their digests) the seal may be applied with.
     pub fn holder_certs(&self) -> &HolderCerts {
         &self.holder_certs
+    }
+
+    /// `certList` entries that are not certificates (v1 only; usually empty).
+    pub fn non_cert_entries(&self) -> &[NonCertEntry] {
+        &self.non_cert_entries
     }
 
     /// When the seal was made.
@@ -539,6 +599,24 @@ impl Seal {
     /// signatureAlgorithm }) from the received parts in v1.
     pub fn signed_message(&self) -> &[u8] {
         &self.signed_message
+    }
+
+    /// What some deployed producers sign instead of [`Seal::signed_message`] (SPEC §8):
+    /// DER(SEQUENCE { sealInfo, cert, signatureAlgorithm }) in v4, DER(`SES_SealInfo`) alone
+    /// in v1. Both hold the whole seal information, so a maker's signature over either
+    /// vouches for the same seal. Built on demand (the seal information can be megabytes);
+    /// the parts are primitive DER, which re-encodes to the bytes received.
+    pub fn alternative_signed_message(&self) -> Result<Vec<u8>, SealError> {
+        match self.version {
+            SealVersion::V1 => Ok(self.seal_info.clone()),
+            SealVersion::V4 => {
+                let structure = der_error("GB/T 38540 SESeal");
+                let cert = OctetString::new(self.maker_cert.as_slice()).map_err(&structure)?;
+                let cert = der::Encode::to_der(&cert).map_err(&structure)?;
+                let algorithm = der::Encode::to_der(&self.algorithm).map_err(&structure)?;
+                sequence_of(&[&self.seal_info, &cert, &algorithm]).map_err(structure)
+            }
+        }
     }
 
     /// The whole `SESeal` as received.

@@ -211,6 +211,18 @@ pub struct DigestInspection {
     pub value_hex: String,
 }
 
+/// A certList entry that is not a certificate (some deployed v1 producers write one).
+#[derive(Debug, Clone, Serialize)]
+pub struct NonCertEntryInspection {
+    /// The ASN.1 type as written, e.g. `IA5String`.
+    pub asn1_type: String,
+    /// The content as text, when it is UTF-8.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    /// The content octets, base64.
+    pub base64: String,
+}
+
 /// The seal properties.
 #[derive(Debug, Clone, Serialize)]
 pub struct PropertyInspection {
@@ -227,6 +239,9 @@ pub struct PropertyInspection {
     /// The holder certificate digests.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub certificate_digests: Vec<DigestInspection>,
+    /// certList entries that are not certificates, shown as found.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub non_certificate_entries: Vec<NonCertEntryInspection>,
     /// When made.
     pub create_date: TimeInspection,
     /// Start of validity.
@@ -307,6 +322,15 @@ fn seal(seal: &Seal) -> SealInspection {
             cert_list_type,
             certificates,
             certificate_digests,
+            non_certificate_entries: seal
+                .non_cert_entries()
+                .iter()
+                .map(|entry| NonCertEntryInspection {
+                    asn1_type: entry.asn1_type.clone(),
+                    text: std::str::from_utf8(&entry.value).ok().map(str::to_owned),
+                    base64: b64::encode_std(&entry.value),
+                })
+                .collect(),
             create_date: time(seal.create_date()),
             valid_start: time(seal.valid_start()),
             valid_end: time(seal.valid_end()),

@@ -33,10 +33,11 @@
 //! | `format` | `seal_malformed` | not a readable v4/v1 seal signature; a field out of bounds; an unknown critical or malformed extension | invalid |
 //! | `signature` | `seal_malformed` | the signer certificate is unreadable | invalid |
 //! | `signature` | `unsupported_algorithm` | signature algorithm or key not accepted, or not fitting each other | invalid |
-//! | `signature` | `bad_signature` | the signer's signature over DER(`TBS_Sign`) as received does not verify | invalid |
+//! | `signature` | `bad_signature` | the signer's signature over DER(`TBS_Sign`) as received (nor over its digest, as some producers sign) does not verify | invalid |
 //! | `signer_in_seal` | `signer_not_in_seal` | the signer certificate is not in the seal's certList (binary match; digest for certListType 2) | invalid |
+//! | `signer_in_seal` | `signer_in_seal_unknown` | not among the certificates, and the (v1) certList also holds entries that are not certificates | indeterminate |
 //! | `seal_signature` | `seal_malformed` / `unsupported_algorithm` | maker certificate unreadable / algorithm not accepted | invalid |
-//! | `seal_signature` | `seal_bad_signature` | the maker's signature over DER(`SES_SealInfo`) (v1: SEQUENCE{sealInfo, cert, alg}) does not verify | invalid |
+//! | `seal_signature` | `seal_bad_signature` | the maker's signature over DER(`SES_SealInfo`) (v1: SEQUENCE{sealInfo, cert, alg}), nor over the other form, does not verify | invalid |
 //! | `maker_trusted` | `maker_not_trusted` | the maker certificate is not a trusted seal maker (trust list or `--trust-maker`) | invalid |
 //! | `maker_trusted` | `maker_wrong_region` | a seal maker of another region than the esID's first 6 digits name | invalid |
 //! | `maker_trusted` | `region_suspended` | the seal's region is suspended in the trust list | invalid |
@@ -49,14 +50,30 @@
 //! | `seal_validity` | `seal_malformed` | status URI outside the region's prefix, or index outside the list | invalid |
 //! | `maker_certificate` | `maker_certificate_invalid` | maker certificate (or, with a trust list, its root) not valid at the seal's createDate | invalid |
 //! | `signer_certificate` | `signer_certificate_invalid` | signer certificate not valid at the signing time | invalid |
-//! | `signer_certificate` | `signer_revoked_before_signing` | the signer's CRL revokes it at or before the signing time | invalid |
-//! | `signer_certificate` | `signer_key_compromised` | revoked after the claimed signing time, but for key or CA compromise: the signing time (not time-stamped) cannot be trusted | indeterminate |
+//! | `signer_certificate` | `signer_revoked_before_signing` | the signer's CRL revokes it at or before the signing time (any reason) | invalid |
+//! | `signer_certificate` | `signer_key_compromised` | revoked after the claimed signing time for no benign reason (see below): the signing time (not time-stamped) cannot be trusted, so it counts as revoked before it | invalid |
+//! | `signer_certificate` | `signer_revocation_unknown` | no CRL of the signer's issuer, one past its `nextUpdate` (or without one), a `certificateHold` after the signing, or a benign entry in an out-of-date list | indeterminate |
 //! | `document_hash` | `document_hash_mismatch` | SM3 (SM2) or SHA-256 of the document is not `dataHash` | invalid |
 //!
-//! Warnings (never change the verdict): `timestamp_not_verified`, `signer_revocation_unknown`
-//! (no CRL, or one older than the signing), `signer_revoked_after_signing`,
-//! `lenient_certificate`, `zoneless_signing_time` (`signing_time_after_check` is no longer
-//! emitted: a future signing time is the outcome `signing_time_in_future`).
+//! Warnings (never change the verdict): `timestamp_not_verified`, `crl_predates_signing` (a
+//! current CRL issued before the signing), `signer_revoked_after_signing`,
+//! `lenient_certificate`, `nonstandard_signed_content` (a signature verified only in a form
+//! deployed producers write: see [`verify`]), `zoneless_signing_time`
+//! (`signing_time_after_check` is no longer emitted: a future signing time is the outcome
+//! `signing_time_in_future`).
+//!
+//! # Revocation fails closed (SPEC §8)
+//!
+//! The signer certificate needs a current CRL of its issuer (`nextUpdate` not passed at the
+//! check time); without one the verdict is at best `indeterminate`, as is a seal whose status
+//! reference names a list that is not given. A CRL entry is judged by its reason when its
+//! date is after the claimed signing time (at or before it, it is always fatal):
+//!
+//! | reason | revoked after the signing time |
+//! |---|---|
+//! | `superseded`, `cessationOfOperation`, `affiliationChanged` | valid, warning `signer_revoked_after_signing` (undecided if the CRL is out of date) |
+//! | `certificateHold` | indeterminate (`signer_revocation_unknown`): a hold can still become a revocation dated earlier |
+//! | none, `unspecified`, `keyCompromise`, `cACompromise`, `aACompromise`, `privilegeWithdrawn` | invalid (`signer_key_compromised`): the key, or the authority behind it, is not to be trusted, or its holder lost the right to use it, and the signing time is the holder's own word |
 //!
 //! ```
 //! use huren_crypto::seal::{SealFile, SealError};
@@ -78,8 +95,8 @@ pub mod verify;
 pub use algorithm::{DigestAlgorithm, SealAlgorithm};
 pub use build::{make_seal, sign_document, PictureType, SealBuildError, SealPicture, SealSpec};
 pub use decode::{
-    CertDigest, HolderCerts, Seal, SealError, SealFile, SealSignature, SealVersion, SigningTime,
-    MAX_PICTURE_BYTES, MAX_SEAL_BYTES,
+    CertDigest, HolderCerts, NonCertEntry, Seal, SealError, SealFile, SealSignature, SealVersion,
+    SigningTime, MAX_PICTURE_BYTES, MAX_SEAL_BYTES,
 };
 pub use esid::{region_of_es_id, EsId};
 pub use ext::SealStatusReference;

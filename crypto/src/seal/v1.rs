@@ -20,11 +20,13 @@
 //! ```
 //!
 //! Deviations tolerated because deployed v1 producers write them (and other verifiers accept
-//! them): property dates as GeneralizedTime instead of UTCTime, and `timeInfo`/`dataHash` as
-//! OCTET STRING instead of BIT STRING. Each keeps its tag, so re-encoding stays exact.
+//! them): property dates as GeneralizedTime instead of UTCTime, `timeInfo`/`dataHash` as
+//! OCTET STRING instead of BIT STRING, and `certList` entries that are not certificates in
+//! an OCTET STRING (an IA5String, say; see [`CertEntryV1`]). Each keeps its tag, so
+//! re-encoding stays exact.
 //! `timeInfo` is text inside the BIT STRING; see [`parse_time_info`] for the forms read.
 
-use der::asn1::{BitString, Ia5String, OctetString};
+use der::asn1::{Any, BitString, Ia5String, OctetString};
 use der::{Decode, Encode, ErrorKind, Header, Length, Reader, Sequence, Tag, Writer};
 
 use super::asn1::{
@@ -33,15 +35,53 @@ use super::asn1::{
 };
 use crate::time::UnixTime;
 
-/// `SES_ESPropertyInfo` (v1): no certListType; the list always holds certificates.
+/// One `certList` entry of a v1 seal: a certificate in an OCTET STRING, as the standard
+/// says, or whatever else a deployed producer wrote there (an IA5String has been seen), kept
+/// with its tag so the maker-signed bytes re-encode exactly. Only [`CertEntryV1::Cert`]
+/// entries can name a signer; the others are shown by `inspect` and make the
+/// `signer_in_seal` check undecided when no certificate matches.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CertEntryV1 {
+    /// A certificate (DER) in an OCTET STRING.
+    Cert(OctetString),
+    /// Anything else, as received.
+    Other(Any),
+}
+
+impl<'a> Decode<'a> for CertEntryV1 {
+    fn decode<R: Reader<'a>>(reader: &mut R) -> der::Result<Self> {
+        match reader.peek_tag()? {
+            Tag::OctetString => Ok(CertEntryV1::Cert(reader.decode()?)),
+            _ => Ok(CertEntryV1::Other(reader.decode()?)),
+        }
+    }
+}
+
+impl Encode for CertEntryV1 {
+    fn encoded_len(&self) -> der::Result<Length> {
+        match self {
+            CertEntryV1::Cert(cert) => cert.encoded_len(),
+            CertEntryV1::Other(other) => other.encoded_len(),
+        }
+    }
+
+    fn encode(&self, writer: &mut impl Writer) -> der::Result<()> {
+        match self {
+            CertEntryV1::Cert(cert) => cert.encode(writer),
+            CertEntryV1::Other(other) => other.encode(writer),
+        }
+    }
+}
+
+/// `SES_ESPropertyInfo` (v1): no certListType; the list should hold certificates.
 #[derive(Clone, Debug, PartialEq, Eq, Sequence)]
 pub struct PropertyInfoV1 {
     /// Seal type.
     pub seal_type: i64,
     /// Seal name.
     pub name: String,
-    /// Holder certificates (DER).
-    pub cert_list: Bounded<OctetString, MAX_CERT_LIST>,
+    /// Holder certificates (DER), or what a producer wrote instead.
+    pub cert_list: Bounded<CertEntryV1, MAX_CERT_LIST>,
     /// When the seal was made.
     pub create_date: SealTime,
     /// Start of validity.

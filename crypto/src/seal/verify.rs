@@ -17,7 +17,7 @@
 use serde::Serialize;
 
 use super::algorithm::{DigestAlgorithm, SealAlgorithm};
-use super::decode::{HolderCerts, Seal, SealSignature};
+use super::decode::{HolderCerts, Seal, SealSignature, SealVersion};
 use super::ext::{read_extensions, SealStatusReference};
 use super::lenient_cert::SealCertificate;
 use crate::crl::{RevocationReason, VerifiedCrl};
@@ -42,6 +42,10 @@ pub enum SealOutcome {
     BadSignature,
     /// The signer certificate is not in the seal's certList.
     SignerNotInSeal,
+    /// The seal's certList holds entries that are not certificates (seen in deployed GM/T
+    /// 0031 seals) and the signer is not among the ones that are: whether the seal names it
+    /// cannot be checked.
+    SignerInSealUnknown,
     /// The maker's signature over the seal does not verify.
     SealBadSignature,
     /// The maker is not a trusted seal maker.
@@ -72,10 +76,16 @@ pub enum SealOutcome {
     SignerCertificateInvalid,
     /// The signer certificate was revoked before the signing time.
     SignerRevokedBeforeSigning,
-    /// The signer certificate was revoked after the claimed signing time, but for a key or CA
-    /// compromise: whoever holds the key can write any `timeInfo`, so without a verified
-    /// time-stamp the signing time — and with it the verdict — cannot be established.
+    /// The signer certificate was revoked after the claimed signing time, but not for one of
+    /// the benign reasons (`superseded`, `cessationOfOperation`, `affiliationChanged`): for
+    /// key, CA or AA compromise, withdrawn privilege, `unspecified` or no reason at all.
+    /// Whoever holds the key can write any `timeInfo` and huren verifies no time-stamp, so
+    /// it counts as revoked before any claimed signing time (SPEC §8).
     SignerKeyCompromised,
+    /// Whether the signer certificate was revoked at the signing time cannot be told: no CRL
+    /// of its issuer, one past its `nextUpdate`, or a `certificateHold` (or benign entry in
+    /// a stale list) that may yet change.
+    SignerRevocationUnknown,
     /// The document's hash is not `dataHash`.
     DocumentHashMismatch,
 }
@@ -88,6 +98,7 @@ impl SealOutcome {
             SealOutcome::UnsupportedAlgorithm => "unsupported_algorithm",
             SealOutcome::BadSignature => "bad_signature",
             SealOutcome::SignerNotInSeal => "signer_not_in_seal",
+            SealOutcome::SignerInSealUnknown => "signer_in_seal_unknown",
             SealOutcome::SealBadSignature => "seal_bad_signature",
             SealOutcome::MakerNotTrusted => "maker_not_trusted",
             SealOutcome::MakerWrongRegion => "maker_wrong_region",
@@ -103,6 +114,7 @@ impl SealOutcome {
             SealOutcome::SignerRevokedBeforeSigning => "signer_revoked_before_signing",
             SealOutcome::SigningTimeInFuture => "signing_time_in_future",
             SealOutcome::SignerKeyCompromised => "signer_key_compromised",
+            SealOutcome::SignerRevocationUnknown => "signer_revocation_unknown",
             SealOutcome::DocumentHashMismatch => "document_hash_mismatch",
         }
     }
@@ -113,7 +125,8 @@ impl SealOutcome {
             self,
             SealOutcome::TrustListStale
                 | SealOutcome::SealStatusUnknown
-                | SealOutcome::SignerKeyCompromised
+                | SealOutcome::SignerInSealUnknown
+                | SealOutcome::SignerRevocationUnknown
         )
     }
 
@@ -124,6 +137,9 @@ impl SealOutcome {
             SealOutcome::UnsupportedAlgorithm => "不接受的签名算法",
             SealOutcome::BadSignature => "签章签名无效（内容被篡改）",
             SealOutcome::SignerNotInSeal => "签章人证书不在印章的证书列表中",
+            SealOutcome::SignerInSealUnknown => {
+                "印章的证书列表含非证书内容，无法确认签章人属于该印章"
+            }
             SealOutcome::SealBadSignature => "印章的制章签名无效",
             SealOutcome::MakerNotTrusted => "制章者不受信任",
             SealOutcome::MakerWrongRegion => "制章者无权为该地区制作印章",
@@ -138,7 +154,12 @@ impl SealOutcome {
             SealOutcome::SignerCertificateInvalid => "签章时签章人证书无效",
             SealOutcome::SignerRevokedBeforeSigning => "签章人证书在签章前已被吊销",
             SealOutcome::SigningTimeInFuture => "签章时间晚于核验时间",
-            SealOutcome::SignerKeyCompromised => "签章人密钥已泄露，无法确认签章时间",
+            SealOutcome::SignerKeyCompromised => {
+                "签章人证书因密钥泄露等原因被吊销，签章时间不可信，按签章前吊销处理"
+            }
+            SealOutcome::SignerRevocationUnknown => {
+                "无法确认签章人证书在签章时是否已被吊销（没有有效的证书吊销列表）"
+            }
             SealOutcome::DocumentHashMismatch => "文档已被篡改（摘要不符）",
         }
     }
@@ -150,6 +171,9 @@ impl SealOutcome {
             SealOutcome::UnsupportedAlgorithm => "Signature algorithm not accepted",
             SealOutcome::BadSignature => "Seal signature invalid (content altered)",
             SealOutcome::SignerNotInSeal => "Signer certificate is not listed in the seal",
+            SealOutcome::SignerInSealUnknown => {
+                "The seal's certificate list holds non-certificates; whether it names the signer cannot be checked"
+            }
             SealOutcome::SealBadSignature => "The seal's maker signature is invalid",
             SealOutcome::MakerNotTrusted => "Seal maker is not trusted",
             SealOutcome::MakerWrongRegion => "Seal maker may not make seals for this region",
@@ -169,7 +193,10 @@ impl SealOutcome {
             }
             SealOutcome::SigningTimeInFuture => "Signing time is later than the check time",
             SealOutcome::SignerKeyCompromised => {
-                "Signer's key was compromised; the signing time cannot be trusted"
+                "Signer certificate revoked for key compromise (or no benign reason): the signing time cannot be trusted, so it counts as revoked before signing"
+            }
+            SealOutcome::SignerRevocationUnknown => {
+                "Whether the signer certificate was revoked at signing cannot be checked (no current revocation list)"
             }
             SealOutcome::DocumentHashMismatch => "Document altered (hash mismatch)",
         }
@@ -188,9 +215,15 @@ impl std::fmt::Display for SealOutcome {
 pub enum SealWarning {
     /// A time-stamp is present but huren does not verify time-stamps; `timeInfo` was used.
     TimestampNotVerified,
-    /// No CRL (or none recent enough) for the signer certificate's issuer.
-    SignerRevocationUnknown,
-    /// The signer certificate was revoked, but only after the signing time.
+    /// The signer's CRL is current but was issued before the signing time: a revocation
+    /// between its issue and the signing shows only in the next list.
+    CrlPredatesSigning,
+    /// A signature verified only over a form deployed producers write instead of the
+    /// standard's: the maker's over SEQUENCE{sealInfo, cert, signatureAlgorithm} in v4 (or
+    /// over sealInfo alone in v1), or the signer's over the digest of `TBS_Sign`.
+    NonstandardSignedContent,
+    /// The signer certificate was revoked (superseded, cessationOfOperation or
+    /// affiliationChanged), but only after the signing time.
     SignerRevokedAfterSigning,
     /// A certificate needed the lenient reader (not strict DER / RFC 5280).
     LenientCertificate,
@@ -287,6 +320,28 @@ pub struct SealReport {
     pub signer_subject: Option<String>,
     /// The signing time used (RFC 3339, China time), when the signature verified.
     pub signed_at: Option<String>,
+}
+
+impl SealReport {
+    /// Whether `signature`, `signer_in_seal`, `seal_signature` and `maker_trusted` all
+    /// passed: the seal is a trusted maker's (of the right region) and the signer one it
+    /// names. Only then may a verifier act on what the file names, such as fetching its
+    /// status list: before, the status URI and the signer certificate are anyone's choice
+    /// (a signer's own signature proves nothing, anyone can make a certificate).
+    pub fn vouched(&self) -> bool {
+        [
+            SealCheckName::Signature,
+            SealCheckName::SignerInSeal,
+            SealCheckName::SealSignature,
+            SealCheckName::MakerTrusted,
+        ]
+        .into_iter()
+        .all(|name| {
+            self.checks
+                .iter()
+                .any(|c| c.check == name && c.ok == Some(true))
+        })
+    }
 }
 
 /// Where trust in seal makers comes from.
@@ -532,8 +587,29 @@ fn run(input: &SealVerifyInput<'_>, b: &mut Builder, shown: &mut Shown) {
             return b.fail(C::Signature, O::UnsupportedAlgorithm, detail);
         }
     };
-    match algorithm.verify(key, sig.tbs(), sig.signature()) {
-        Ok(()) => b.pass(C::Signature, format!("{algorithm} by {}", signer.subject())),
+    // Some deployed producers hash DER(TBS_Sign) themselves and sign the digest as the
+    // message (SPEC §8). The digest binds exactly the same bytes, so a signature over it
+    // vouches for the same TBS; it is tried only after the standard form failed.
+    let tbs_digest = algorithm.digest().digest(sig.tbs());
+    let verified = algorithm
+        .verify(key, sig.tbs(), sig.signature())
+        .map(|()| "")
+        .or_else(|e| match e {
+            SignatureError::Invalid => algorithm
+                .verify(key, &tbs_digest, sig.signature())
+                .map(|()| " (over the digest of TBS_Sign, not TBS_Sign itself)"),
+            other => Err(other),
+        });
+    match verified {
+        Ok(form) => {
+            if !form.is_empty() {
+                b.warn(SealWarning::NonstandardSignedContent);
+            }
+            b.pass(
+                C::Signature,
+                format!("{algorithm} by {}{form}", signer.subject()),
+            );
+        }
         Err(SignatureError::Invalid) => {
             return b.fail(C::Signature, O::BadSignature, "does not verify".into())
         }
@@ -575,7 +651,7 @@ fn run(input: &SealVerifyInput<'_>, b: &mut Builder, shown: &mut Shown) {
     check_maker_certificate(seal, maker.as_ref(), maker_region, b);
 
     // 8. signer certificate valid and not revoked at signing time
-    check_signer_certificate(input.crls, &signer, signed_at, b);
+    check_signer_certificate(input, &signer, signed_at, b);
 
     // 9. document hash
     let digest = algorithm.digest();
@@ -601,10 +677,27 @@ fn check_signer_in_seal(seal: &Seal, signer: &SealCertificate, b: &mut Builder) 
     use SealCheckName as C;
     match seal.holder_certs() {
         HolderCerts::Certs(certs) => {
+            let others = seal.non_cert_entries();
             if certs.iter().any(|c| c.as_slice() == signer.der()) {
                 b.pass(
                     C::SignerInSeal,
                     format!("one of the seal's {} holder certificates", certs.len()),
+                );
+            } else if let Some(first) = others.first() {
+                // What the producer meant by those entries is unknown: they might name the
+                // signer, so neither "listed" nor "not listed" can be said.
+                let detail = format!(
+                    "not one of the seal's {} holder certificates, and its certList also holds \
+                     {} entries that are not certificates (the first a {}), which cannot be \
+                     compared",
+                    certs.len(),
+                    others.len(),
+                    first.asn1_type
+                );
+                b.findings(
+                    C::SignerInSeal,
+                    vec![(SealOutcome::SignerInSealUnknown, detail)],
+                    String::new(),
                 );
             } else {
                 b.fail(
@@ -676,11 +769,32 @@ fn check_seal_signature(seal: &Seal, b: &mut Builder) -> Option<SealCertificate>
             return None;
         }
     };
-    match algorithm.verify(key, seal.signed_message(), seal.signature()) {
-        Ok(()) => {
+    // The standard's message first, then the one some deployed producers sign instead
+    // (SPEC §8); both carry the whole seal information as received.
+    let verified = algorithm
+        .verify(key, seal.signed_message(), seal.signature())
+        .map(|()| "")
+        .or_else(|e| match e {
+            SignatureError::Invalid => seal
+                .alternative_signed_message()
+                .map_err(|_| SignatureError::Invalid)
+                .and_then(|message| algorithm.verify(key, &message, seal.signature()))
+                .map(|()| match seal.version() {
+                    SealVersion::V4 => {
+                        " (over SEQUENCE{sealInfo, cert, signatureAlgorithm}, the GM/T 0031 form)"
+                    }
+                    SealVersion::V1 => " (over sealInfo alone, the GB/T 38540 form)",
+                }),
+            other => Err(other),
+        });
+    match verified {
+        Ok(form) => {
+            if !form.is_empty() {
+                b.warn(SealWarning::NonstandardSignedContent);
+            }
             b.pass(
                 C::SealSignature,
-                format!("{algorithm} by {}", maker.subject()),
+                format!("{algorithm} by {}{form}", maker.subject()),
             );
             Some(maker)
         }
@@ -972,14 +1086,52 @@ fn check_maker_certificate(
     );
 }
 
+/// How a CRL entry's reason is judged when the revocation is dated after the claimed
+/// signing time (SPEC §8). A revocation dated at or before it is always fatal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ReasonClass {
+    /// `superseded`, `cessationOfOperation`, `affiliationChanged`: the key was not misused;
+    /// signatures made before stand (with a warning).
+    Benign,
+    /// `certificateHold`: a suspension that may be lifted or turned into a revocation
+    /// (possibly with an earlier `invalidityDate`): undecided.
+    Hold,
+    /// No reason, `unspecified`, `keyCompromise`, `cACompromise`, `aACompromise`,
+    /// `privilegeWithdrawn`: the key (or the authority vouching for it) cannot be trusted or
+    /// its holder lost the right to use it, and the claimed signing time is the holder's own
+    /// word, so it counts as revoked before any claimed signing time.
+    Compromise,
+}
+
+fn reason_class(reason: Option<RevocationReason>) -> ReasonClass {
+    use RevocationReason as R;
+    match reason {
+        Some(R::Superseded | R::CessationOfOperation | R::AffiliationChanged) => {
+            ReasonClass::Benign
+        }
+        Some(R::CertificateHold) => ReasonClass::Hold,
+        None
+        | Some(
+            R::Unspecified
+            | R::KeyCompromise
+            | R::CaCompromise
+            | R::AaCompromise
+            | R::PrivilegeWithdrawn,
+        ) => ReasonClass::Compromise,
+    }
+}
+
+/// The signer certificate at the signing time, and its revocation (check 8). Fails closed:
+/// without a current CRL of its issuer the check is undecided (`signer_revocation_unknown`).
 fn check_signer_certificate(
-    crls: &[VerifiedCrl],
+    input: &SealVerifyInput<'_>,
     signer: &SealCertificate,
     signed_at: UnixTime,
     b: &mut Builder,
 ) {
     use SealCheckName as C;
     use SealOutcome as O;
+    let at = input.at;
     if !signer.is_valid_at(signed_at) {
         return b.fail(
             C::SignerCertificate,
@@ -996,65 +1148,91 @@ fn check_signer_certificate(
         signer.not_before(),
         signer.not_after()
     );
+    let unknown = |b: &mut Builder, detail: String| {
+        b.findings(
+            C::SignerCertificate,
+            vec![(O::SignerRevocationUnknown, detail)],
+            String::new(),
+        );
+    };
     // The newest list of the signer's CA: an older one may lack a later revocation (or a
     // later invalidityDate before the signing time).
-    let Some(crl) = crls
+    let Some(crl) = input
+        .crls
         .iter()
         .filter(|crl| crl.issuer_name_der() == signer.issuer_der())
         .max_by_key(|crl| crl.this_update())
     else {
-        b.warn(SealWarning::SignerRevocationUnknown);
-        return b.pass(
-            C::SignerCertificate,
-            format!("{validity}; no CRL from its issuer, revocation not checked"),
+        return unknown(
+            b,
+            format!(
+                "{validity}; no CRL of its issuer {}, so whether it was revoked cannot be checked",
+                signer.issuer()
+            ),
         );
     };
-    let compromised = crl.entry(signer.serial()).is_some_and(|entry| {
-        matches!(
-            entry.reason,
-            Some(RevocationReason::KeyCompromise | RevocationReason::CaCompromise)
-        )
-    });
-    match crl.revoked_at(signer.serial()) {
-        Some(revoked) if revoked <= signed_at => b.fail(
+    // A list without nextUpdate never says until when it is the CA's word (RFC 5280 requires
+    // the field): treated as stale.
+    let current = crl
+        .next_update()
+        .is_some_and(|next| at <= next.plus(input.options.skew_seconds));
+    let list = match crl.next_update() {
+        Some(next) => format!("the CRL of {} (next update {next})", crl.this_update()),
+        None => format!("the CRL of {} (no next update)", crl.this_update()),
+    };
+    let Some(entry) = crl.entry(signer.serial()) else {
+        if !current {
+            return unknown(
+                b,
+                format!("{validity}; not on {list}, which is out of date"),
+            );
+        }
+        if crl.this_update() < signed_at {
+            // A revocation between the list's issue and the signing would not be in it yet.
+            b.warn(SealWarning::CrlPredatesSigning);
+        }
+        return b.pass(C::SignerCertificate, format!("{validity}; not on {list}"));
+    };
+    let revoked = entry.revoked_at();
+    let reason = entry
+        .reason
+        .map_or("no reason given", RevocationReason::name);
+    if revoked <= signed_at {
+        return b.fail(
             C::SignerCertificate,
             O::SignerRevokedBeforeSigning,
-            format!("revoked at {revoked}, before signing at {signed_at}"),
-        ),
-        // huren does not verify RFC 3161 time-stamps yet, so after a compromise no signing
-        // time is trustworthy: undecided rather than valid.
-        Some(revoked) if compromised => b.findings(
+            format!("revoked at {revoked} ({reason}), before signing at {signed_at}"),
+        );
+    }
+    match reason_class(entry.reason) {
+        // huren does not verify RFC 3161 time-stamps, so after a compromise no signing time
+        // is trustworthy.
+        ReasonClass::Compromise => b.fail(
             C::SignerCertificate,
-            vec![(
-                O::SignerKeyCompromised,
-                format!(
-                    "revoked at {revoked} for key compromise; the claimed signing time \
-                     {signed_at} is not time-stamped, so it may have been written afterwards"
-                ),
-            )],
-            String::new(),
+            O::SignerKeyCompromised,
+            format!(
+                "revoked at {revoked} ({reason}); the claimed signing time {signed_at} is not \
+                 time-stamped and may have been written afterwards, so it counts as revoked \
+                 before signing"
+            ),
         ),
-        Some(revoked) => {
+        ReasonClass::Hold => unknown(
+            b,
+            format!("{validity}; on hold since {revoked} on {list}: the hold may yet become a revocation"),
+        ),
+        ReasonClass::Benign if !current => unknown(
+            b,
+            format!(
+                "{validity}; revoked at {revoked} ({reason}) on {list}, which is out of date: \
+                 the reason may since have changed"
+            ),
+        ),
+        ReasonClass::Benign => {
             b.warn(SealWarning::SignerRevokedAfterSigning);
             b.pass(
                 C::SignerCertificate,
-                format!("{validity}; revoked at {revoked}, after signing"),
+                format!("{validity}; revoked at {revoked} ({reason}), after signing"),
             );
         }
-        None if crl.this_update() < signed_at => {
-            // A revocation between the list's issue and the signing would not be in it.
-            b.warn(SealWarning::SignerRevocationUnknown);
-            b.pass(
-                C::SignerCertificate,
-                format!(
-                    "{validity}; not on the CRL of {}, which predates the signing",
-                    crl.this_update()
-                ),
-            );
-        }
-        None => b.pass(
-            C::SignerCertificate,
-            format!("{validity}; not on the CRL of {}", crl.this_update()),
-        ),
     }
 }

@@ -67,8 +67,11 @@ const SEAL_CHECKS = {
     signer_certificate: "Signer certificate valid and not revoked", document_hash: "Document unaltered",
   },
 };
-// A check with ok: null that is undecided rather than not run: the reason it carries.
-const UNDECIDED_BY = { maker_trusted: "trust_list_stale", seal_validity: "seal_status_unknown" };
+// A check with ok: null that is undecided rather than not run: the reasons it may carry.
+const UNDECIDED_BY = {
+  signer_in_seal: ["signer_in_seal_unknown"], maker_trusted: ["trust_list_stale"],
+  seal_validity: ["seal_status_unknown"], signer_certificate: ["signer_revocation_unknown"],
+};
 const SEAL_TYPES = {
   zh: { 1: "法定名称章", 2: "财务专用章", 3: "发票专用章", 4: "合同专用章", 5: "业务专用章" },
   en: { 1: "Official (legal name) seal", 2: "Finance seal", 3: "Invoice seal", 4: "Contract seal", 5: "Business seal" },
@@ -190,7 +193,7 @@ function renderSeal(answer) {
   const checks = el("ol", { id: "seal-checks", class: "checks" });
   for (const c of answer.checks) {
     let state = c.ok === true ? "ok" : c.ok === false ? "failed" : "notRun";
-    if (c.ok === null && answer.reasons.includes(UNDECIDED_BY[c.check])) state = "undecided";
+    if (c.ok === null && (UNDECIDED_BY[c.check] || []).some((r) => answer.reasons.includes(r))) state = "undecided";
     const word = state === "failed" ? t("failedCheck") : t(state);
     const item = el("li", { class: state, "data-check": c.check },
       el("span", { class: "check-name" }, SEAL_CHECKS[lang][c.check] || c.check),

@@ -770,8 +770,18 @@ fn issuer_tokens_expire_are_listed_without_secrets_and_are_revoked() {
     let listed = list(d);
     let tokens = listed["tokens"].as_array().unwrap();
     assert_eq!(tokens.len(), 2, "{listed}");
-    let first = &tokens[0];
-    assert_eq!(first["label"], "nightly import");
+    // Both were created within the same second: pick them by label, not by position.
+    let labelled = |listed: &serde_json::Value, nightly: bool| {
+        listed["tokens"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| (t["label"] == "nightly import") == nightly)
+            .cloned()
+            .unwrap_or_else(|| panic!("{listed}"))
+    };
+    let first = &labelled(&listed, true);
+    let other = &labelled(&listed, false);
     assert_eq!(first["region"], "330000");
     assert_eq!(first["scopes"], serde_json::json!(["issue", "read"]));
     assert_eq!(first["types"], serde_json::json!(["*"]));
@@ -790,7 +800,7 @@ fn issuer_tokens_expire_are_listed_without_secrets_and_are_revoked() {
         12 * 3600
     );
     assert_eq!(
-        time(&tokens[1]["expires_at"]) - time(&tokens[1]["created_at"]),
+        time(&other["expires_at"]) - time(&other["created_at"]),
         90 * 86_400,
         "the default lifetime"
     );
@@ -819,8 +829,14 @@ fn issuer_tokens_expire_are_listed_without_secrets_and_are_revoked() {
     let id = first["id"].as_str().unwrap().to_owned();
     ok(token_cli(d, &["revoke", &id]));
     let listed = list(d);
-    assert!(listed["tokens"][0]["revoked_at"].is_string(), "{listed}");
-    assert_eq!(listed["tokens"][1]["revoked_at"], serde_json::Value::Null);
+    assert!(
+        labelled(&listed, true)["revoked_at"].is_string(),
+        "{listed}"
+    );
+    assert_eq!(
+        labelled(&listed, false)["revoked_at"],
+        serde_json::Value::Null
+    );
     let again = token_cli(d, &["revoke", &id]);
     assert_ne!(again.code, 0);
     assert!(again.stderr.contains("already revoked"), "{}", again.stderr);

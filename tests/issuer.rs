@@ -584,7 +584,9 @@ async fn status_signer_rollover_resigns_lists_with_the_new_key_and_lists_the_old
     let old_list = served(&issuer, &path).await;
     let old_signer = status_signer_of(&old_list);
 
-    let region = RegionDir::open(&issuer.dir.path().join("zj")).unwrap();
+    let region = RegionDir::open(&issuer.dir.path().join("zj"))
+        .unwrap()
+        .with_plaintext_keys(huren_keys::store::PlaintextKeys::Allow);
     let done = region
         .rollover(&Rollover {
             role: Role::StatusSigner,

@@ -1738,7 +1738,9 @@ async fn seal_maker_rollover_makes_new_seals_with_the_new_key_and_old_seals_veri
         .maker_cert()
         .to_vec();
 
-    let region = RegionDir::open(&issuer.dir.path().join("zj")).unwrap();
+    let region = RegionDir::open(&issuer.dir.path().join("zj"))
+        .unwrap()
+        .with_plaintext_keys(huren_keys::store::PlaintextKeys::Allow);
     let done = region
         .rollover(&Rollover {
             role: Role::SealMaker,

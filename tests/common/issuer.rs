@@ -378,7 +378,9 @@ pub fn trust_list_at(
     seq: u64,
     at: UnixTime,
 ) -> (String, TrustList) {
-    let operator = layout::OperatorDir::open(&dir.join("op")).unwrap();
+    let operator = layout::OperatorDir::open(&dir.join("op"))
+        .unwrap()
+        .with_plaintext_keys(huren_keys::store::PlaintextKeys::Allow);
     let claims = trust_build::assemble(
         "测试运营方",
         std::slice::from_ref(region),

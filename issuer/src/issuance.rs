@@ -7,6 +7,8 @@
 //! ([`Issuer::issue_many`]) write the same rows and audit entries for many licences in one
 //! transaction, with set-based statements per chunk rather than a round of statements per
 //! licence.
+//!
+//! Over 800 lines until issue 11 splits it into `issuance/{mod, batch, rows, ids, self_check}`.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;

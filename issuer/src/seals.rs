@@ -45,6 +45,8 @@
 //! committed.
 //!
 //! This module never logs or returns key material or documents.
+//!
+//! Over 800 lines until issue 11 splits it into `seals/{mod, request, image, records, crl_file}`.
 
 use std::collections::HashSet;
 use std::path::{Path as FsPath, PathBuf};

@@ -19,6 +19,9 @@
 //! - leave secrets in memory it owns longer than needed: secret buffers are
 //!   [`Zeroizing`] and are sized up front so they are not copied by reallocation.
 //! - overwrite an existing file unless the caller asked for it.
+//!
+//! Over 800 lines because it owns encrypted PKCS#8, the plaintext policy and atomic writes;
+//! splitting atomic writes out is queued with issue 11's file splits.
 
 use std::ffi::OsString;
 use std::fmt;

@@ -9,6 +9,9 @@
 //! [`Seal`] and [`SealSignature`] hold what verification needs, including the exact bytes
 //! each signer signed ([`Seal::signed_message`], [`SealSignature::tbs`]); nothing here checks
 //! a signature or decides trust.
+//!
+//! Over 800 lines because it decodes both seal versions and the deployed non-standard forms into
+//! one model; splitting v1/v4 decoding apart is queued with issue 11's file splits.
 
 use der::asn1::{AnyRef, BitString, OctetString};
 use der::{Decode, Reader, SliceReader, Tag, Tagged};

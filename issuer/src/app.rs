@@ -17,9 +17,10 @@ use crate::catalogue::Catalogue;
 use crate::config::IssuerConfig;
 use crate::http::{router, AppState};
 use crate::issuance::Issuer;
-use crate::keyring::Keyring;
+use crate::keyring::{Keyring, SealKeys};
 use crate::metrics::Metrics;
 use crate::publish::Publisher;
+use crate::seals::{CrlFile, Seals};
 use crate::store::{RegionStore, Store};
 
 /// Why the issuer could not start.
@@ -129,6 +130,29 @@ pub async fn build_issuer(
     Ok((issuer, trust_token))
 }
 
+/// The seal maker, the `[[seal_holders]]` keys and, if configured, the region root's CRL
+/// (verified under the region root, or the issuer does not start).
+fn load_seals(
+    config: &IssuerConfig,
+    passphrase: Option<&Passphrase>,
+    issuer: &Issuer,
+) -> Result<Seals, StartError> {
+    let region = RegionDir::open(&config.region_dir)?.with_plaintext_keys(config.plaintext_keys);
+    let keys = SealKeys::load(&region, passphrase, &issuer.trust, &config.seal_holders)?;
+    let crl = match &config.crl {
+        Some(path) => {
+            Some(
+                CrlFile::load(path, &keys.root).map_err(|message| StartError::File {
+                    path: path.display().to_string(),
+                    message,
+                })?,
+            )
+        }
+        None => None,
+    };
+    Ok(Seals::new(keys, crl))
+}
+
 impl App {
     /// Builds the application on an already bound listener.
     pub async fn build(
@@ -138,7 +162,7 @@ impl App {
         clock: Arc<dyn Clock>,
     ) -> Result<App, StartError> {
         let (issuer, trust_token) = build_issuer(config, passphrase, clock).await?;
-        let seals = crate::seals::Seals::load(config, passphrase, &issuer)?;
+        let seals = load_seals(config, passphrase, &issuer)?;
         let state = AppState {
             issuer: Arc::new(issuer),
             publisher: Arc::new(Publisher::new(

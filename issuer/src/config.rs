@@ -71,6 +71,10 @@ pub struct SealHolderFile {
 
 /// The data directory when none is configured.
 pub const DEFAULT_DATA_DIR: &str = "huren-data";
+/// Caching hint given to verifiers in each status list (`ttl`), seconds.
+pub const DEFAULT_STATUS_TTL_SECONDS: u64 = 300;
+/// Lifetime of a signed status list (`exp - iat`), seconds.
+pub const DEFAULT_STATUS_VALIDITY_SECONDS: i64 = 24 * 3600;
 
 /// Most `[[seal_holders]]` entries: each is a decrypted key held in memory.
 pub const MAX_SEAL_HOLDERS: usize = 256;
@@ -257,7 +261,7 @@ impl IssuerFile {
         })?;
         let capacity = self
             .status_list_capacity
-            .unwrap_or(crate::issuance::DEFAULT_LIST_CAPACITY);
+            .unwrap_or(crate::status_index::DEFAULT_LIST_CAPACITY);
         if !(1024..=1 << 24).contains(&capacity) || capacity.count_ones() != 1 {
             return Err(err(
                 "status_list_capacity",
@@ -276,7 +280,7 @@ impl IssuerFile {
         };
         let status_validity_secs = self
             .status_validity_secs
-            .unwrap_or(crate::publish::DEFAULT_VALIDITY_SECONDS);
+            .unwrap_or(DEFAULT_STATUS_VALIDITY_SECONDS);
         if !(3600 * 2..=7 * 86_400).contains(&status_validity_secs) {
             return Err(err(
                 "status_validity_secs",
@@ -318,9 +322,7 @@ impl IssuerFile {
             passphrase_file: self.passphrase_file,
             addr_file: self.addr_file,
             status_list_capacity: capacity,
-            status_ttl_secs: self
-                .status_ttl_secs
-                .unwrap_or(crate::publish::DEFAULT_TTL_SECONDS),
+            status_ttl_secs: self.status_ttl_secs.unwrap_or(DEFAULT_STATUS_TTL_SECONDS),
             status_validity_secs,
             log_format,
             catalogue: self.catalogue,

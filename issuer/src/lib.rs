@@ -16,8 +16,10 @@ pub mod issuance;
 pub mod keyring;
 pub mod metrics;
 pub mod publish;
+pub mod record_status;
 pub mod render;
 pub mod seals;
+pub mod status_index;
 pub mod store;
 pub mod tokens;
 

@@ -8,16 +8,12 @@ use std::sync::Arc;
 use huren_crypto::status_list::{StatusList, StatusListClaim, StatusValue};
 use huren_crypto::status_token::StatusListClaims;
 use huren_crypto::time::UnixTime;
-use sqlx::Row;
 use tokio::sync::Mutex;
 
 use crate::issuance::Issuer;
-use crate::store::{Confined, StoreError};
+use crate::record_status::RecordStatus;
+use crate::store::{status_lists, StoreError};
 
-/// Caching hint given to verifiers (`ttl`), seconds.
-pub const DEFAULT_TTL_SECONDS: u64 = 300;
-/// Lifetime of a signed list (`exp - iat`).
-pub const DEFAULT_VALIDITY_SECONDS: i64 = 24 * 3600;
 /// Re-sign when less than this is left before `exp`.
 const RESIGN_MARGIN_SECONDS: i64 = 3600;
 
@@ -47,12 +43,6 @@ pub enum PublishError {
     Build(String),
 }
 
-impl From<sqlx::Error> for PublishError {
-    fn from(e: sqlx::Error) -> Self {
-        PublishError::Store(StoreError::Sqlx(e))
-    }
-}
-
 /// The cache of signed lists.
 #[derive(Debug)]
 pub struct Publisher {
@@ -80,16 +70,11 @@ impl Publisher {
         // The region's own list only: another region's list sharing the database is not
         // found, so this issuer neither serves nor signs it.
         let mut conn = issuer.store.acquire().await?;
-        let row =
-            sqlx::query("SELECT version, capacity FROM status_lists WHERE id = $1 AND region = $2")
-                .bind(list_id)
-                .bind(conn.region().as_str().to_owned())
-                .fetch_optional(&mut *conn)
-                .await?;
+        let found = status_lists::version_and_capacity(&mut conn, list_id).await?;
         drop(conn);
-        let Some(row) = row else { return Ok(None) };
-        let version: i64 = row.try_get("version")?;
-        let capacity: i64 = row.try_get("capacity")?;
+        let Some((version, capacity)) = found else {
+            return Ok(None);
+        };
         let now = issuer.clock.now();
         // One rebuild at a time: concurrent requests for a changed list wait for it rather
         // than all rebuilding it.
@@ -117,28 +102,15 @@ impl Publisher {
             usize::try_from(capacity).map_err(|_| PublishError::Build("bad capacity".into()))?;
         let mut list =
             StatusList::new(2, capacity).map_err(|e| PublishError::Build(e.to_string()))?;
-        // Licences and seals share the lists (seals.rs, "Status entries"); only the region's
-        // own rows count.
+        // Licences and seals share the lists (`status_index`); only the region's own rows
+        // count.
         let mut conn = issuer.store.acquire().await?;
-        let region = conn.region().as_str().to_owned();
-        let rows = sqlx::query(
-            "SELECT idx, status FROM licences WHERE list_id = $1 AND region = $2 AND status <> 0 \
-             UNION ALL SELECT idx, status FROM seals WHERE list_id = $3 AND region = $4 AND status <> 0",
-        )
-        .bind(list_id)
-        .bind(&region)
-        .bind(list_id)
-        .bind(&region)
-        .fetch_all(&mut *conn)
-        .await?;
+        let marked = status_lists::marked_entries(&mut conn, list_id).await?;
         drop(conn);
-        for row in rows {
-            let idx: i64 = row.try_get("idx")?;
-            let status: i64 = row.try_get("status")?;
-            let value = if status == 2 {
-                StatusValue::Suspended
-            } else {
-                StatusValue::Revoked
+        for (idx, status) in marked {
+            let value = match RecordStatus::from_code(status) {
+                RecordStatus::Suspended => StatusValue::Suspended,
+                RecordStatus::Revoked | RecordStatus::Valid => StatusValue::Revoked,
             };
             let idx =
                 usize::try_from(idx).map_err(|_| PublishError::Build("negative index".into()))?;

@@ -15,6 +15,17 @@
 //! an `UPDATE … RETURNING` of that region's head row: that takes SQLite's write lock or
 //! PostgreSQL's row lock at once, so concurrent writers of a region (threads or processes sharing
 //! the database) are serialised and read a consistent head. It holds no business rules.
+//!
+//! The SQL of each aggregate lives in one submodule, so both engines' differences are met in
+//! one place: [`licences`], [`seals`], [`status_lists`] (and the `status_entries` they hand
+//! out), [`idempotency`], [`import_rows`]; the audit log's lives in [`crate::audit`] and the
+//! tokens' in [`crate::tokens`], which own their hash chain and secrets.
+
+pub mod idempotency;
+pub mod import_rows;
+pub mod licences;
+pub mod seals;
+pub mod status_lists;
 
 use std::ops::{Deref, DerefMut};
 use std::str::FromStr;

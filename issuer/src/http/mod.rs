@@ -1,0 +1,120 @@
+//! The HTTP API of SPEC §7 (issuer): the routes, one file per resource, over the domain
+//! modules (`issuance`, `seals`, `publish`, `audit`, `anchor`).
+//!
+//! | module | owns |
+//! |---|---|
+//! | `mod` (here) | the shared state, the routes, per-route metrics |
+//! | [`error`] | the one error envelope (problem JSON) and the mapping of every domain error to it |
+//! | [`extract`] | JSON bodies whose errors name the field, the bearer token, request headers |
+//! | [`licences`] | `/v1/licences…` |
+//! | [`seals`] | `/v1/seals…` |
+//! | [`status`] | status lists, the trust list, the CRL (public) |
+//! | [`audit`] | the audit log and its signed head |
+//! | [`ops`] | health, readiness, metrics, the OpenAPI document |
+//!
+//! Domain code never builds an HTTP answer: it returns its own error, mapped once in
+//! [`error`]. Every handler checks the token (401) and its scope and region (403) before it
+//! reads a body or looks anything up.
+
+mod audit;
+pub mod error;
+pub mod extract;
+mod licences;
+mod ops;
+mod seals;
+mod status;
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::http::StatusCode;
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::routing::{get, post};
+use axum::Router;
+
+pub use self::error::ApiError;
+pub use self::extract::{parse_json, ApiJson};
+use crate::issuance::Issuer;
+use crate::metrics::Metrics;
+use crate::publish::Publisher;
+use crate::seals::{Seals, MAX_DOCUMENT_BYTES};
+
+/// Largest request body accepted (a batch of a few hundred licences).
+pub const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
+/// Most items in one batch.
+pub const MAX_BATCH_ITEMS: usize = 1000;
+
+/// Shared state of the handlers.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    /// The issuing core.
+    pub issuer: Arc<Issuer>,
+    /// Status-list cache.
+    pub publisher: Arc<Publisher>,
+    /// Metrics.
+    pub metrics: Arc<Metrics>,
+    /// The trust list this issuer was given (served as a convenience).
+    pub trust_list: Arc<str>,
+    /// Seal keys, the CRL and the sealing limits (SPEC §8).
+    pub seals: Arc<Seals>,
+}
+
+/// Every route.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/v1/licences", post(licences::issue))
+        .route("/v1/licences/batch", post(licences::issue_batch))
+        .route("/v1/licences/{jti}", get(licences::read))
+        .route("/v1/licences/{jti}/qr.png", get(licences::qr_png))
+        .route("/v1/licences/{jti}/qr.svg", get(licences::qr_svg))
+        .route("/v1/licences/{jti}/view", get(licences::view))
+        .route("/v1/licences/{jti}/revoke", post(licences::revoke))
+        .route("/v1/licences/{jti}/suspend", post(licences::suspend))
+        .route("/v1/licences/{jti}/reinstate", post(licences::reinstate))
+        .route("/v1/status/{list_id}", get(status::status_list))
+        .route("/v1/trust-list", get(status::trust_list))
+        .route("/v1/audit", get(audit::page))
+        .route("/v1/audit/head", get(audit::head))
+        .route("/v1/seals", post(seals::make))
+        .route("/v1/seals/{es_id}", get(seals::read))
+        .route("/v1/seals/{es_id}/revoke", post(seals::revoke))
+        .route("/v1/seals/{es_id}/suspend", post(seals::suspend))
+        .route("/v1/seals/{es_id}/reinstate", post(seals::reinstate))
+        // Documents are larger than any JSON body: this route alone takes up to
+        // `MAX_DOCUMENT_BYTES` (the innermost limit is the one that applies).
+        .route(
+            "/v1/seals/{es_id}/sign",
+            post(seals::sign).layer(DefaultBodyLimit::max(MAX_DOCUMENT_BYTES)),
+        )
+        .route("/v1/crl", get(status::crl))
+        .route("/healthz", get(ops::health))
+        .route("/readyz", get(ops::ready))
+        .route("/metrics", get(ops::metrics))
+        .route("/openapi.json", get(ops::openapi))
+        .fallback(|| async { ApiError::NotFound("no such endpoint".into()) })
+        .layer(middleware::from_fn_with_state(state.clone(), observe))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(state)
+}
+
+async fn observe(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let started = Instant::now();
+    let response = next.run(request).await;
+    let status = response.status();
+    if status == StatusCode::FORBIDDEN {
+        state
+            .metrics
+            .denied
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+    state
+        .metrics
+        .observe(&route, status.as_u16(), started.elapsed());
+    response
+}

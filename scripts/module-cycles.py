@@ -1,0 +1,63 @@
+#!/usr/bin/env python3
+"""Fails when the modules of a crate depend on each other in a cycle.
+
+    scripts/module-cycles.py issuer/src verifier/src
+
+A module is a top-level `mod` of the crate (a file `x.rs` or a directory `x/`); it depends
+on another when its code (not its comments) names `crate::other`. Sub-modules of one
+directory belong to their parent: `http/` may use itself freely. Prints each cycle found.
+"""
+import pathlib
+import re
+import sys
+
+USE = re.compile(r"\bcrate::([a-z_][a-z0-9_]*)")
+
+
+def code_of(text: str) -> str:
+    """The text without `//` comments (doc comments name modules in links)."""
+    return "\n".join(line.split("//", 1)[0] for line in text.splitlines())
+
+
+def graph(src: pathlib.Path) -> dict[str, set[str]]:
+    edges: dict[str, set[str]] = {}
+    for path in sorted(src.rglob("*.rs")):
+        rel = path.relative_to(src)
+        module = rel.parts[0].removesuffix(".rs")
+        if module in ("lib", "main"):
+            continue
+        used = set(USE.findall(code_of(path.read_text(encoding="utf-8"))))
+        edges.setdefault(module, set()).update(used - {module})
+    return edges
+
+
+def cycles(edges: dict[str, set[str]]) -> list[list[str]]:
+    found, seen = [], set()
+
+    def walk(node: str, path: list[str]) -> None:
+        for nxt in sorted(edges.get(node, ())):
+            if nxt in path:
+                cycle = path[path.index(nxt):]
+                key = frozenset(cycle)
+                if key not in seen:
+                    seen.add(key)
+                    found.append(cycle + [nxt])
+            elif len(path) < 12:
+                walk(nxt, path + [nxt])
+
+    for start in sorted(edges):
+        walk(start, [start])
+    return found
+
+
+def main() -> int:
+    failed = False
+    for arg in sys.argv[1:]:
+        for cycle in cycles(graph(pathlib.Path(arg))):
+            print(f"{arg}: module cycle: {' -> '.join(cycle)}")
+            failed = True
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -224,7 +224,7 @@ impl Certificate {
             issuer: tbs.issuer.to_string(),
             subject_der: tbs.subject.to_der().map_err(malformed)?,
             issuer_der: tbs.issuer.to_der().map_err(malformed)?,
-            serial_hex: hex_upper(tbs.serial_number.as_bytes()),
+            serial_hex: hex::encode_upper(tbs.serial_number.as_bytes()),
             serial: tbs.serial_number.as_bytes().to_vec(),
             subject_serial_number: subject_serial_number(&tbs.subject),
             not_before: UnixTime(seconds(tbs.validity.not_before)),
@@ -429,14 +429,6 @@ fn subject_serial_number(name: &x509_cert::name::Name) -> Option<String> {
             }
             _ => None,
         })
-}
-
-fn hex_upper(bytes: &[u8]) -> String {
-    use std::fmt::Write;
-    bytes.iter().fold(String::new(), |mut out, b| {
-        let _ = write!(out, "{b:02X}");
-        out
-    })
 }
 
 #[cfg(test)]

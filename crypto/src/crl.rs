@@ -608,7 +608,7 @@ fn index(revoked: &[RevokedCert]) -> Result<Vec<Entry>, CrlError> {
     let mut entries = Vec::with_capacity(revoked.len());
     for cert in revoked {
         let raw_serial = cert.serial_number.as_bytes();
-        let serial_hex = || hex_upper(raw_serial);
+        let serial_hex = || hex::encode_upper(raw_serial);
         let extensions = cert.crl_entry_extensions.as_deref().unwrap_or_default();
         check_no_duplicates(extensions, || format!("entry {}", serial_hex()))?;
         let mut reason = None;
@@ -695,14 +695,6 @@ fn to_unix(t: x509_cert::time::Time) -> UnixTime {
 
 fn seconds(d: std::time::Duration) -> UnixTime {
     UnixTime(i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
-}
-
-fn hex_upper(bytes: &[u8]) -> String {
-    use std::fmt::Write;
-    bytes.iter().fold(String::new(), |mut out, b| {
-        let _ = write!(out, "{b:02X}");
-        out
-    })
 }
 
 #[cfg(test)]

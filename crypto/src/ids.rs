@@ -106,7 +106,25 @@ pub enum IdError {
 /// holder. Keep in step with the `InvalidDate` message.
 const MIN_BIRTH_YEAR: u32 = 1800;
 
-const USCC_ALPHABET: [u8; 31] = *b"0123456789ABCDEFGHJKLMNPQRTUWXY";
+/// The alphabet of the 统一社会信用代码 (GB 32100): digits and upper-case letters other than
+/// I, O, S, V, Z. Also the alphabet of a licence type's defining-authority code.
+pub const USCC_ALPHABET: [u8; 31] = *b"0123456789ABCDEFGHJKLMNPQRTUWXY";
+
+/// Checks that every character of `text` is in [`USCC_ALPHABET`]; the error names the first
+/// that is not (counting from 1).
+pub fn check_uscc_alphabet(text: &str) -> Result<(), String> {
+    match text
+        .chars()
+        .position(|c| value_in(&USCC_ALPHABET, c).is_none())
+    {
+        Some(i) => Err(format!(
+            "character {} is not in the USCC alphabet (0-9 and upper-case letters other than \
+             I, O, S, V, Z)",
+            i + 1
+        )),
+        None => Ok(()),
+    }
+}
 const ALNUM_ALPHABET: [u8; 36] = *b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ";
 const RID_CHECK: [u8; 11] = *b"10X98765432";
 #[rustfmt::skip]

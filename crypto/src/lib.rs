@@ -21,6 +21,7 @@ pub mod jws;
 pub mod key;
 pub mod licence;
 pub mod oids;
+pub mod pem;
 pub mod qr;
 pub mod seal;
 pub mod sign;

@@ -189,7 +189,7 @@ impl Licence {
             ("holder.name", &self.holder.name),
             ("issuer.name", &self.issuer.name),
         ] {
-            if let Err(e) = check_text(text) {
+            if let Err(e) = check_text(text, Surrounding::Allowed) {
                 fail(field, e);
             }
         }
@@ -216,7 +216,7 @@ impl Licence {
                     &format!("face.{}", truncate(key)),
                     "invalid field name".into(),
                 );
-            } else if let Err(e) = check_text(value) {
+            } else if let Err(e) = check_text(value, Surrounding::Allowed) {
                 fail(&format!("face.{key}"), e);
             }
         }
@@ -242,27 +242,36 @@ impl Licence {
 /// 3 digits. The authority part's check digit is not enforced: catalogues in use carry codes
 /// whose check is not computed per GB 32100.
 pub fn check_type_code(code: &str) -> Result<(), String> {
-    const USCC_ALPHABET: &str = "0123456789ABCDEFGHJKLMNPQRTUWXY";
     let chars: Vec<char> = code.chars().collect();
     if chars.len() != 21 {
         return Err(format!("must be 21 characters, found {}", chars.len()));
     }
-    if let Some(i) = chars[..18].iter().position(|c| !USCC_ALPHABET.contains(*c)) {
-        return Err(format!(
-            "character {} is not in the USCC alphabet (0-9 and upper-case letters other than \
-             I, O, S, V, Z)",
-            i + 1
-        ));
-    }
+    let authority: String = chars[..18].iter().collect();
+    crate::ids::check_uscc_alphabet(&authority)?;
     if let Some(i) = chars[18..].iter().position(|c| !c.is_ascii_digit()) {
         return Err(format!("character {} must be a digit", i + 19));
     }
     Ok(())
 }
 
-fn check_text(text: &str) -> Result<(), String> {
+/// Whether whitespace may surround a text field ([`check_text`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Surrounding {
+    /// Kept as given (a licence's fields: what the department typed is what is signed).
+    Allowed,
+    /// Refused (the catalogue's names and labels, which licences must match exactly).
+    Refused,
+}
+
+/// The one check of free text, on licences and in the catalogue: not blank, at most
+/// [`MAX_TEXT_CHARS`] characters, no control characters, and with [`Surrounding::Refused`] no
+/// whitespace around it.
+pub fn check_text(text: &str, surrounding: Surrounding) -> Result<(), String> {
     if text.trim().is_empty() {
         return Err("must not be empty".into());
+    }
+    if surrounding == Surrounding::Refused && text.trim() != text {
+        return Err("must not start or end with whitespace".into());
     }
     if text.chars().count() > MAX_TEXT_CHARS {
         return Err(format!("longer than {MAX_TEXT_CHARS} characters"));

@@ -42,7 +42,7 @@ use std::fmt;
 
 use huren_crypto::ids::HolderIdType;
 use huren_crypto::licence::{
-    check_type_code, CivilDate, FieldError, Licence, MAX_FACE_FIELDS, MAX_TEXT_CHARS,
+    check_text, check_type_code, CivilDate, FieldError, Licence, Surrounding, MAX_FACE_FIELDS,
 };
 use serde::{Deserialize, Serialize};
 
@@ -50,8 +50,6 @@ use serde::{Deserialize, Serialize};
 pub const MAX_VALIDITY_YEARS: u32 = 100;
 /// Longest face key accepted (characters), as `Licence::check_for_issuance` allows.
 pub const MAX_FACE_KEY_CHARS: usize = 64;
-
-const USCC_ALPHABET: &str = "0123456789ABCDEFGHJKLMNPQRTUWXY";
 
 /// One licence type of the catalogue.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -184,7 +182,7 @@ impl LicenceType {
             ("name", &self.name),
             ("define_authority.name", &self.define_authority.name),
         ] {
-            if let Err(e) = check_text(text) {
+            if let Err(e) = check_text(text, Surrounding::Refused) {
                 problems.push(format!("{field}: {e}"));
             }
         }
@@ -201,7 +199,7 @@ impl LicenceType {
                     field.key
                 ));
             }
-            if let Err(e) = check_text(&field.label) {
+            if let Err(e) = check_text(&field.label, Surrounding::Refused) {
                 problems.push(format!("face_fields[{i}].label: {e}"));
             }
         }
@@ -460,14 +458,7 @@ fn check_authority_code(code: &str) -> Result<(), String> {
     if chars.len() != 18 {
         return Err(format!("must be 18 characters, found {}", chars.len()));
     }
-    if let Some(i) = chars.iter().position(|c| !USCC_ALPHABET.contains(*c)) {
-        return Err(format!(
-            "character {} is not in the USCC alphabet (0-9 and upper-case letters other than \
-             I, O, S, V, Z)",
-            i + 1
-        ));
-    }
-    Ok(())
+    huren_crypto::ids::check_uscc_alphabet(code)
 }
 
 fn check_face_key(key: &str) -> Result<(), String> {
@@ -496,22 +487,6 @@ fn check_face_key_lenient(key: &str) -> bool {
     !key.is_empty()
         && key.chars().count() <= MAX_FACE_KEY_CHARS
         && !key.chars().any(char::is_control)
-}
-
-fn check_text(text: &str) -> Result<(), String> {
-    if text.trim().is_empty() {
-        return Err("must not be empty".into());
-    }
-    if text.trim() != text {
-        return Err("must not start or end with whitespace".into());
-    }
-    if text.chars().count() > MAX_TEXT_CHARS {
-        return Err(format!("longer than {MAX_TEXT_CHARS} characters"));
-    }
-    if text.chars().any(char::is_control) {
-        return Err("contains control characters".into());
-    }
-    Ok(())
 }
 
 fn excerpt(text: &str) -> String {

@@ -239,7 +239,7 @@ pub fn issue_crl(
         let serial = cert.serial_number.as_bytes();
         if !seen.insert(serial) {
             return Err(CrlBuildError::AlreadyRevoked {
-                serial: hex_upper(serial),
+                serial: hex::encode_upper(serial),
                 since: crate::certificate::to_unix(cert.revocation_date),
             });
         }
@@ -281,7 +281,7 @@ pub fn extend_crl(
     }
     if let Some(since) = existing.revoked_at(&entry.serial) {
         return Err(CrlBuildError::AlreadyRevoked {
-            serial: hex_upper(&entry.serial),
+            serial: hex::encode_upper(&entry.serial),
             since,
         });
     }
@@ -482,7 +482,7 @@ fn sign_crl(
 fn revoked_cert(entry: &CrlEntry, this_update: UnixTime) -> Result<RevokedCert, CrlBuildError> {
     if entry.revoked_at > this_update {
         return Err(CrlBuildError::RevocationInFuture {
-            serial: hex_upper(&entry.serial),
+            serial: hex::encode_upper(&entry.serial),
             revoked_at: entry.revoked_at,
             this_update,
         });
@@ -508,7 +508,7 @@ fn revoked_cert(entry: &CrlEntry, this_update: UnixTime) -> Result<RevokedCert, 
 /// a non-conforming CA stays negative rather than being read as a large positive number).
 fn serial_number(content: &[u8]) -> Result<SerialNumber, CrlBuildError> {
     let invalid = |source| CrlBuildError::Serial {
-        serial: hex_upper(content),
+        serial: hex::encode_upper(content),
         source,
     };
     let length = der::Length::try_from(content.len()).map_err(invalid)?;
@@ -564,14 +564,10 @@ fn crl_number_value(number: Option<&[u8]>) -> Option<u128> {
 }
 
 fn next_crl_number(number: Option<&[u8]>) -> Result<u128, CrlBuildError> {
-    let shown = || number.map_or_else(|| "absent".to_owned(), hex_upper);
+    let shown = || number.map_or_else(|| "absent".to_owned(), hex::encode_upper);
     crl_number_value(number)
         .and_then(|n| n.checked_add(1))
         .ok_or_else(|| CrlBuildError::CrlNumber(shown()))
-}
-
-fn hex_upper(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02X}")).collect()
 }
 
 #[cfg(test)]

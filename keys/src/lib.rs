@@ -9,7 +9,6 @@
 //! This crate may read and write files; it must never log or format key material.
 
 pub mod certificate;
-pub mod clock;
 pub mod crl;
 pub mod holder;
 pub mod keypair;
@@ -19,5 +18,6 @@ pub mod rollover;
 pub mod store;
 pub mod trust_build;
 
-pub use clock::SystemClock;
+/// The system clock (one for the workspace, in `huren_crypto::time`).
+pub use huren_crypto::time::SystemClock;
 pub use keypair::PrivateKey;

@@ -1,4 +1,5 @@
-//! Certificates on disk: PEM (or DER) in, PEM out.
+//! Certificates on disk: PEM (or DER) in, PEM out. The PEM text is read by
+//! [`huren_crypto::pem`], the workspace's one reader.
 
 use std::path::Path;
 
@@ -35,31 +36,10 @@ pub fn read_certificates(path: &Path) -> Result<Vec<Vec<u8>>, PemError> {
     if bytes.first() == Some(&0x30) {
         return Ok(vec![bytes]);
     }
-    let text = std::str::from_utf8(&bytes).map_err(|_| not_cert(String::new()))?;
-    let mut certificates = Vec::new();
-    let mut rest = text;
-    while let Some(start) = rest.find("-----BEGIN ") {
-        let block = &rest[start..];
-        let end_marker = block
-            .find("-----END ")
-            .ok_or_else(|| not_cert(": unterminated PEM block".into()))?;
-        let end = block[end_marker..]
-            .find("-----\n")
-            .or_else(|| block[end_marker..].rfind("-----"))
-            .map(|i| end_marker + i + 5)
-            .ok_or_else(|| not_cert(": unterminated PEM block".into()))?;
-        let (label, der) = der::pem::decode_vec(&block.as_bytes()[..end])
-            .map_err(|e| not_cert(format!(": {e}")))?;
-        if label != "CERTIFICATE" {
-            return Err(not_cert(format!(": found PEM label {label:?}")));
-        }
-        certificates.push(der);
-        rest = &block[end..];
-    }
-    if certificates.is_empty() {
-        return Err(not_cert(String::new()));
-    }
-    Ok(certificates)
+    huren_crypto::pem::decode_labelled(&bytes, "CERTIFICATE", MAX_CERT_FILE).map_err(|e| match e {
+        huren_crypto::pem::PemError::NoBlock => not_cert(String::new()),
+        other => not_cert(format!(": {other}")),
+    })
 }
 
 /// Reads exactly one certificate.

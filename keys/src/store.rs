@@ -612,20 +612,10 @@ fn decode_key_bytes(
     }
 }
 
-/// The first PEM block in `bytes`: from `-----BEGIN ` through the dashes closing its
-/// `-----END …-----` line. `None` if there is no complete block.
+/// The first PEM block in `bytes` ([`huren_crypto::pem::find_block`]), decoded here into a
+/// buffer that is wiped.
 fn pem_block(bytes: &[u8]) -> Option<&[u8]> {
-    const BEGIN: &[u8] = b"-----BEGIN ";
-    const END: &[u8] = b"-----END ";
-    const DASHES: &[u8] = b"-----";
-    let start = find(bytes, BEGIN)?;
-    let end_line = start + find(&bytes[start..], END)? + END.len();
-    let end = end_line + find(&bytes[end_line..], DASHES)? + DASHES.len();
-    bytes.get(start..end)
-}
-
-fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack.windows(needle.len()).position(|w| w == needle)
+    bytes.get(huren_crypto::pem::find_block(bytes)?)
 }
 
 /// Decrypts a DER `EncryptedPrivateKeyInfo` and checks the result is PKCS#8.

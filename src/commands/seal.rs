@@ -362,15 +362,8 @@ fn crl_der(bytes: &[u8]) -> Result<Vec<u8>> {
     if !bytes.starts_with(b"-----BEGIN") {
         return Ok(bytes.to_vec());
     }
-    let text = std::str::from_utf8(bytes).context("PEM is not UTF-8")?;
-    let body: String = text
-        .lines()
-        .skip_while(|l| !l.starts_with("-----BEGIN X509 CRL-----"))
-        .skip(1)
-        .take_while(|l| !l.starts_with("-----END"))
-        .collect();
-    huren_crypto::b64::decode_std(body.trim(), MAX_CRL_BYTES * 4 / 3 + 4)
-        .map_err(|_| anyhow::anyhow!("not a PEM X509 CRL"))
+    huren_crypto::pem::decode_one(bytes, "X509 CRL", MAX_CRL_BYTES)
+        .map_err(|e| anyhow::anyhow!("not a PEM X509 CRL: {e}"))
 }
 
 /// The verified status list the seal's status reference names: from --status-list,

@@ -57,18 +57,14 @@ use huren_crypto::cert::{CertError, Certificate};
 
 /// Parses every `CERTIFICATE` block of a PEM text (the pinned operator certificates).
 pub fn operator_certificates_from_pem(pem: &[u8]) -> Result<Vec<Certificate>, CertError> {
-    let text = String::from_utf8_lossy(pem);
-    let mut certificates = Vec::new();
-    for block in text.split("-----BEGIN CERTIFICATE-----").skip(1) {
-        let body = block
-            .split("-----END CERTIFICATE-----")
-            .next()
-            .unwrap_or("");
-        let b64: String = body.chars().filter(|c| !c.is_whitespace()).collect();
-        let der = huren_crypto::b64::decode_std(&b64, 64 * 1024)
-            .map_err(|e| CertError::Malformed(e.to_string()))?;
-        certificates.push(Certificate::from_der(&der)?);
-    }
+    let blocks = huren_crypto::pem::decode_all(pem, 64 * 1024)
+        .map_err(|e| CertError::Malformed(e.to_string()))?;
+    // Other blocks (a key someone appended) are not certificates to pin: skipped, as before.
+    let certificates = blocks
+        .iter()
+        .filter(|block| block.label == "CERTIFICATE")
+        .map(|block| Certificate::from_der(&block.der))
+        .collect::<Result<Vec<_>, _>>()?;
     if certificates.is_empty() {
         return Err(CertError::Malformed("no CERTIFICATE block".into()));
     }

@@ -281,10 +281,7 @@ impl SealCertificate {
 
     /// The serial number, upper-case hex (as [`Certificate::serial_hex`]).
     pub fn serial_hex(&self) -> String {
-        self.serial.iter().fold(String::new(), |mut out, b| {
-            let _ = write!(out, "{b:02X}");
-            out
-        })
+        hex::encode_upper(&self.serial)
     }
 
     /// Subject, readable (RFC 4514 order).

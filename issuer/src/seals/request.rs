@@ -315,22 +315,12 @@ fn parse_time(text: &str, end_of_day: bool) -> Result<UnixTime, String> {
 
 /// The DER of exactly one PEM `CERTIFICATE` block.
 fn pem_certificate(text: &str) -> Result<Vec<u8>, String> {
-    const BEGIN: &str = "-----BEGIN CERTIFICATE-----";
-    const END: &str = "-----END CERTIFICATE-----";
-    let body = text
-        .trim()
-        .strip_prefix(BEGIN)
-        .and_then(|rest| rest.strip_suffix(END))
-        .ok_or(
-            "must be one PEM certificate (-----BEGIN CERTIFICATE----- … -----END CERTIFICATE-----)",
-        )?;
-    if body.contains("-----") {
-        return Err("must hold exactly one certificate".into());
-    }
-    let base64: String = body.chars().filter(|c| !c.is_ascii_whitespace()).collect();
     // 16 KiB is the decoder's bound on a certificate inside a seal.
-    b64::decode_std(&base64, 16 * 1024 * 4 / 3 + 4)
-        .map_err(|e| format!("the PEM body is not base64: {e}"))
+    huren_crypto::pem::decode_one(text.as_bytes(), "CERTIFICATE", 16 * 1024).map_err(|e| {
+        format!(
+            "must be one PEM certificate (-----BEGIN CERTIFICATE----- … -----END CERTIFICATE-----): {e}"
+        )
+    })
 }
 
 #[cfg(test)]

@@ -23,6 +23,9 @@ pub mod status_index;
 pub mod store;
 pub mod tokens;
 
+#[cfg(test)]
+mod testing;
+
 pub use app::App;
 pub use config::IssuerConfig;
 pub use issuance::Issuer;

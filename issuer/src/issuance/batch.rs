@@ -407,3 +407,110 @@ struct Stored<'r> {
     type_code: String,
     issued: Issued,
 }
+
+#[cfg(test)]
+mod tests {
+    use sqlx::Row;
+
+    use super::*;
+    use crate::testing::{self, principal, request};
+
+    async fn licences_stored(issuer: &Issuer) -> i64 {
+        sqlx::query("SELECT COUNT(*) AS n FROM licences")
+            .fetch_one(issuer.store.pool())
+            .await
+            .unwrap()
+            .try_get("n")
+            .unwrap()
+    }
+
+    fn issued(result: &Result<BatchOutcome, IssueError>) -> &Issued {
+        match result {
+            Ok(BatchOutcome::Issued(issued)) => issued,
+            other => panic!("not issued: {other:?}"),
+        }
+    }
+
+    fn already_done(result: &Result<BatchOutcome, IssueError>) -> &str {
+        match result {
+            Ok(BatchOutcome::AlreadyDone(jti)) => jti,
+            other => panic!("not already done: {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_refused_item_writes_nothing_and_the_batch_goes_on() {
+        let (issuer, _dir) = testing::issuer().await;
+        let mut bad = request();
+        bad.holder.id = "91350100M000100Y44".into(); // wrong check character
+        let (good, principal) = (request(), principal(&issuer));
+        let items = [(None, &good), (None, &bad), (None, &good)];
+        let results = issuer.issue_many(&principal, &items).await.unwrap();
+        assert_eq!(results.len(), 3);
+        let (first, third) = (issued(&results[0]), issued(&results[2]));
+        match &results[1] {
+            Err(IssueError::Invalid(errors)) => {
+                assert_eq!(errors.len(), 1, "{errors:?}");
+                assert_eq!(errors[0].field, "holder.id");
+            }
+            other => panic!("expected the item refused: {other:?}"),
+        }
+        assert_ne!(first.id, third.id);
+        assert_ne!(
+            (&first.status.list_id, first.status.idx),
+            (&third.status.list_id, third.status.idx)
+        );
+        assert_eq!(licences_stored(&issuer).await, 2);
+        // One audit entry per licence issued, none for the refused item.
+        assert_eq!(issuer.store.audit_head().await.unwrap().seq, 2);
+    }
+
+    #[tokio::test]
+    async fn a_resume_key_is_issued_once_within_a_batch_and_across_runs() {
+        let (issuer, _dir) = testing::issuer().await;
+        let (req, principal) = (request(), principal(&issuer));
+        let items = [
+            (Some("row-1"), &req),
+            (Some("row-1"), &req),
+            (Some("row-2"), &req),
+        ];
+        let results = issuer.issue_many(&principal, &items).await.unwrap();
+        let first = issued(&results[0]).id.clone();
+        assert_eq!(already_done(&results[1]), first);
+        let second = issued(&results[2]).id.clone();
+        assert_eq!(licences_stored(&issuer).await, 2);
+
+        let again = [(Some("row-2"), &req), (Some("row-1"), &req)];
+        let results = issuer.issue_many(&principal, &again).await.unwrap();
+        assert_eq!(results.len(), 2);
+        assert_eq!(already_done(&results[0]), second);
+        assert_eq!(already_done(&results[1]), first);
+        assert_eq!(licences_stored(&issuer).await, 2);
+    }
+
+    #[tokio::test]
+    async fn a_licence_superseded_earlier_in_the_batch_cannot_be_superseded_again() {
+        let (issuer, _dir) = testing::issuer().await;
+        let principal = principal(&issuer);
+        let (old, _) = issuer.issue(&principal, &request(), None).await.unwrap();
+        let mut replacing = request();
+        replacing.supersedes = Some(old.id.clone());
+        let items = [(None, &replacing), (None, &replacing)];
+        let results = issuer.issue_many(&principal, &items).await.unwrap();
+        let new = issued(&results[0]).id.clone();
+        match &results[1] {
+            Err(IssueError::Conflict(detail)) => {
+                assert_eq!(
+                    detail,
+                    &format!("{} is already revoked and cannot be superseded", old.id)
+                );
+            }
+            other => panic!("expected a conflict: {other:?}"),
+        }
+        let stored = issuer.licence(&principal, &old.id).await.unwrap();
+        assert_eq!(stored.current_status, RecordStatus::Revoked);
+        assert_eq!(stored.status_reason.as_deref(), Some(SUPERSEDED));
+        assert_eq!(stored.superseded_by, Some(new));
+        assert_eq!(licences_stored(&issuer).await, 2);
+    }
+}

@@ -447,11 +447,57 @@ async fn health_readiness_metrics_and_openapi_are_public() {
         metrics.contains("huren_licences_issued_total 1"),
         "{metrics}"
     );
+    // One request-duration series per route template and status (not per licence path).
+    assert!(
+        metrics.contains(
+            r#"huren_http_request_duration_seconds_count{route="/v1/licences",status="201"} 1"#
+        ),
+        "{metrics}"
+    );
     let openapi = issuer
         .call(Method::GET, "/openapi.json", None, None, &[])
         .await
         .json();
     assert!(openapi["paths"]["/v1/licences"]["post"].is_object());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_answer_carries_a_request_id_the_client_can_quote() {
+    let issuer = spawn_issuer(&Db::Sqlite).await;
+    // The client's own id is kept and echoed, on success and on refusal alike.
+    for (path, status) in [
+        ("/healthz", StatusCode::OK),
+        ("/v1/licences/x", StatusCode::UNAUTHORIZED),
+    ] {
+        let reply = issuer
+            .call(
+                Method::GET,
+                path,
+                None,
+                None,
+                &[("x-request-id", "window-7-0042")],
+            )
+            .await;
+        assert_eq!(reply.status, status, "{path}");
+        assert_eq!(reply.headers["x-request-id"], "window-7-0042", "{path}");
+    }
+    // Without one, each answer gets a fresh UUID.
+    let ids: Vec<String> = fresh_request_ids(&issuer).await;
+    assert_eq!(ids.len(), 2);
+    assert_ne!(ids[0], ids[1]);
+    for id in &ids {
+        assert_eq!(id.len(), 36, "{id}");
+        assert_eq!(id.matches('-').count(), 4, "{id}");
+    }
+}
+
+async fn fresh_request_ids(issuer: &TestIssuer) -> Vec<String> {
+    let mut ids = Vec::new();
+    for _ in 0..2 {
+        let reply = issuer.call(Method::GET, "/healthz", None, None, &[]).await;
+        ids.push(reply.headers["x-request-id"].to_str().unwrap().to_owned());
+    }
+    ids
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

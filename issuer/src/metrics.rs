@@ -1,148 +1,155 @@
-//! Prometheus metrics, kept in atomics and rendered as text at `/metrics`: issuance and status
-//! counters for licences and seals, documents sealed, and a request-latency histogram per
-//! route.
+//! The issuer's Prometheus metrics: issuance and status counters for licences and seals,
+//! documents sealed, requests refused, and a request-duration histogram per route and status.
+//!
+//! Kept and rendered (OpenMetrics text at `/metrics`) by `prometheus-client`, the Prometheus
+//! project's Rust client: it has no global registry, so several issuers in one process (the
+//! demo's three provinces, the tests) each keep their own.
 
-use std::collections::BTreeMap;
-use std::fmt::Write;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
 use std::time::Duration;
+
+use prometheus_client::encoding::text::encode;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
+
+/// What `/metrics` answers with.
+pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
 /// Histogram bucket upper bounds, seconds.
 const BUCKETS: [f64; 11] = [
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
 ];
 
-#[derive(Debug, Default)]
-struct Histogram {
-    counts: [u64; BUCKETS.len()],
-    count: u64,
-    sum: f64,
+/// The labels of a request: its route template (not the path: ids would explode the series)
+/// and its status.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct RouteLabels {
+    route: String,
+    status: u16,
 }
 
 /// The issuer's metrics.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Metrics {
     /// Licences issued.
-    pub issued: AtomicU64,
+    pub issued: Counter,
     /// Licences revoked.
-    pub revoked: AtomicU64,
+    pub revoked: Counter,
     /// Licences suspended.
-    pub suspended: AtomicU64,
+    pub suspended: Counter,
     /// Licences reinstated.
-    pub reinstated: AtomicU64,
+    pub reinstated: Counter,
     /// Requests refused for authentication or authorization.
-    pub denied: AtomicU64,
+    pub denied: Counter,
     /// Electronic seals made.
-    pub seals_made: AtomicU64,
+    pub seals_made: Counter,
     /// Seals revoked.
-    pub seals_revoked: AtomicU64,
+    pub seals_revoked: Counter,
     /// Seals suspended.
-    pub seals_suspended: AtomicU64,
+    pub seals_suspended: Counter,
     /// Seals reinstated.
-    pub seals_reinstated: AtomicU64,
+    pub seals_reinstated: Counter,
     /// Documents sealed server-side.
-    pub documents_sealed: AtomicU64,
-    latency: Mutex<BTreeMap<(String, u16), Histogram>>,
+    pub documents_sealed: Counter,
+    requests: Family<RouteLabels, Histogram>,
+    registry: Registry,
+}
+
+impl Default for Metrics {
+    fn default() -> Metrics {
+        let mut registry = Registry::default();
+        let mut counter = |name: &str, help: &str| {
+            let counter = Counter::default();
+            // Registered without `_total`: the encoder adds it to a counter's samples.
+            registry.register(name, help, counter.clone());
+            counter
+        };
+        let issued = counter("huren_licences_issued", "Licences issued.");
+        let revoked = counter("huren_licences_revoked", "Licences revoked.");
+        let suspended = counter("huren_licences_suspended", "Licences suspended.");
+        let reinstated = counter("huren_licences_reinstated", "Licences reinstated.");
+        let denied = counter("huren_requests_denied", "Requests refused (401/403).");
+        let seals_made = counter("huren_seals_made", "Electronic seals made.");
+        let seals_revoked = counter("huren_seals_revoked", "Electronic seals revoked.");
+        let seals_suspended = counter("huren_seals_suspended", "Electronic seals suspended.");
+        let seals_reinstated = counter("huren_seals_reinstated", "Electronic seals reinstated.");
+        let documents_sealed = counter(
+            "huren_documents_sealed",
+            "Documents sealed server-side with a platform-held holder key.",
+        );
+        let requests =
+            Family::<RouteLabels, Histogram>::new_with_constructor(|| Histogram::new(BUCKETS));
+        registry.register(
+            "huren_http_request_duration_seconds",
+            "Request duration by route and status.",
+            requests.clone(),
+        );
+        Metrics {
+            issued,
+            revoked,
+            suspended,
+            reinstated,
+            denied,
+            seals_made,
+            seals_revoked,
+            seals_suspended,
+            seals_reinstated,
+            documents_sealed,
+            requests,
+            registry,
+        }
+    }
 }
 
 impl Metrics {
-    /// Records one request.
+    /// Records one request on `route` (its template) answered with `status`.
     pub fn observe(&self, route: &str, status: u16, elapsed: Duration) {
-        let seconds = elapsed.as_secs_f64();
-        if let Ok(mut map) = self.latency.lock() {
-            let histogram = map.entry((route.to_owned(), status)).or_default();
-            for (i, bound) in BUCKETS.iter().enumerate() {
-                if seconds <= *bound {
-                    histogram.counts[i] += 1;
-                }
-            }
-            histogram.count += 1;
-            histogram.sum += seconds;
-        }
+        self.requests
+            .get_or_create(&RouteLabels {
+                route: route.to_owned(),
+                status,
+            })
+            .observe(elapsed.as_secs_f64());
     }
 
-    /// Prometheus text exposition.
+    /// The OpenMetrics text exposition ([`CONTENT_TYPE`]).
     pub fn render(&self) -> String {
         let mut out = String::new();
-        for (name, help, value) in [
-            (
-                "huren_licences_issued_total",
-                "Licences issued.",
-                &self.issued,
-            ),
-            (
-                "huren_licences_revoked_total",
-                "Licences revoked.",
-                &self.revoked,
-            ),
-            (
-                "huren_licences_suspended_total",
-                "Licences suspended.",
-                &self.suspended,
-            ),
-            (
-                "huren_licences_reinstated_total",
-                "Licences reinstated.",
-                &self.reinstated,
-            ),
-            (
-                "huren_requests_denied_total",
-                "Requests refused (401/403).",
-                &self.denied,
-            ),
-            (
-                "huren_seals_made_total",
-                "Electronic seals made.",
-                &self.seals_made,
-            ),
-            (
-                "huren_seals_revoked_total",
-                "Electronic seals revoked.",
-                &self.seals_revoked,
-            ),
-            (
-                "huren_seals_suspended_total",
-                "Electronic seals suspended.",
-                &self.seals_suspended,
-            ),
-            (
-                "huren_seals_reinstated_total",
-                "Electronic seals reinstated.",
-                &self.seals_reinstated,
-            ),
-            (
-                "huren_documents_sealed_total",
-                "Documents sealed server-side with a platform-held holder key.",
-                &self.documents_sealed,
-            ),
-        ] {
-            let _ = writeln!(
-                out,
-                "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}",
-                value.load(Ordering::Relaxed)
-            );
-        }
-        let name = "huren_http_request_duration_seconds";
-        let _ = writeln!(
-            out,
-            "# HELP {name} Request latency by route and status.\n# TYPE {name} histogram"
-        );
-        if let Ok(map) = self.latency.lock() {
-            for ((route, status), histogram) in map.iter() {
-                let labels = format!("route=\"{route}\",status=\"{status}\"");
-                for (bound, count) in BUCKETS.iter().zip(histogram.counts) {
-                    let _ = writeln!(out, "{name}_bucket{{{labels},le=\"{bound}\"}} {count}");
-                }
-                let _ = writeln!(
-                    out,
-                    "{name}_bucket{{{labels},le=\"+Inf\"}} {}",
-                    histogram.count
-                );
-                let _ = writeln!(out, "{name}_sum{{{labels}}} {}", histogram.sum);
-                let _ = writeln!(out, "{name}_count{{{labels}}} {}", histogram.count);
-            }
-        }
+        // Writing into a String cannot fail.
+        let _ = encode(&mut out, &self.registry);
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counters_and_route_histograms_are_exposed() {
+        let metrics = Metrics::default();
+        metrics.issued.inc();
+        metrics.issued.inc();
+        metrics.observe("/v1/licences", 201, Duration::from_millis(3));
+        metrics.observe("/v1/licences", 201, Duration::from_millis(30));
+        let text = metrics.render();
+        assert!(text.contains("huren_licences_issued_total 2"), "{text}");
+        assert!(text.contains("huren_seals_made_total 0"), "{text}");
+        let labels = r#"route="/v1/licences",status="201""#;
+        assert!(
+            text.contains(&format!(
+                "huren_http_request_duration_seconds_count{{{labels}}} 2"
+            )),
+            "{text}"
+        );
+        assert!(
+            text.contains(&format!(
+                "huren_http_request_duration_seconds_bucket{{le=\"0.005\",{labels}}} 1"
+            )),
+            "{text}"
+        );
+        assert!(text.ends_with("# EOF\n"), "{text}");
     }
 }

@@ -2,8 +2,6 @@
 //! ([`ApiJson`], [`parse_json`]), the bearer token's [`Principal`], the `Idempotency-Key`, and
 //! whether the client asked for JSON.
 
-use std::sync::atomic::Ordering;
-
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::header::{self, HeaderMap};
@@ -116,7 +114,7 @@ impl FromRequestParts<AppState> for Principal {
             None => None,
         };
         principal.ok_or_else(|| {
-            state.metrics.denied.fetch_add(1, Ordering::Relaxed);
+            state.metrics.denied.inc();
             ApiError::Unauthorized
         })
     }

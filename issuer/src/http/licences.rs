@@ -1,8 +1,6 @@
 //! `/v1/licences…`: issuing (single and batch), reading, the QR code and printable view, and
 //! status changes.
 
-use std::sync::atomic::Ordering;
-
 use axum::extract::{Path, Request, State};
 use axum::http::header::{self, HeaderMap};
 use axum::http::StatusCode;
@@ -38,7 +36,7 @@ pub(super) async fn issue(
         )
         .await?;
     if created {
-        state.metrics.issued.fetch_add(1, Ordering::Relaxed);
+        state.metrics.issued.inc();
         tracing::info!(jti = %issued.id, by = %principal.id, "issued");
     }
     let status = if created {
@@ -120,7 +118,7 @@ pub(super) async fn issue_batch(
         .enumerate()
         .map(|(index, result)| match result {
             Ok(issued) => {
-                state.metrics.issued.fetch_add(1, Ordering::Relaxed);
+                state.metrics.issued.inc();
                 BatchItem {
                     index,
                     licence: Some(issued),
@@ -255,7 +253,7 @@ async fn change(
         StatusChange::Suspend => &state.metrics.suspended,
         StatusChange::Reinstate => &state.metrics.reinstated,
     };
-    counter.fetch_add(1, Ordering::Relaxed);
+    counter.inc();
     tracing::info!(jti = %jti, by = %principal.id, change = ?change, "status changed");
     Ok(Json(record).into_response())
 }

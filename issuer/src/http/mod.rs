@@ -25,14 +25,17 @@ mod seals;
 mod status;
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderName, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
 
 pub use self::error::ApiError;
 pub use self::extract::{parse_json, ApiJson};
@@ -40,6 +43,12 @@ use crate::issuance::Issuer;
 use crate::metrics::Metrics;
 use crate::publish::Publisher;
 use crate::seals::{Seals, MAX_DOCUMENT_BYTES};
+
+/// The header carrying a request's id.
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+/// Longest a request may take: a 1,000-licence batch or sealing a 32 MiB document takes
+/// seconds; anything near this is stuck.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// Largest request body accepted (a batch of a few hundred licences).
 pub const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
@@ -96,7 +105,32 @@ pub fn router(state: AppState) -> Router {
         .fallback(|| async { ApiError::NotFound("no such endpoint".into()) })
         .layer(middleware::from_fn_with_state(state.clone(), observe))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        // tower-http, innermost first: a timeout (408 rather than a hung connection), a
+        // tracing span per request, and an `x-request-id` — the client's, or a new UUID — set
+        // on the request and echoed on the answer so a complaint can be found in the logs.
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            REQUEST_TIMEOUT,
+        ))
+        .layer(TraceLayer::new_for_http().make_span_with(request_span))
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
         .with_state(state)
+}
+
+/// The tracing span of a request: its id, method and route template — never headers, which
+/// carry bearer tokens.
+fn request_span(request: &axum::http::Request<axum::body::Body>) -> tracing::Span {
+    let id = request
+        .headers()
+        .get(&REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("-");
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or("unmatched", MatchedPath::as_str);
+    tracing::info_span!("request", request_id = %id, method = %request.method(), route)
 }
 
 async fn observe(State(state): State<AppState>, request: Request, next: Next) -> Response {
@@ -108,10 +142,7 @@ async fn observe(State(state): State<AppState>, request: Request, next: Next) ->
     let response = next.run(request).await;
     let status = response.status();
     if status == StatusCode::FORBIDDEN {
-        state
-            .metrics
-            .denied
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        state.metrics.denied.inc();
     }
     state
         .metrics

@@ -12,8 +12,6 @@
 //! Every endpoint checks the token (401) and its scope and region (403) before it reads the
 //! body or looks anything up, so a refused request learns nothing and changes nothing.
 
-use std::sync::atomic::Ordering;
-
 use axum::extract::{FromRequest, Path, Query, Request, State};
 use axum::http::header::{self, HeaderMap};
 use axum::http::{StatusCode, Uri};
@@ -58,7 +56,7 @@ pub(super) async fn make(
         )
         .await?;
     let status = if created {
-        state.metrics.seals_made.fetch_add(1, Ordering::Relaxed);
+        state.metrics.seals_made.inc();
         tracing::info!(es_id = %made.es_id, by = %principal.id, "seal made");
         StatusCode::CREATED
     } else {
@@ -118,7 +116,7 @@ async fn change(
         StatusChange::Suspend => &state.metrics.seals_suspended,
         StatusChange::Reinstate => &state.metrics.seals_reinstated,
     };
-    counter.fetch_add(1, Ordering::Relaxed);
+    counter.inc();
     tracing::info!(es_id = %es_id, by = %principal.id, change = ?change, "seal status changed");
     Ok(Json(record).into_response())
 }
@@ -207,10 +205,7 @@ pub(super) async fn sign(
         .seals
         .sign(&state.issuer, &principal, signer, document, property_info)
         .await?;
-    state
-        .metrics
-        .documents_sealed
-        .fetch_add(1, Ordering::Relaxed);
+    state.metrics.documents_sealed.inc();
     tracing::info!(es_id = %es_id, by = %principal.id, "document sealed");
 
     if wants_json(&headers) {

@@ -30,12 +30,11 @@
 
 use std::fmt;
 
+use crate::deflate::{self, InflateError};
 use base64::alphabet;
 use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
 use base64::engine::DecodePaddingMode;
 use base64::Engine as _;
-use miniz_oxide::inflate::core::{decompress, inflate_flags, DecompressorOxide};
-use miniz_oxide::inflate::TINFLStatus;
 
 /// Maximum decoded size of a status list we accept from the network (bytes). 2^24 entries at 2 bits = 4 MiB.
 pub const MAX_DECODED_BYTES: usize = 4 * 1024 * 1024;
@@ -137,6 +136,19 @@ pub enum StatusListError {
         /// Number of bytes after the stream's Adler-32 trailer.
         extra: usize,
     },
+}
+
+impl From<InflateError> for StatusListError {
+    fn from(e: InflateError) -> Self {
+        match e {
+            InflateError::TooLarge { limit } => StatusListError::TooLarge { limit },
+            InflateError::TrailingData { extra } => StatusListError::TrailingData { extra },
+            InflateError::Zlib { reason } => StatusListError::Inflate { reason },
+            InflateError::Corrupt => StatusListError::Inflate {
+                reason: "invalid DEFLATE data",
+            },
+        }
+    }
 }
 
 /// The status of one entry (draft §7.1).
@@ -355,7 +367,7 @@ impl StatusList {
         let compressed = LST_BASE64
             .decode(lst.as_bytes())
             .map_err(StatusListError::Base64)?;
-        let bytes = inflate_zlib_bounded(&compressed, MAX_DECODED_BYTES)?;
+        let bytes = deflate::inflate_zlib(&compressed, MAX_DECODED_BYTES)?;
         Ok(Self { bits, bytes })
     }
 
@@ -378,67 +390,6 @@ impl StatusList {
             }
         }
         (valid, revoked, suspended, other)
-    }
-}
-
-/// Inflate a complete zlib (RFC 1950) stream into at most `limit` bytes.
-///
-/// The output buffer starts small and doubles, but never beyond `limit + 1` bytes: if the
-/// stream has not ended by then it is rejected as [`StatusListError::TooLarge`] without
-/// decompressing further. (`miniz_oxide`'s `decompress_to_vec_zlib_with_limit` bounds the same way
-/// but ignores bytes after the stream; this loop over the same core decompressor also rejects
-/// those.)
-fn inflate_zlib_bounded(input: &[u8], limit: usize) -> Result<Vec<u8>, StatusListError> {
-    let flags = inflate_flags::TINFL_FLAG_PARSE_ZLIB_HEADER
-        | inflate_flags::TINFL_FLAG_USING_NON_WRAPPING_OUTPUT_BUF;
-    let cap = limit.saturating_add(1);
-    // (`max` then `min`, not `clamp`: `clamp` panics if its bounds cross.)
-    let mut out = vec![0u8; input.len().saturating_mul(4).max(64).min(cap)];
-    let mut decomp = Box::<DecompressorOxide>::default();
-    let mut in_pos = 0usize;
-    let mut out_pos = 0usize;
-    loop {
-        let rest = input.get(in_pos..).unwrap_or_default();
-        let (status, used_in, used_out) = decompress(&mut decomp, rest, &mut out, out_pos, flags);
-        in_pos = in_pos.saturating_add(used_in);
-        out_pos = out_pos.saturating_add(used_out);
-        match status {
-            TINFLStatus::Done => {
-                if out_pos > limit {
-                    return Err(StatusListError::TooLarge { limit });
-                }
-                if in_pos != input.len() {
-                    return Err(StatusListError::TrailingData {
-                        extra: input.len().saturating_sub(in_pos),
-                    });
-                }
-                out.truncate(out_pos);
-                return Ok(out);
-            }
-            TINFLStatus::HasMoreOutput => {
-                if out.len() >= cap {
-                    return Err(StatusListError::TooLarge { limit });
-                }
-                let grown = out.len().saturating_mul(2).min(cap);
-                out.resize(grown, 0);
-            }
-            TINFLStatus::Adler32Mismatch => {
-                return Err(StatusListError::Inflate {
-                    reason: "Adler-32 checksum mismatch",
-                })
-            }
-            TINFLStatus::NeedsMoreInput | TINFLStatus::FailedCannotMakeProgress => {
-                return Err(StatusListError::Inflate {
-                    reason: "truncated stream",
-                })
-            }
-            // `Failed`, `BadParam`, and any status a feature of miniz_oxide may add.
-            _ => {
-                return Err(StatusListError::Inflate {
-                    reason: "invalid zlib header or DEFLATE data",
-                })
-            }
-        }
     }
 }
 
@@ -1077,12 +1028,15 @@ mod tests {
         ));
         // The inflater itself never grows its buffer past limit + 1.
         for limit in [0usize, 1, 63, 1000] {
-            assert!(matches!(
-                inflate_zlib_bounded(&bomb, limit),
-                Err(StatusListError::TooLarge { limit: l }) if l == limit
-            ));
+            assert_eq!(
+                deflate::inflate_zlib(&bomb, limit),
+                Err(InflateError::TooLarge { limit })
+            );
         }
-        assert_eq!(inflate_zlib_bounded(&zeros_zlib(5), 5).unwrap(), vec![0; 5]);
+        assert_eq!(
+            deflate::inflate_zlib(&zeros_zlib(5), 5).unwrap(),
+            vec![0; 5]
+        );
     }
 
     #[test]

@@ -15,16 +15,15 @@
 
 use std::fmt;
 
+use crate::audit::{self, Action};
+use crate::store::tokens::{self as rows, TokenRow};
+use crate::store::{RegionStore, Store, StoreError};
 use huren_crypto::b64;
 use huren_crypto::ids::RegionCode;
 use huren_crypto::time::UnixTime;
 use rand_core::CryptoRngCore;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
-use sqlx::Row;
-
-use crate::audit::{self, Action};
-use crate::store::{RegionStore, Store, StoreError};
 
 /// Prefix of every bearer token (lets secret scanners recognise leaked ones).
 pub const TOKEN_PREFIX: &str = "hrt_";
@@ -259,19 +258,18 @@ pub async fn create(
     let mut tx = RegionStore::new(store.clone(), region.clone())
         .begin()
         .await?;
-    sqlx::query(
-        "INSERT INTO api_tokens (id, hash, region, scopes, types, label, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-    )
-    .bind(&id)
-    .bind(hash_token(&token))
-    .bind(region.as_str())
-    .bind(&scopes_text)
-    .bind(&types_text)
-    .bind(label)
-    .bind(at)
-    .bind(expires_at)
-    .execute(&mut *tx)
-    .await?;
+    let row = TokenRow {
+        id: id.clone(),
+        label: label.to_owned(),
+        region: region.as_str().to_owned(),
+        scopes: scopes_text.clone(),
+        types: types_text.clone(),
+        created_at: at,
+        expires_at: Some(expires_at),
+        revoked_at: None,
+        last_used_at: None,
+    };
+    rows::insert(&mut tx, &row, &hash_token(&token)).await?;
     let detail = serde_json::json!({"region": region.as_str(), "scopes": scopes_text, "types": types_text, "label": label, "expires_at": expires_at});
     audit::append(&mut tx, at, actor, Action::TokenCreate, &id, &detail).await?;
     tx.commit().await?;
@@ -302,33 +300,20 @@ pub async fn authenticate(
     if !token.starts_with(TOKEN_PREFIX) || token.len() > 128 {
         return Ok(None);
     }
-    let row = sqlx::query(
-        "SELECT id, region, scopes, types, last_used_at FROM api_tokens \
-         WHERE hash = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $2)",
-    )
-    .bind(hash_token(token))
-    .bind(now)
-    .fetch_optional(store.pool())
-    .await?;
-    let Some(row) = row else { return Ok(None) };
-    let id: String = row.try_get("id")?;
-    let region: String = row.try_get("region")?;
-    let scopes: String = row.try_get("scopes")?;
-    let types: String = row.try_get("types")?;
-    let last_used_at: Option<i64> = row.try_get("last_used_at")?;
+    let Some(row) = rows::live_by_hash(store, &hash_token(token), now).await? else {
+        return Ok(None);
+    };
+    let TokenRow {
+        id,
+        region,
+        scopes,
+        types,
+        last_used_at,
+        ..
+    } = row;
     let stale_before = now.saturating_sub(LAST_USED_PRECISION_SECONDS);
     if last_used_at.is_none_or(|at| at <= stale_before) {
-        // The condition is repeated in SQL so concurrent requests write at most once.
-        let touched = sqlx::query(
-            "UPDATE api_tokens SET last_used_at = $1 WHERE id = $2 \
-             AND (last_used_at IS NULL OR last_used_at <= $3)",
-        )
-        .bind(now)
-        .bind(&id)
-        .bind(stale_before)
-        .execute(store.pool())
-        .await;
-        if let Err(e) = touched {
+        if let Err(e) = rows::touch(store, &id, now, stale_before).await {
             tracing::warn!(token_id = %id, error = %e, "could not record the token's last use");
         }
     }
@@ -377,29 +362,22 @@ pub async fn list(
     store: &Store,
     region: Option<&RegionCode>,
 ) -> Result<Vec<TokenInfo>, StoreError> {
-    let rows = sqlx::query(
-        "SELECT id, label, region, scopes, types, created_at, expires_at, revoked_at, last_used_at \
-         FROM api_tokens WHERE ($1 = '' OR region = $1) ORDER BY created_at, id",
-    )
-    .bind(region.map_or("", |r| r.as_str()))
-    .fetch_all(store.pool())
-    .await?;
-    let split = |text: String| text.split(',').map(str::to_owned).collect::<Vec<_>>();
-    rows.into_iter()
-        .map(|row| {
-            Ok(TokenInfo {
-                id: row.try_get("id")?,
-                label: row.try_get("label")?,
-                region: row.try_get("region")?,
-                scopes: split(row.try_get("scopes")?),
-                types: split(row.try_get("types")?),
-                created_at: rfc3339(row.try_get("created_at")?),
-                expires_at: row.try_get::<Option<i64>, _>("expires_at")?.map(rfc3339),
-                revoked_at: row.try_get::<Option<i64>, _>("revoked_at")?.map(rfc3339),
-                last_used_at: row.try_get::<Option<i64>, _>("last_used_at")?.map(rfc3339),
-            })
+    let split = |text: &str| text.split(',').map(str::to_owned).collect::<Vec<_>>();
+    let stored = rows::list(store, region.map(RegionCode::as_str)).await?;
+    Ok(stored
+        .into_iter()
+        .map(|row| TokenInfo {
+            scopes: split(&row.scopes),
+            types: split(&row.types),
+            created_at: rfc3339(row.created_at),
+            expires_at: row.expires_at.map(rfc3339),
+            revoked_at: row.revoked_at.map(rfc3339),
+            last_used_at: row.last_used_at.map(rfc3339),
+            id: row.id,
+            label: row.label,
+            region: row.region,
         })
-        .collect()
+        .collect())
 }
 
 /// Why a token could not be revoked.
@@ -421,52 +399,24 @@ pub enum RevokeError {
     Store(#[from] StoreError),
 }
 
-impl From<sqlx::Error> for RevokeError {
-    fn from(e: sqlx::Error) -> Self {
-        RevokeError::Store(e.into())
-    }
-}
-
 /// Revokes a token at `at` (and audits it): from then on [`authenticate`] refuses it.
 pub async fn revoke(store: &Store, id: &str, actor: &str, at: i64) -> Result<(), RevokeError> {
     let not_found = || RevokeError::NotFound(id.chars().take(64).collect());
     // The token's region decides whose audit chain records the revocation.
-    let region = sqlx::query("SELECT region FROM api_tokens WHERE id = $1")
-        .bind(id)
-        .fetch_optional(store.pool())
-        .await
-        .map_err(StoreError::from)?
-        .ok_or_else(not_found)?
-        .try_get::<String, _>("region")
-        .map_err(StoreError::from)?;
+    let region = rows::region_of(store, id).await?.ok_or_else(not_found)?;
     let region = RegionCode::parse(&region).map_err(|_| not_found())?;
     let mut tx = RegionStore::new(store.clone(), region.clone())
         .begin()
         .await?;
-    let row = sqlx::query("SELECT label, revoked_at FROM api_tokens WHERE id = $1 AND region = $2")
-        .bind(id)
-        .bind(region.as_str())
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(StoreError::from)?
-        .ok_or_else(not_found)?;
-    if let Some(revoked_at) = row
-        .try_get::<Option<i64>, _>("revoked_at")
-        .map_err(StoreError::from)?
-    {
+    let row = rows::in_region(&mut tx, id).await?.ok_or_else(not_found)?;
+    if let Some(revoked_at) = row.revoked_at {
         return Err(RevokeError::AlreadyRevoked {
             id: id.to_owned(),
             at: revoked_at,
         });
     }
-    let label: String = row.try_get("label").map_err(StoreError::from)?;
-    sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE id = $2")
-        .bind(at)
-        .bind(id)
-        .execute(&mut *tx)
-        .await
-        .map_err(StoreError::from)?;
-    let detail = serde_json::json!({"region": region.as_str(), "label": label});
+    rows::set_revoked(&mut tx, id, at).await?;
+    let detail = serde_json::json!({"region": region.as_str(), "label": row.label});
     audit::append(&mut tx, at, actor, Action::TokenRevoke, id, &detail).await?;
     tx.commit().await?;
     Ok(())

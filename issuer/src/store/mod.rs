@@ -18,14 +18,15 @@
 //!
 //! The SQL of each aggregate lives in one submodule, so both engines' differences are met in
 //! one place: [`licences`], [`seals`], [`status_lists`] (and the `status_entries` they hand
-//! out), [`idempotency`], [`import_rows`]; the audit log's lives in [`crate::audit`] and the
-//! tokens' in [`crate::tokens`], which own their hash chain and secrets.
+//! out), [`idempotency`], [`import_rows`], [`tokens`]; the audit log's lives in
+//! [`crate::audit`], which owns the hash chain its statements compute.
 
 pub mod idempotency;
 pub mod import_rows;
 pub mod licences;
 pub mod seals;
 pub mod status_lists;
+pub mod tokens;
 
 use std::ops::{Deref, DerefMut};
 use std::str::FromStr;

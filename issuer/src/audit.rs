@@ -15,10 +15,10 @@
 
 use serde::Serialize;
 use sha2::{Digest, Sha256};
-use sqlx::{AnyConnection, Row};
 
 use crate::anchor::VerifiedHead;
-use crate::store::{self, AuditHead, Confined, RegionStore, RegionTx, Store, StoreError};
+pub use crate::store::audit_log::Entry;
+use crate::store::{self, audit_log, AuditHead, RegionStore, RegionTx, Store, StoreError};
 
 /// An action recorded in the audit log.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -65,27 +65,6 @@ impl Action {
             Action::SealSign => "seal_sign",
         }
     }
-}
-
-/// One stored entry.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Entry {
-    /// Position in the log, from 1.
-    pub seq: i64,
-    /// When (Unix seconds).
-    pub at: i64,
-    /// Who: an API token id, or `cli:<user>` for command-line actions.
-    pub actor: String,
-    /// What.
-    pub action: String,
-    /// On what: a 证照标识, a seal's esID or a token id.
-    pub subject: String,
-    /// Details (JSON text: reason, status list position, …).
-    pub detail: String,
-    /// Hash of the previous entry.
-    pub prev_hash: String,
-    /// Hash of this entry.
-    pub hash: String,
 }
 
 /// The hashed content of an entry (everything but the hash itself).
@@ -139,12 +118,7 @@ pub async fn append(
     tx.set_head(chain.head).await
 }
 
-/// Bound parameters of one `audit_log` row.
-const ENTRY_PARAMETERS: usize = 9;
-
-/// Entries one `INSERT INTO audit_log` carries within the bound-parameter limit of both
-/// engines ([`store::MAX_BIND_PARAMETERS`]); [`Chain::write`] splits longer runs.
-pub const ENTRIES_PER_INSERT: usize = store::rows_per_statement(ENTRY_PARAMETERS, 0);
+pub use crate::store::audit_log::ENTRIES_PER_INSERT;
 
 /// Entries appended in memory inside one transaction and written together: each is numbered,
 /// linked and hashed exactly as [`append`] does it entry by entry (`append` is a chain of one),
@@ -213,33 +187,7 @@ impl Chain {
     /// Inserts the entries pushed since the last write into the region's log, in order, with
     /// multi-row `INSERT`s. Does not move the stored head (see the type's documentation).
     pub async fn write(&mut self, tx: &mut RegionTx) -> Result<(), StoreError> {
-        let region = tx.region().as_str().to_owned();
-        let conn: &mut AnyConnection = tx;
-        for entries in self.unwritten.chunks(ENTRIES_PER_INSERT) {
-            let mut sql = String::with_capacity(96 + entries.len() * 48);
-            sql.push_str(
-                "INSERT INTO audit_log (region, seq, at, actor, action, subject, detail, prev_hash, hash) VALUES ",
-            );
-            store::Placeholders::for_connection(conn).push_tuples(
-                &mut sql,
-                entries.len(),
-                ENTRY_PARAMETERS,
-            );
-            let mut query = sqlx::query(&sql);
-            for entry in entries {
-                query = query
-                    .bind(region.as_str())
-                    .bind(entry.seq)
-                    .bind(entry.at)
-                    .bind(entry.actor.as_str())
-                    .bind(entry.action.as_str())
-                    .bind(entry.subject.as_str())
-                    .bind(entry.detail.as_str())
-                    .bind(entry.prev_hash.as_str())
-                    .bind(entry.hash.as_str());
-            }
-            query.execute(&mut *conn).await?;
-        }
+        audit_log::insert(tx, &self.unwritten).await?;
         self.unwritten.clear();
         Ok(())
     }
@@ -322,14 +270,8 @@ pub const LEGACY_CHAIN: &str = "legacy";
 pub async fn verify_legacy_chain(
     store: &Store,
 ) -> Result<Option<Result<i64, ChainError>>, StoreError> {
-    let row = sqlx::query("SELECT seq, hash FROM audit_head WHERE region = $1")
-        .bind(LEGACY_CHAIN)
-        .fetch_optional(store.pool())
-        .await?;
-    let Some(row) = row else { return Ok(None) };
-    let head = AuditHead {
-        seq: row.try_get("seq")?,
-        hash: row.try_get("hash")?,
+    let Some(head) = audit_log::head_of(store, LEGACY_CHAIN).await? else {
+        return Ok(None);
     };
     Ok(Some(walk(store, LEGACY_CHAIN, head, &[]).await?))
 }
@@ -347,7 +289,7 @@ async fn walk(
     let mut pending: Vec<&VerifiedHead> = signed.iter().collect();
     pending.sort_by_key(|h| std::cmp::Reverse(h.seq));
     loop {
-        let page = page_of(store, chain, after, 1000).await?;
+        let page = audit_log::page(store, chain, after, 1000).await?;
         if page.is_empty() {
             break;
         }
@@ -403,36 +345,5 @@ async fn walk(
 
 /// Up to `limit` entries of the store's region with `seq > after`, in order.
 pub async fn page(store: &RegionStore, after: i64, limit: i64) -> Result<Vec<Entry>, StoreError> {
-    page_of(store, store.region().as_str(), after, limit).await
-}
-
-async fn page_of(
-    store: &Store,
-    chain: &str,
-    after: i64,
-    limit: i64,
-) -> Result<Vec<Entry>, StoreError> {
-    let rows = sqlx::query(
-        "SELECT seq, at, actor, action, subject, detail, prev_hash, hash FROM audit_log \
-         WHERE region = $1 AND seq > $2 ORDER BY seq LIMIT $3",
-    )
-    .bind(chain)
-    .bind(after)
-    .bind(limit)
-    .fetch_all(store.pool())
-    .await?;
-    rows.iter()
-        .map(|row| {
-            Ok(Entry {
-                seq: row.try_get("seq")?,
-                at: row.try_get("at")?,
-                actor: row.try_get("actor")?,
-                action: row.try_get("action")?,
-                subject: row.try_get("subject")?,
-                detail: row.try_get("detail")?,
-                prev_hash: row.try_get("prev_hash")?,
-                hash: row.try_get("hash")?,
-            })
-        })
-        .collect()
+    audit_log::page(store, store.region().as_str(), after, limit).await
 }

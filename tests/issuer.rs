@@ -461,6 +461,42 @@ async fn health_readiness_metrics_and_openapi_are_public() {
     assert!(openapi["paths"]["/v1/licences"]["post"].is_object());
 }
 
+/// The status changes share one route per resource: its last segment must name a change, and
+/// anything else is no endpoint — before the token or the body is looked at.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_revoke_suspend_and_reinstate_are_status_change_endpoints() {
+    let issuer = spawn_issuer(&Db::Sqlite).await;
+    let licence = issue(&issuer).await;
+    let jti = licence["id"].as_str().unwrap();
+    for path in [
+        format!("/v1/licences/{jti}/delete"),
+        format!("/v1/licences/{jti}/Revoke"),
+        "/v1/seals/330000ABCDEFGHIJ/approve".to_owned(),
+    ] {
+        let reply = issuer.call(Method::POST, &path, None, None, &[]).await;
+        assert_eq!(reply.status, StatusCode::NOT_FOUND, "{path}");
+        assert_eq!(reply.json()["code"], "not_found", "{path}");
+    }
+    // The three words reach the handler: without a token, 401.
+    for change in ["revoke", "suspend", "reinstate"] {
+        let path = format!("/v1/licences/{jti}/{change}");
+        let reply = issuer.call(Method::POST, &path, None, None, &[]).await;
+        assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{path}");
+    }
+    assert_eq!(
+        change(&issuer, jti, "suspend", "核查").await,
+        StatusCode::OK
+    );
+    assert_eq!(
+        change(&issuer, jti, "reinstate", "核查完毕").await,
+        StatusCode::OK
+    );
+    assert_eq!(
+        change(&issuer, jti, "reinstate", "again").await,
+        StatusCode::CONFLICT
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_answer_carries_a_request_id_the_client_can_quote() {
     let issuer = spawn_issuer(&Db::Sqlite).await;

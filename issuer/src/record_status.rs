@@ -66,6 +66,28 @@ fn status_word(status: RecordStatus) -> &'static str {
     }
 }
 
+impl StatusChange {
+    /// Every change, in the order the API documents them.
+    pub const ALL: [StatusChange; 3] = [
+        StatusChange::Revoke,
+        StatusChange::Suspend,
+        StatusChange::Reinstate,
+    ];
+
+    /// The change named `word` (`revoke`, `suspend`, `reinstate`: the last segment of its
+    /// endpoint).
+    pub fn parse(word: &str) -> Option<StatusChange> {
+        StatusChange::ALL
+            .into_iter()
+            .find(|change| change_word(*change) == word)
+    }
+
+    /// Its name.
+    pub fn name(self) -> &'static str {
+        change_word(self)
+    }
+}
+
 impl RecordStatus {
     /// The status read from its stored code (fail closed: anything unknown is revoked).
     pub fn from_code(code: i64) -> RecordStatus {
@@ -128,11 +150,7 @@ mod tests {
         RecordStatus::Revoked,
         RecordStatus::Suspended,
     ];
-    const CHANGES: [StatusChange; 3] = [
-        StatusChange::Revoke,
-        StatusChange::Suspend,
-        StatusChange::Reinstate,
-    ];
+    const CHANGES: [StatusChange; 3] = StatusChange::ALL;
 
     #[test]
     fn the_transition_table_allows_exactly_four_moves() {
@@ -188,6 +206,15 @@ mod tests {
             refused.to_string(),
             "cannot reinstate a licence that is valid"
         );
+    }
+
+    #[test]
+    fn changes_are_named_by_their_endpoint_word() {
+        for change in StatusChange::ALL {
+            assert_eq!(StatusChange::parse(change.name()), Some(change));
+        }
+        assert_eq!(StatusChange::parse("Revoke"), None);
+        assert_eq!(StatusChange::parse("sign"), None);
     }
 
     #[test]

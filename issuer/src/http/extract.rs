@@ -3,7 +3,7 @@
 //! whether the client asked for JSON.
 
 use axum::body::Bytes;
-use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::extract::{FromRequest, FromRequestParts, Path, Request};
 use axum::http::header::{self, HeaderMap};
 use axum::http::request::Parts;
 use axum::http::StatusCode;
@@ -11,6 +11,7 @@ use huren_crypto::licence::FieldError;
 use serde::de::DeserializeOwned;
 
 use super::{ApiError, AppState};
+use crate::record_status::StatusChange;
 use crate::tokens::{self, Principal};
 
 /// A JSON body, with its raw bytes (for Idempotency-Key), whose errors name the field.
@@ -117,6 +118,30 @@ impl FromRequestParts<AppState> for Principal {
             state.metrics.denied.inc();
             ApiError::Unauthorized
         })
+    }
+}
+
+/// The path of a status change, `…/{id}/{change}`: the record's id and the change its last
+/// segment names. Any other last segment is no endpoint (404), decided before the token or
+/// the body is looked at, as for every unknown path.
+#[derive(Debug)]
+pub struct ChangePath {
+    /// The 证照标识 or esID.
+    pub id: String,
+    /// What is asked.
+    pub change: StatusChange,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for ChangePath {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let no_endpoint = || ApiError::NotFound("no such endpoint".into());
+        let Path((id, word)) = Path::<(String, String)>::from_request_parts(parts, state)
+            .await
+            .map_err(|_| no_endpoint())?;
+        let change = StatusChange::parse(&word).ok_or_else(no_endpoint)?;
+        Ok(ChangePath { id, change })
     }
 }
 

@@ -9,7 +9,7 @@ use axum::Json;
 use huren_crypto::licence::FieldError;
 use serde::{Deserialize, Serialize};
 
-use super::extract::{body_bytes, idempotency_key, json_content_type};
+use super::extract::{body_bytes, idempotency_key, json_content_type, ChangePath};
 use super::{parse_json, ApiError, ApiJson, AppState};
 use crate::issuance::{request_hash, IssueRequest, Issued};
 use crate::record_status::{RecordStatus, StatusChange};
@@ -237,16 +237,16 @@ pub(super) struct ReasonBody {
     pub(super) reason: String,
 }
 
-async fn change(
-    state: AppState,
+/// `POST /v1/licences/{jti}/revoke|suspend|reinstate`.
+pub(super) async fn change(
+    ChangePath { id: jti, change }: ChangePath,
+    State(state): State<AppState>,
     principal: Principal,
-    jti: String,
-    change: StatusChange,
-    body: ReasonBody,
+    body: ApiJson<ReasonBody>,
 ) -> Result<Response, ApiError> {
     let record = state
         .issuer
-        .change_status(&principal, &jti, change, &body.reason)
+        .change_status(&principal, &jti, change, &body.value.reason)
         .await?;
     let counter = match change {
         StatusChange::Revoke => &state.metrics.revoked,
@@ -254,33 +254,6 @@ async fn change(
         StatusChange::Reinstate => &state.metrics.reinstated,
     };
     counter.inc();
-    tracing::info!(jti = %jti, by = %principal.id, change = ?change, "status changed");
+    tracing::info!(jti = %jti, by = %principal.id, change = change.name(), "status changed");
     Ok(Json(record).into_response())
-}
-
-pub(super) async fn revoke(
-    State(s): State<AppState>,
-    p: Principal,
-    Path(jti): Path<String>,
-    body: ApiJson<ReasonBody>,
-) -> Result<Response, ApiError> {
-    change(s, p, jti, StatusChange::Revoke, body.value).await
-}
-
-pub(super) async fn suspend(
-    State(s): State<AppState>,
-    p: Principal,
-    Path(jti): Path<String>,
-    body: ApiJson<ReasonBody>,
-) -> Result<Response, ApiError> {
-    change(s, p, jti, StatusChange::Suspend, body.value).await
-}
-
-pub(super) async fn reinstate(
-    State(s): State<AppState>,
-    p: Principal,
-    Path(jti): Path<String>,
-    body: ApiJson<ReasonBody>,
-) -> Result<Response, ApiError> {
-    change(s, p, jti, StatusChange::Reinstate, body.value).await
 }

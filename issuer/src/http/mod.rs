@@ -79,18 +79,15 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/licences/{jti}/qr.png", get(licences::qr_png))
         .route("/v1/licences/{jti}/qr.svg", get(licences::qr_svg))
         .route("/v1/licences/{jti}/view", get(licences::view))
-        .route("/v1/licences/{jti}/revoke", post(licences::revoke))
-        .route("/v1/licences/{jti}/suspend", post(licences::suspend))
-        .route("/v1/licences/{jti}/reinstate", post(licences::reinstate))
+        // `revoke`, `suspend`, `reinstate`: one handler per resource (any other word is 404).
+        .route("/v1/licences/{jti}/{change}", post(licences::change))
         .route("/v1/status/{list_id}", get(status::status_list))
         .route("/v1/trust-list", get(status::trust_list))
         .route("/v1/audit", get(audit::page))
         .route("/v1/audit/head", get(audit::head))
         .route("/v1/seals", post(seals::make))
         .route("/v1/seals/{es_id}", get(seals::read))
-        .route("/v1/seals/{es_id}/revoke", post(seals::revoke))
-        .route("/v1/seals/{es_id}/suspend", post(seals::suspend))
-        .route("/v1/seals/{es_id}/reinstate", post(seals::reinstate))
+        .route("/v1/seals/{es_id}/{change}", post(seals::change))
         // Documents are larger than any JSON body: this route alone takes up to
         // `MAX_DOCUMENT_BYTES` (the innermost limit is the one that applies).
         .route(

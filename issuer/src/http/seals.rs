@@ -20,7 +20,7 @@ use axum::Json;
 use huren_crypto::licence::FieldError;
 use serde::Deserialize;
 
-use super::extract::{body_bytes, idempotency_key, wants_json};
+use super::extract::{body_bytes, idempotency_key, wants_json, ChangePath};
 use super::licences::ReasonBody;
 use super::{ApiError, ApiJson, AppState};
 use crate::issuance::request_hash;
@@ -90,11 +90,11 @@ pub(super) async fn read(
         .into_response())
 }
 
-async fn change(
-    state: AppState,
+/// `POST /v1/seals/{esID}/revoke|suspend|reinstate`.
+pub(super) async fn change(
+    ChangePath { id: es_id, change }: ChangePath,
+    State(state): State<AppState>,
     principal: Principal,
-    es_id: String,
-    change: StatusChange,
     request: Request,
 ) -> Result<Response, ApiError> {
     // Scope and region first: a refused token learns nothing, not even whether a seal exists
@@ -117,38 +117,8 @@ async fn change(
         StatusChange::Reinstate => &state.metrics.seals_reinstated,
     };
     counter.inc();
-    tracing::info!(es_id = %es_id, by = %principal.id, change = ?change, "seal status changed");
+    tracing::info!(es_id = %es_id, by = %principal.id, change = change.name(), "seal status changed");
     Ok(Json(record).into_response())
-}
-
-/// `POST /v1/seals/{esID}/revoke`.
-pub(super) async fn revoke(
-    State(state): State<AppState>,
-    principal: Principal,
-    Path(es_id): Path<String>,
-    request: Request,
-) -> Result<Response, ApiError> {
-    change(state, principal, es_id, StatusChange::Revoke, request).await
-}
-
-/// `POST /v1/seals/{esID}/suspend`.
-pub(super) async fn suspend(
-    State(state): State<AppState>,
-    principal: Principal,
-    Path(es_id): Path<String>,
-    request: Request,
-) -> Result<Response, ApiError> {
-    change(state, principal, es_id, StatusChange::Suspend, request).await
-}
-
-/// `POST /v1/seals/{esID}/reinstate`.
-pub(super) async fn reinstate(
-    State(state): State<AppState>,
-    principal: Principal,
-    Path(es_id): Path<String>,
-    request: Request,
-) -> Result<Response, ApiError> {
-    change(state, principal, es_id, StatusChange::Reinstate, request).await
 }
 
 /// The query of `POST /v1/seals/{esID}/sign`.

@@ -1,5 +1,5 @@
 //! End-to-end verification over real sockets (SPEC §4–§7): provincial issuers
-//! (`huren_issuer::App`) and the verification service (`huren_verifier::server::serve`) each
+//! (`huren_issuer::App`) and the verification service (`huren_verifier::server::App`) each
 //! listen on `127.0.0.1:0`; licences are issued and revoked through the issuer's HTTP API and
 //! checked through the verifier's, or through the `huren-verifier` library.
 //!
@@ -26,6 +26,7 @@ use huren_issuer::App;
 use huren_keys::layout::{self, InitRegion, OperatorDir, RegionDir};
 use huren_keys::store::Protection;
 use huren_keys::{trust_build, SystemClock};
+use huren_verifier::server::config::VerifierFile;
 use huren_verifier::server::{self, ServerState};
 use huren_verifier::{
     FetchError, Fetched, Fetcher, HttpFetcher, TrustSource, TrustStoreError, Verdict, Verifier,
@@ -474,14 +475,11 @@ async fn open_window(state: ServerState) -> Window {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let (stop, stopped) = oneshot::channel::<()>();
-    tokio::spawn(server::serve(
-        listener,
-        state,
-        NO_BACKGROUND_REFRESH,
-        async move {
+    tokio::spawn(
+        server::App::with_state(state, NO_BACKGROUND_REFRESH, listener).run_until(async move {
             let _ = stopped.await;
-        },
-    ));
+        }),
+    );
     Window { url, _stop: stop }
 }
 
@@ -865,6 +863,116 @@ async fn verifier_refuses_to_start_without_trust_material() {
     // And the same list with the right pin opens (the failures above are about trust).
     let config = net.verifier_config(TrustSource::File(net.trust_path.clone()), None);
     assert!(Verifier::open(config, now).is_ok());
+}
+
+/// `huren verifier serve` as the CLI builds it: `App::build` from the service's settings on a
+/// bound listener. The address goes to `addr_file`, licences verify, the background work
+/// re-reads the trust list (the one test that waits for it: `refresh_secs` = 1, polled with a
+/// deadline), and the service stops when told.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_service_built_from_its_settings_serves_refreshes_and_stops() {
+    let mut net = Network::new(&[ZHEJIANG], 1).await;
+    net.start_issuers(DEFAULT_PUBLICATION).await;
+    let addr_file = net.dir.path().join("run").join("verifier.addr");
+    let config = VerifierFile {
+        trust_list: Some(net.trust_path.display().to_string()),
+        operator_cert: Some(vec![net.operator_cert.clone()]),
+        cache_dir: Some(net.dir.path().join("service-cache")),
+        addr_file: Some(addr_file.clone()),
+        refresh_secs: Some(1),
+        rate_limit: Some(0),
+        ..VerifierFile::default()
+    }
+    .resolve()
+    .unwrap();
+    let pinned =
+        huren_verifier::operator_certificates_from_pem(&std::fs::read(&net.operator_cert).unwrap())
+            .unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let app = server::App::build(&config, pinned, listener).await.unwrap();
+    let addr = app.local_addr().unwrap();
+    assert_eq!(
+        std::fs::read_to_string(&addr_file).unwrap(),
+        addr.to_string()
+    );
+    let (stop, stopped) = oneshot::channel::<()>();
+    let running = tokio::spawn(app.run_until(async move {
+        let _ = stopped.await;
+    }));
+    let url = format!("http://{addr}");
+    assert_eq!(
+        get_json(&format!("{url}/readyz")).await["trust_list_seq"],
+        1
+    );
+    let issued = net.issuer("330000").issue().await;
+    let report = verify_text(&url, "", issued["qr_text"].as_str().unwrap()).await;
+    assert_eq!(report["verdict"], "valid", "{report}");
+
+    net.write_trust_list(&net.trust_list(2, net.now.plus(60)));
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let mut seq = Value::Null;
+    while std::time::Instant::now() < deadline {
+        seq = get_json(&format!("{url}/readyz")).await["trust_list_seq"].clone();
+        if seq == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        seq, 2,
+        "the background work did not take the new trust list"
+    );
+
+    stop.send(()).unwrap();
+    tokio::time::timeout(Duration::from_secs(30), running)
+        .await
+        .expect("the service stops")
+        .unwrap()
+        .unwrap();
+    let probe = try_http(&format!("{url}/healthz"), &[], None).await;
+    assert!(probe.is_err(), "the service still answers: {probe:?}");
+}
+
+/// A fetcher with a bug: it panics.
+struct PanickingFetcher;
+
+impl Fetcher for PanickingFetcher {
+    fn fetch(&self, _url: &str, _etag: Option<&str>) -> Result<Fetched, FetchError> {
+        panic!("a bug in the fetcher")
+    }
+}
+
+/// Work on the blocking thread that panics (here: fetching the licence's status list) is
+/// answered 500 `internal` problem JSON, as on the seal route — not the report held before the
+/// fetch, which would pass an unchecked status off as an answer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_status_fetch_that_panics_is_answered_500_internal() {
+    let mut net = Network::new(&[ZHEJIANG], 1).await;
+    net.start_issuers(DEFAULT_PUBLICATION).await;
+    let config = net.verifier_config(TrustSource::File(net.trust_path.clone()), None);
+    let verifier =
+        Verifier::open_with(config, Arc::new(PanickingFetcher), SystemClock.now()).unwrap();
+    let window = open_window(server::state(Arc::new(verifier), 0)).await;
+    let issued = net.issuer("330000").issue().await;
+    for _ in 0..2 {
+        let reply = http(
+            &format!("{}/v1/verify", window.url),
+            &[("content-type", "text/plain")],
+            Some(issued["qr_text"].as_str().unwrap().as_bytes().to_vec()),
+        )
+        .await;
+        let problem = reply.json();
+        assert_eq!(reply.status, 500, "{problem}");
+        assert_eq!(problem["code"], "internal", "{problem}");
+        assert_eq!(problem["status"], 500, "{problem}");
+        assert!(
+            !problem["detail"].as_str().unwrap().contains("bug"),
+            "{problem}"
+        );
+    }
+    // Offline input the verifier can answer without the fetcher still gets its report.
+    let report = verify_text(&window.url, "", "HR1:0").await;
+    assert_eq!(report["verdict"], "invalid", "{report}");
 }
 
 /// A caching proxy in front of the issuers that can be made to serve an old copy.

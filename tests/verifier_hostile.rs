@@ -2993,14 +2993,12 @@ fn setup() -> Setup {
         .unwrap();
     let addr = listener.local_addr().unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = runtime.spawn(huren_verifier::server::serve(
-        listener,
-        state,
-        Duration::from_secs(3600),
-        async move {
-            let _ = stopped.await;
-        },
-    ));
+    let server = runtime.spawn(
+        huren_verifier::server::App::with_state(state, Duration::from_secs(3600), listener)
+            .run_until(async move {
+                let _ = stopped.await;
+            }),
+    );
     Setup {
         pki,
         verifier,
@@ -3116,12 +3114,10 @@ fn verifier_survives_hostile_input() {
         .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
         .unwrap();
     let limited_addr = listener.local_addr().unwrap();
-    let limited_server = runtime.spawn(huren_verifier::server::serve(
-        listener,
-        limited,
-        Duration::from_secs(3600),
-        std::future::pending(),
-    ));
+    let limited_server = runtime.spawn(
+        huren_verifier::server::App::with_state(limited, Duration::from_secs(3600), listener)
+            .run_until(std::future::pending()),
+    );
     let mut rate_statuses = Vec::new();
     let rate_case = Case {
         category: "rate_limit",

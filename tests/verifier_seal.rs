@@ -1,7 +1,7 @@
 //! Sealed documents at the verification service (SPEC §7, §8) over real sockets: a Zhejiang
 //! PKI (`pki init-region`) whose seal maker makes a seal for an organisation holding a
 //! seal-holder certificate; the organisation seals a PDF-like document; the verification service
-//! (`huren_verifier::server::serve` on `127.0.0.1:0`) checks the document and its `.ses` at
+//! (`huren_verifier::server::App` on `127.0.0.1:0`) checks the document and its `.ses` at
 //! `POST /v1/seals/verify`, or the `huren-verifier` library does.
 //!
 //! Zhejiang's "issuer" here is a small HTTP server on its `public_url` that the test controls:
@@ -415,14 +415,14 @@ async fn open_window(verifier: Verifier) -> Window {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let (stop, stopped) = oneshot::channel::<()>();
-    tokio::spawn(server::serve(
-        listener,
+    let app = server::App::with_state(
         server::state(Arc::new(verifier), 0),
         NO_BACKGROUND_REFRESH,
-        async move {
-            let _ = stopped.await;
-        },
-    ));
+        listener,
+    );
+    tokio::spawn(app.run_until(async move {
+        let _ = stopped.await;
+    }));
     Window { url, _stop: stop }
 }
 
@@ -805,6 +805,58 @@ impl Fetcher for NoNetwork {
             url: url.to_owned(),
             reason: "no network".into(),
         })
+    }
+}
+
+/// A fetcher with a bug: it panics.
+struct PanickingFetcher;
+
+impl Fetcher for PanickingFetcher {
+    fn fetch(&self, _url: &str, _etag: Option<&str>) -> Result<Fetched, FetchError> {
+        panic!("a bug in the fetcher")
+    }
+}
+
+/// Work on the blocking thread that panics (here: fetching the seal's status list) is
+/// answered 500 `internal` problem JSON — the licence route answers the same
+/// (tests/verifier_e2e.rs) — and the window goes on answering.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_seal_check_that_panics_is_answered_500_internal() {
+    let world = World::new(Algorithm::Es256).await;
+    let verifier = Verifier::open_with(
+        world.config(None),
+        Arc::new(PanickingFetcher),
+        SystemClock.now(),
+    )
+    .unwrap();
+    let window = open_window(verifier).await;
+    let document = contract();
+    let signature = world.sign(&document, world.now.minus(300));
+    let body = multipart(&[
+        ("document", "contract.pdf", &document),
+        ("signature", "contract.pdf.ses", &signature),
+    ]);
+    for _ in 0..2 {
+        let reply = http(
+            &format!("{}/v1/seals/verify", window.url),
+            Some(&multipart_type()),
+            Some(body.clone()),
+        )
+        .await;
+        assert_eq!(
+            reply.status,
+            500,
+            "{}",
+            String::from_utf8_lossy(&reply.body)
+        );
+        assert_eq!(reply.content_type, "application/problem+json");
+        let problem = reply.json();
+        assert_eq!(problem["code"], "internal", "{problem}");
+        assert_eq!(problem["status"], 500, "{problem}");
+        assert!(
+            !problem["detail"].as_str().unwrap().contains("bug"),
+            "{problem}"
+        );
     }
 }
 

@@ -28,7 +28,7 @@ macro_rules! on_both_databases {
     )*};
 }
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::process::Command;
 use std::sync::{Arc, OnceLock};
@@ -54,7 +54,9 @@ use huren_crypto::verify::{
 };
 use huren_keys::layout::{self, InitRegion, OperatorDir, RegionDir};
 use huren_keys::store::Protection;
+pub mod fetch;
 pub mod issuer;
+pub mod service;
 
 use huren_keys::{trust_build, PrivateKey};
 use sha2::{Digest, Sha256};
@@ -95,21 +97,21 @@ impl Province {
     }
 
     pub fn claims(&self) -> LicenceClaims {
-        let licence = sample_licence();
-        let jti = LicenceId::generate(
-            &licence.type_code,
-            &licence.issuer.code,
-            "2026000001",
-            "001",
-        )
-        .unwrap();
-        let status = StatusReference {
+        self.claims_for("2026000001", sample_licence(), Some(IDX))
+    }
+
+    /// Claims signed at `SIGNED` for `licence` with serial `serial` (the `jti`'s sequence
+    /// part), pointing at `idx` of this province's status list if given.
+    pub fn claims_for(&self, serial: &str, licence: Licence, idx: Option<u64>) -> LicenceClaims {
+        let jti =
+            LicenceId::generate(&licence.type_code, &licence.issuer.code, serial, "001").unwrap();
+        let status = idx.map(|idx| StatusReference {
             status_list: StatusListPointer {
-                idx: IDX,
+                idx,
                 uri: self.status_uri(),
             },
-        };
-        LicenceClaims::new(self.code(), jti, SIGNED, licence, Some(status))
+        });
+        LicenceClaims::new(self.code(), jti, SIGNED, licence, status)
     }
 
     pub fn sign(&self, claims: &LicenceClaims) -> String {
@@ -120,8 +122,15 @@ impl Province {
 
     /// A status list with `IDX` set to `value`, signed at `iat`, valid a day.
     pub fn status_list(&self, value: StatusValue, iat: UnixTime) -> String {
+        self.status_list_with(&[(IDX, value)], iat)
+    }
+
+    /// A status list with each `(index, value)` of `entries` set, signed at `iat`, valid a day.
+    pub fn status_list_with(&self, entries: &[(u64, StatusValue)], iat: UnixTime) -> String {
         let mut list = StatusList::new(2, 1 << 17).unwrap();
-        list.set(IDX as usize, value).unwrap();
+        for (idx, value) in entries {
+            list.set(*idx as usize, *value).unwrap();
+        }
         StatusListClaims {
             sub: self.status_uri(),
             iat: iat.seconds(),
@@ -229,19 +238,37 @@ impl Fixture {
     }
 }
 
+/// 建筑业企业资质证书 of 杭州示例建设有限公司, valid 2026-11-20 to 2031-11-19.
 pub fn sample_licence() -> Licence {
+    licence_with("2026-11-20", "2031-11-19", default_face())
+}
+
+/// The sample licence issued on `valid_from`, valid until `valid_until`, with `face`.
+pub fn licence_with(
+    valid_from: &str,
+    valid_until: &str,
+    face: BTreeMap<String, String>,
+) -> Licence {
     serde_json::from_value(serde_json::json!({
         "type_code": "11100000000013338W032",
         "type_name": "建筑业企业资质证书",
         "number": "D233012345",
         "holder": {"name": "杭州示例建设有限公司", "id_type": "001", "id": "91350100M000100Y43"},
         "issuer": {"name": "浙江省住房和城乡建设厅", "code": "11220000013544541J"},
-        "issued_on": "2026-11-20",
-        "valid_from": "2026-11-20",
-        "valid_until": "2031-11-19",
-        "face": {"资质类别及等级": "建筑工程施工总承包壹级"}
+        "issued_on": valid_from,
+        "valid_from": valid_from,
+        "valid_until": valid_until,
+        "face": face,
     }))
     .unwrap()
+}
+
+/// The sample licence's face: one field.
+pub fn default_face() -> BTreeMap<String, String> {
+    BTreeMap::from([(
+        "资质类别及等级".to_owned(),
+        "建筑工程施工总承包壹级".to_owned(),
+    )])
 }
 
 /// Verified status lists for every province, each with `IDX` set to `value`.

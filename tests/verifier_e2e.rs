@@ -17,6 +17,11 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+mod common;
+
+use common::fetch::PanickingFetcher;
+use common::service::{http, open_window, reasons, try_http};
+
 use huren_crypto::alg::Algorithm;
 use huren_crypto::ids::RegionCode;
 use huren_crypto::time::{Clock, UnixTime};
@@ -26,8 +31,8 @@ use huren_issuer::App;
 use huren_keys::layout::{self, InitRegion, OperatorDir, RegionDir};
 use huren_keys::store::Protection;
 use huren_keys::{trust_build, SystemClock};
+use huren_verifier::server;
 use huren_verifier::server::config::VerifierFile;
-use huren_verifier::server::{self, ServerState};
 use huren_verifier::{
     FetchError, Fetched, Fetcher, HttpFetcher, TrustSource, TrustStoreError, Verdict, Verifier,
     VerifierConfig, VerifyOptions,
@@ -40,84 +45,11 @@ use tokio::task::JoinHandle;
 const ZHEJIANG: (&str, Algorithm) = ("330000", Algorithm::Es256);
 const JIANGSU: (&str, Algorithm) = ("320000", Algorithm::Ps256);
 
-/// The services' background refresh period: long enough never to run during a test, so
-/// every refresh a test observes is one it asked for.
-const NO_BACKGROUND_REFRESH: Duration = Duration::from_secs(3600);
-
 /// The verifier's fetch timeout: a stopped issuer fails fast.
 const FETCH_TIMEOUT: Duration = Duration::from_millis(500);
 
 // ---------------------------------------------------------------------------------------------
-// HTTP client (ureq, blocking, off the runtime's workers)
-
-#[derive(Debug)]
-struct Reply {
-    status: u16,
-    body: Vec<u8>,
-}
-
-impl Reply {
-    fn json(&self) -> Value {
-        serde_json::from_slice(&self.body).unwrap_or_else(|e| {
-            panic!(
-                "HTTP {}: not JSON ({e}): {}",
-                self.status,
-                String::from_utf8_lossy(&self.body)
-            )
-        })
-    }
-}
-
-/// GET (no body) or POST (body) `url`; `Err` only when no HTTP answer came at all.
-async fn try_http(
-    url: &str,
-    headers: &[(&'static str, &str)],
-    body: Option<Vec<u8>>,
-) -> Result<Reply, String> {
-    let url = url.to_owned();
-    let headers: Vec<(&'static str, String)> =
-        headers.iter().map(|(k, v)| (*k, (*v).to_owned())).collect();
-    tokio::task::spawn_blocking(move || {
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .timeout_global(Some(Duration::from_secs(30)))
-            .build()
-            .new_agent();
-        let result = match body {
-            None => {
-                let mut request = agent.get(&url);
-                for (name, value) in &headers {
-                    request = request.header(*name, value);
-                }
-                request.call()
-            }
-            Some(body) => {
-                let mut request = agent.post(&url);
-                for (name, value) in &headers {
-                    request = request.header(*name, value);
-                }
-                request.send(&body[..])
-            }
-        };
-        let mut response = result.map_err(|e| e.to_string())?;
-        let status = response.status().as_u16();
-        let body = response
-            .body_mut()
-            .with_config()
-            .limit(16 << 20)
-            .read_to_vec()
-            .map_err(|e| e.to_string())?;
-        Ok(Reply { status, body })
-    })
-    .await
-    .unwrap()
-}
-
-async fn http(url: &str, headers: &[(&'static str, &str)], body: Option<Vec<u8>>) -> Reply {
-    try_http(url, headers, body)
-        .await
-        .unwrap_or_else(|e| panic!("{url}: {e}"))
-}
+// HTTP helpers (the client is `common::service`)
 
 async fn get_json(url: &str) -> Value {
     let reply = http(url, &[], None).await;
@@ -170,15 +102,6 @@ fn multipart_image(png: &[u8]) -> (String, Vec<u8>) {
     body.extend_from_slice(png);
     body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
     (format!("multipart/form-data; boundary={boundary}"), body)
-}
-
-fn reasons(report: &Value) -> Vec<String> {
-    report["reasons"]
-        .as_array()
-        .unwrap_or_else(|| panic!("no reasons: {report}"))
-        .iter()
-        .map(|r| r.as_str().unwrap().to_owned())
-        .collect()
 }
 
 fn codes(report: &huren_verifier::Report) -> Vec<&'static str> {
@@ -463,24 +386,6 @@ fn open(config: VerifierConfig) -> Result<Verifier, TrustStoreError> {
         Arc::new(HttpFetcher::new(FETCH_TIMEOUT)),
         SystemClock.now(),
     )
-}
-
-/// `huren verifier serve` in-process, on a real socket.
-struct Window {
-    url: String,
-    _stop: oneshot::Sender<()>,
-}
-
-async fn open_window(state: ServerState) -> Window {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let (stop, stopped) = oneshot::channel::<()>();
-    tokio::spawn(
-        server::App::with_state(state, NO_BACKGROUND_REFRESH, listener).run_until(async move {
-            let _ = stopped.await;
-        }),
-    );
-    Window { url, _stop: stop }
 }
 
 fn has_file(dir: &Path, matches: impl Fn(&str) -> bool) -> bool {
@@ -931,15 +836,6 @@ async fn the_service_built_from_its_settings_serves_refreshes_and_stops() {
         .unwrap();
     let probe = try_http(&format!("{url}/healthz"), &[], None).await;
     assert!(probe.is_err(), "the service still answers: {probe:?}");
-}
-
-/// A fetcher with a bug: it panics.
-struct PanickingFetcher;
-
-impl Fetcher for PanickingFetcher {
-    fn fetch(&self, _url: &str, _etag: Option<&str>) -> Result<Fetched, FetchError> {
-        panic!("a bug in the fetcher")
-    }
 }
 
 /// Work on the blocking thread that panics (here: fetching the licence's status list) is

@@ -20,17 +20,16 @@ use std::time::Duration;
 mod common;
 
 use common::fetch::PanickingFetcher;
+use common::pki;
 use common::service::{http, open_window, reasons, try_http};
 
 use huren_crypto::alg::Algorithm;
-use huren_crypto::ids::RegionCode;
 use huren_crypto::time::{Clock, UnixTime};
 use huren_issuer::config::IssuerFile;
 use huren_issuer::tokens::{self, Scope, TokenSpec};
 use huren_issuer::App;
-use huren_keys::layout::{self, InitRegion, OperatorDir, RegionDir};
-use huren_keys::store::Protection;
-use huren_keys::{trust_build, SystemClock};
+use huren_keys::layout::{OperatorDir, RegionDir};
+use huren_keys::SystemClock;
 use huren_verifier::server;
 use huren_verifier::server::config::VerifierFile;
 use huren_verifier::{
@@ -226,14 +225,11 @@ impl Network {
         let dir = tempfile::tempdir().unwrap();
         let now = SystemClock.now();
         let made = now.minus(3600);
-        let operator = layout::init_operator(
+        let operator = pki::operator(
             &dir.path().join("operator"),
             "国家政务服务平台（测试）",
-            Algorithm::Es256,
-            Protection::Plaintext,
             made,
-        )
-        .unwrap();
+        );
         let operator_cert = dir
             .path()
             .join("operator")
@@ -242,16 +238,14 @@ impl Network {
         let mut regions = Vec::new();
         for (code, alg) in provinces {
             let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-            let code = RegionCode::parse(code).unwrap();
-            let init = InitRegion {
-                name: code.province_name().to_owned(),
-                code: code.clone(),
-                alg: *alg,
-                public_url: format!("http://{}", listener.local_addr().unwrap()),
-                protection: Protection::Plaintext,
-                now: made,
-            };
-            regions.push(layout::init_region(&dir.path().join(code.as_str()), &init).unwrap());
+            let public_url = format!("http://{}", listener.local_addr().unwrap());
+            regions.push(pki::province(
+                &dir.path().join(code),
+                code,
+                *alg,
+                &public_url,
+                made,
+            ));
             listeners.push(listener);
         }
         let trust_path = dir.path().join("trust-list.jwt");
@@ -272,20 +266,7 @@ impl Network {
 
     /// A validly signed trust list over the provinces, with `seq`, signed at `iat`.
     fn trust_list(&self, seq: u64, iat: UnixTime) -> String {
-        let claims = trust_build::assemble(
-            &self.operator.config.name,
-            &self.regions,
-            seq,
-            iat,
-            7 * 86_400,
-        )
-        .unwrap();
-        trust_build::sign(
-            &claims,
-            &self.operator.key(None).unwrap(),
-            &self.operator.certificate().unwrap(),
-        )
-        .unwrap()
+        pki::trust_list(&self.operator, &self.regions, seq, iat)
     }
 
     /// Replaces the trust list file atomically (a reader never sees half of it).
@@ -748,14 +729,11 @@ async fn verifier_refuses_to_start_without_trust_material() {
     );
 
     // A good trust list file, but another operator pinned.
-    let other = layout::init_operator(
+    let other = pki::operator(
         &net.dir.path().join("other-operator"),
         "别的运营方",
-        Algorithm::Es256,
-        Protection::Plaintext,
         net.now.minus(60),
-    )
-    .unwrap();
+    );
     let other_pem = std::fs::read(other.path.join(&other.config.files.cert)).unwrap();
     let mut config = net.verifier_config(TrustSource::File(net.trust_path.clone()), None);
     config.operator_certs = huren_verifier::operator_certificates_from_pem(&other_pem).unwrap();

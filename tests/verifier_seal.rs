@@ -19,6 +19,7 @@ use std::time::Duration;
 mod common;
 
 use common::fetch::{NoNetwork, PanickingFetcher};
+use common::pki;
 use common::service::{http, open_window_on, reasons, Reply, Window};
 
 use axum::extract::State;
@@ -30,7 +31,7 @@ use huren_crypto::alg::Algorithm;
 use huren_crypto::b64;
 use huren_crypto::cert::Certificate;
 use huren_crypto::crl::RevocationReason;
-use huren_crypto::ids::{RegionCode, Uscc};
+use huren_crypto::ids::Uscc;
 use huren_crypto::seal::{
     make_seal, sign_document, EsId, PictureType, SealPicture, SealSpec, SealStatusReference,
 };
@@ -41,7 +42,7 @@ use huren_keys::crl::{issue_crl, CrlContents, CrlEntry};
 use huren_keys::holder::{issue_holder, HolderRequest};
 use huren_keys::layout::{self, InitRegion, OperatorDir, RegionDir};
 use huren_keys::store::Protection;
-use huren_keys::{trust_build, PrivateKey, SystemClock};
+use huren_keys::{PrivateKey, SystemClock};
 use huren_verifier::server::{MAX_DOCUMENT_BYTES, MAX_SEAL_BODY_BYTES, MAX_SIGNATURE_BYTES};
 use huren_verifier::{
     Fetcher, HttpFetcher, SealOutcome, TrustSource, Verdict, Verifier, VerifierConfig,
@@ -181,31 +182,17 @@ impl World {
                 .await
         });
 
-        let operator = layout::init_operator(
+        let operator = pki::operator(
             &dir.path().join("operator"),
             "国家政务服务平台（测试）",
-            Algorithm::Es256,
-            Protection::Plaintext,
             made,
-        )
-        .unwrap();
+        );
         let operator_cert = dir
             .path()
             .join("operator")
             .join(&operator.config.files.cert);
-        let code = RegionCode::parse(ZHEJIANG).unwrap();
-        let zhejiang = layout::init_region(
-            &dir.path().join(ZHEJIANG),
-            &InitRegion {
-                name: code.province_name().to_owned(),
-                code: code.clone(),
-                alg,
-                public_url: public_url.clone(),
-                protection: Protection::Plaintext,
-                now: made,
-            },
-        )
-        .unwrap();
+        let zhejiang = pki::province(&dir.path().join(ZHEJIANG), ZHEJIANG, alg, &public_url, made);
+        let code = zhejiang.config.code.clone();
         let trust_path = dir.path().join("trust-list.jwt");
         write_trust_list(&operator, &zhejiang, &trust_path, now);
 
@@ -366,20 +353,7 @@ fn http_fetcher() -> Arc<dyn Fetcher> {
 }
 
 fn write_trust_list(operator: &OperatorDir, region: &RegionDir, path: &Path, iat: UnixTime) {
-    let claims = trust_build::assemble(
-        &operator.config.name,
-        std::slice::from_ref(region),
-        1,
-        iat,
-        7 * DAY,
-    )
-    .unwrap();
-    let token = trust_build::sign(
-        &claims,
-        &operator.key(None).unwrap(),
-        &operator.certificate().unwrap(),
-    )
-    .unwrap();
+    let token = pki::trust_list(operator, std::slice::from_ref(region), 1, iat);
     std::fs::write(path, format!("{token}\n")).unwrap();
 }
 
@@ -1162,31 +1136,23 @@ async fn seal_made_and_revoked_at_the_issuer_is_checked_at_a_window() {
     let made = now.minus(3600);
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let public_url = format!("http://{}", listener.local_addr().unwrap());
-    let operator = layout::init_operator(
+    let operator = pki::operator(
         &dir.path().join("operator"),
         "国家政务服务平台（测试）",
-        Algorithm::Es256,
-        Protection::Plaintext,
         made,
-    )
-    .unwrap();
+    );
     let operator_cert = dir
         .path()
         .join("operator")
         .join(&operator.config.files.cert);
-    let code = RegionCode::parse(ZHEJIANG).unwrap();
-    let zhejiang = layout::init_region(
+    let zhejiang = pki::province(
         &dir.path().join(ZHEJIANG),
-        &InitRegion {
-            name: code.province_name().to_owned(),
-            code: code.clone(),
-            alg: Algorithm::Sm2Sm3,
-            public_url: public_url.clone(),
-            protection: Protection::Plaintext,
-            now: made,
-        },
-    )
-    .unwrap();
+        ZHEJIANG,
+        Algorithm::Sm2Sm3,
+        &public_url,
+        made,
+    );
+    let code = zhejiang.config.code.clone();
     let trust_path = dir.path().join("trust-list.jwt");
     write_trust_list(&operator, &zhejiang, &trust_path, now);
     let crl_path = dir.path().join("zhejiang-root.crl");

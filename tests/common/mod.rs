@@ -52,10 +52,10 @@ use huren_crypto::trust_list::{
 use huren_crypto::verify::{
     verify_licence, CheckName, NoStatusLists, Outcome, Report, Verdict, VerifyOptions, Warning,
 };
-use huren_keys::layout::{self, InitRegion, OperatorDir, RegionDir};
-use huren_keys::store::Protection;
+use huren_keys::layout::{OperatorDir, RegionDir};
 pub mod fetch;
 pub mod issuer;
+pub mod pki;
 pub mod service;
 
 use huren_keys::{trust_build, PrivateKey};
@@ -160,24 +160,10 @@ pub fn fixture() -> &'static Fixture {
     static FIXTURE: OnceLock<Fixture> = OnceLock::new();
     FIXTURE.get_or_init(|| {
         let dir = tempfile::tempdir().unwrap();
-        let operator = layout::init_operator(
-            &dir.path().join("op"),
-            "测试运营方",
-            Algorithm::Es256,
-            Protection::Plaintext,
-            MADE,
-        )
-        .unwrap();
+        let operator = pki::operator(&dir.path().join("op"), "测试运营方", MADE);
         let province = |code: &str, alg| {
-            let init = InitRegion {
-                code: RegionCode::parse(code).unwrap(),
-                name: RegionCode::parse(code).unwrap().province_name().to_owned(),
-                alg,
-                public_url: format!("https://issuer-{code}.example"),
-                protection: Protection::Plaintext,
-                now: MADE,
-            };
-            let region = layout::init_region(&dir.path().join(code), &init).unwrap();
+            let public_url = format!("https://issuer-{code}.example");
+            let region = pki::province(&dir.path().join(code), code, alg, &public_url, MADE);
             let (signer, signer_cert) = region.active_signer(None).unwrap();
             let (status_signer, status_cert) = region.status_signer(None).unwrap();
             Province {
@@ -193,8 +179,14 @@ pub fn fixture() -> &'static Fixture {
         let anhui = province("340000", Algorithm::Sm2Sm3);
         let outsider = province("310000", Algorithm::Es256);
         let regions = [zhejiang.dir.clone(), jiangsu.dir.clone(), anhui.dir.clone()];
-        let trust_claims =
-            trust_build::assemble("测试运营方", &regions, 42, MADE, 7 * 86_400).unwrap();
+        let trust_claims = trust_build::assemble(
+            "测试运营方",
+            &regions,
+            42,
+            MADE,
+            pki::TRUST_LIST_VALIDITY_SECS,
+        )
+        .unwrap();
         Fixture {
             operator_key: operator.key(None).unwrap(),
             operator_cert: Certificate::from_der(&operator.certificate().unwrap()).unwrap(),

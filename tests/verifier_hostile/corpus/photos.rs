@@ -77,13 +77,13 @@ pub(super) fn photos(c: &mut Corpus, photos: &Photos, real: &Real) {
     c.add(
         cat,
         "real QR code PNG (zhejiang)",
-        bad(&qr_png),
+        bad(qr_png),
         Expect::Valid,
     );
     c.add(
         cat,
         "real QR code PNG (anhui, SM2)",
-        bad(&qr_png_sm2),
+        bad(qr_png_sm2),
         Expect::Valid,
     );
     c.add(
@@ -93,7 +93,7 @@ pub(super) fn photos(c: &mut Corpus, photos: &Photos, real: &Real) {
             name: "image",
             filename: Some("a.jpg"),
             content_type: Some("image/jpeg"),
-            data: &qr_jpeg,
+            data: qr_jpeg,
         }]),
         Expect::Valid,
     );
@@ -104,7 +104,7 @@ pub(super) fn photos(c: &mut Corpus, photos: &Photos, real: &Real) {
             name: "image",
             filename: None,
             content_type: None,
-            data: &qr_png,
+            data: qr_png,
         }]),
         Expect::Valid,
     );
@@ -122,42 +122,42 @@ pub(super) fn photos(c: &mut Corpus, photos: &Photos, real: &Real) {
                 name: "img",
                 filename: Some("x.png"),
                 content_type: Some("image/png"),
-                data: &noise_png,
+                data: noise_png,
             },
-            image_part(&qr_png),
+            image_part(qr_png),
         ]),
         Expect::Valid,
     );
     c.add(
         cat,
         "QR code of a tampered HR1 text",
-        bad(&tampered_png),
+        bad(tampered_png),
         Expect::Report,
     );
     c.reason("bad_signature");
     c.add(
         cat,
         "QR code of \"hello, world\"",
-        bad(&hello_png),
+        bad(hello_png),
         Expect::Report,
     );
     c.reason("malformed");
     c.add(
         cat,
         "PNG of noise, no QR code",
-        bad(&noise_png),
+        bad(noise_png),
         Expect::Problem(400, "no_qr_code"),
     );
     c.add(
         cat,
         "PNG gradient, no QR code",
-        bad(&gradient_png),
+        bad(gradient_png),
         Expect::Problem(400, "no_qr_code"),
     );
     c.add(
         cat,
         "JPEG gradient, no QR code",
-        bad(&gradient_jpeg),
+        bad(gradient_jpeg),
         Expect::Problem(400, "no_qr_code"),
     );
     c.add(
@@ -277,7 +277,7 @@ pub(super) fn multipart_structure(c: &mut Corpus, photos: &Photos) {
             name: "photo",
             filename: Some("a.png"),
             content_type: Some("image/png"),
-            data: &qr_png,
+            data: qr_png,
         }]),
         Expect::Problem(400, "missing_image"),
     );
@@ -303,7 +303,7 @@ pub(super) fn multipart_structure(c: &mut Corpus, photos: &Photos) {
         cat,
         "unterminated multipart",
         {
-            let mut body = multipart_body(&[image_part(&qr_png)]);
+            let mut body = multipart_body(&[image_part(qr_png)]);
             body.truncate(body.len() - BOUNDARY.len() - 8);
             post(
                 Some(&format!("multipart/form-data; boundary={BOUNDARY}")),
@@ -317,7 +317,7 @@ pub(super) fn multipart_structure(c: &mut Corpus, photos: &Photos) {
         "wrong boundary",
         post(
             Some("multipart/form-data; boundary=other"),
-            &multipart_body(&[image_part(&qr_png)]),
+            &multipart_body(&[image_part(qr_png)]),
         ),
         Expect::NotValid,
     );
@@ -358,7 +358,7 @@ pub(super) fn multipart_structure(c: &mut Corpus, photos: &Photos) {
     c.add(
         cat,
         "two image fields (first is garbage)",
-        multipart(&[image_part(b"garbage"), image_part(&qr_png)]),
+        multipart(&[image_part(b"garbage"), image_part(qr_png)]),
         Expect::Problem(400, "unreadable_image"),
     );
     c.add(

@@ -20,6 +20,7 @@ use std::time::Duration;
 mod common;
 
 use common::fetch::PanickingFetcher;
+use common::multipart;
 use common::pki;
 use common::service::{http, open_window, reasons, try_http};
 
@@ -87,20 +88,6 @@ async fn verify_text(verifier_url: &str, query: &str, qr_text: &str) -> Value {
         format!("{qr_text}\r\n").into_bytes(),
     )
     .await
-}
-
-fn multipart_image(png: &[u8]) -> (String, Vec<u8>) {
-    let boundary = "huren-e2e-3f9c0a7d";
-    let mut body = Vec::new();
-    body.extend_from_slice(
-        format!(
-            "--{boundary}\r\nContent-Disposition: form-data; name=\"image\"; filename=\"qr.png\"\r\nContent-Type: image/png\r\n\r\n"
-        )
-        .as_bytes(),
-    );
-    body.extend_from_slice(png);
-    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
-    (format!("multipart/form-data; boundary={boundary}"), body)
 }
 
 fn codes(report: &huren_verifier::Report) -> Vec<&'static str> {
@@ -433,7 +420,10 @@ async fn zhejiang_licence_verifies_at_a_jiangsu_window() {
     expect_valid_zhejiang(&report, "JSON token");
 
     let png = huren_issuer::render::qr_png(qr_text, 4).unwrap();
-    let (content_type, body) = multipart_image(&png);
+    let (content_type, body) = (
+        multipart::content_type(),
+        multipart::body(&[multipart::image(&png)]),
+    );
     let report = verify_at_window(&window.url, "", &content_type, body).await;
     expect_valid_zhejiang(&report, "multipart PNG");
 

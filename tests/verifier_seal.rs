@@ -19,6 +19,7 @@ use std::time::Duration;
 mod common;
 
 use common::fetch::{NoNetwork, PanickingFetcher};
+use common::multipart::Part;
 use common::pki;
 use common::service::{http, open_window_on, reasons, Reply, Window};
 
@@ -426,27 +427,13 @@ async fn headers_only(url: &str, content_type: &str, length: usize) -> Reply {
     .unwrap()
 }
 
-const BOUNDARY: &str = "huren-seal-7c1e52b0";
-
-/// A multipart body with `parts` (name, file name, bytes).
+/// A multipart body with `parts` (name, file name, bytes), each a file.
 fn multipart(parts: &[(&str, &str, &[u8])]) -> Vec<u8> {
-    let mut body = Vec::new();
-    for (name, file_name, bytes) in parts {
-        body.extend_from_slice(
-            format!(
-                "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"{file_name}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
-            )
-            .as_bytes(),
-        );
-        body.extend_from_slice(bytes);
-        body.extend_from_slice(b"\r\n");
-    }
-    body.extend_from_slice(format!("--{BOUNDARY}--\r\n").as_bytes());
-    body
-}
-
-fn multipart_type() -> String {
-    format!("multipart/form-data; boundary={BOUNDARY}")
+    let parts: Vec<Part<'_>> = parts
+        .iter()
+        .map(|(name, file_name, bytes)| Part::file(name, file_name, bytes))
+        .collect();
+    common::multipart::body(&parts)
 }
 
 /// Posts a document and its signature as the clerk's page does; asserts HTTP 200 (outcomes
@@ -458,7 +445,7 @@ async fn verify_at_window(url: &str, query: &str, document: &[u8], signature: &[
     ]);
     let reply = http(
         &format!("{url}/v1/seals/verify{query}"),
-        &[("content-type", multipart_type().as_str())],
+        &[("content-type", common::multipart::content_type().as_str())],
         Some(body),
     )
     .await;
@@ -704,7 +691,7 @@ async fn a_seal_check_that_panics_is_answered_500_internal() {
     for _ in 0..2 {
         let reply = http(
             &format!("{}/v1/seals/verify", window.url),
-            &[("content-type", multipart_type().as_str())],
+            &[("content-type", common::multipart::content_type().as_str())],
             Some(body.clone()),
         )
         .await;
@@ -867,7 +854,7 @@ async fn bad_requests_are_4xx_problems_naming_the_part() {
     let url = format!("{}/v1/seals/verify", window.url);
     let document = contract();
     let signature = world.sign(&document, world.now.minus(300));
-    let multipart_type = multipart_type();
+    let multipart_type = common::multipart::content_type();
 
     let expect = |reply: Reply, status: u16, code: &str, part: Option<&str>| {
         assert_eq!(

@@ -55,6 +55,7 @@ use huren_crypto::verify::{
 use huren_keys::layout::{OperatorDir, RegionDir};
 pub mod fetch;
 pub mod issuer;
+pub mod multipart;
 pub mod pki;
 pub mod service;
 

@@ -6,6 +6,9 @@ use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
+use crate::common::multipart;
+pub use crate::common::multipart::{body as multipart_body, image as image_part, Part, BOUNDARY};
+
 /// A guard against a hung exchange, not a speed requirement: an answer that has not come by
 /// then counts as a hang (how fast the service answers is measured by
 /// `bench/verifier-load.sh`).
@@ -218,50 +221,9 @@ pub fn json_body(field: &str, text: &str) -> Vec<u8> {
     serde_json::to_vec(&serde_json::json!({ field: text })).unwrap()
 }
 
-pub const BOUNDARY: &str = "hurenHostileBoundary7MA4YWxkTrZu0gW";
-
-pub struct Part<'a> {
-    pub name: &'a str,
-    pub filename: Option<&'a str>,
-    pub content_type: Option<&'a str>,
-    pub data: &'a [u8],
-}
-
-pub fn image_part(data: &[u8]) -> Part<'_> {
-    Part {
-        name: "image",
-        filename: Some("photo.png"),
-        content_type: Some("image/png"),
-        data,
-    }
-}
-
-pub fn multipart_body(parts: &[Part<'_>]) -> Vec<u8> {
-    let mut out = Vec::new();
-    for part in parts {
-        out.extend_from_slice(format!("--{BOUNDARY}\r\n").as_bytes());
-        let mut disposition = format!("Content-Disposition: form-data; name=\"{}\"", part.name);
-        if let Some(f) = part.filename {
-            disposition.push_str(&format!("; filename=\"{f}\""));
-        }
-        out.extend_from_slice(disposition.as_bytes());
-        out.extend_from_slice(b"\r\n");
-        if let Some(ct) = part.content_type {
-            out.extend_from_slice(format!("Content-Type: {ct}\r\n").as_bytes());
-        }
-        out.extend_from_slice(b"\r\n");
-        out.extend_from_slice(part.data);
-        out.extend_from_slice(b"\r\n");
-    }
-    out.extend_from_slice(format!("--{BOUNDARY}--\r\n").as_bytes());
-    out
-}
-
+/// A `POST /v1/verify` of a multipart form with `parts`.
 pub fn multipart(parts: &[Part<'_>]) -> Vec<u8> {
-    post(
-        Some(&format!("multipart/form-data; boundary={BOUNDARY}")),
-        &multipart_body(parts),
-    )
+    post(Some(&multipart::content_type()), &multipart_body(parts))
 }
 
 pub fn get(addr: SocketAddr, path: &str) -> Response {

@@ -155,6 +155,32 @@ fn strings(step: &Value, key: &str) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// The newest history entry starts with the time the card shows after `label`
+/// (`YYYY-MM-DD HH:MM:SS`), and that time is China's: within minutes of now at UTC+08:00,
+/// whatever zone and locale the browser runs in.
+fn assert_history_time_is_the_cards(step: &Value, label: &str) {
+    let meta = text(step, "meta");
+    let shown = meta
+        .strip_prefix(label)
+        .and_then(|rest| rest.split(" · ").next())
+        .unwrap_or_else(|| panic!("no time after {label:?} on the card: {step}"));
+    let rfc3339 = format!("{}+08:00", shown.replacen(' ', "T", 1));
+    let at = time::OffsetDateTime::parse(&rfc3339, &time::format_description::well_known::Rfc3339)
+        .unwrap_or_else(|e| panic!("the card's time {shown:?} is not YYYY-MM-DD HH:MM:SS: {e}"));
+    let off = (SystemClock.now().seconds() - at.unix_timestamp()).abs();
+    assert!(
+        off < 600,
+        "the card's time {shown} is not China time ({off} s off)"
+    );
+    let history = strings(step, "history");
+    assert!(
+        history
+            .first()
+            .is_some_and(|newest| newest.starts_with(&format!("{shown}  "))),
+        "the history's time is not the card's {shown:?}: {history:?}"
+    );
+}
+
 /// Runs the Node driver `script` on `plan` (written into `dir`), with a hard limit so a hung
 /// browser cannot hang the test run; asserts it succeeded and returns its observations.
 fn run_driver(script: &str, dir: &Path, plan: &Value, failure_shot: &str) -> Value {
@@ -294,6 +320,10 @@ fn clerk_scans_verifies_sees_a_revocation_and_switches_language() {
             "admin_token": jiangsu["admin_token"],
         },
         "after_switch": {"qr_text": after_switch["qr_text"]},
+        // A PC in another zone and locale (12 h with AM/PM, 12 or 13 hours behind China): the
+        // page's times must still be China's, 24 h.
+        "locale": "en-US",
+        "timezone_id": "America/New_York",
     });
     let obs = run_driver(
         "clerk-page.mjs",
@@ -337,6 +367,7 @@ fn clerk_scans_verifies_sees_a_revocation_and_switches_language() {
     );
     assert_eq!(text(step, "focused"), "scan", "{step}");
     assert_eq!(strings(step, "history").len(), 1, "{step}");
+    assert_history_time_is_the_cards(step, "核验时间 ");
 
     // The revoked licence: red 无效 with the reason in plain words.
     assert_eq!(steps["revoke_status"], 200, "{steps}");
@@ -402,6 +433,7 @@ fn clerk_scans_verifies_sees_a_revocation_and_switches_language() {
     );
     assert!(text(step, "meta").starts_with("Checked at"), "{step}");
     assert_eq!(strings(step, "history").len(), 3, "{step}");
+    assert_history_time_is_the_cards(step, "Checked at ");
 
     assert_only_the_verifier(&obs, verifier, "/v1/verify", 3);
 

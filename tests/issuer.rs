@@ -569,20 +569,7 @@ async fn signer_rollover_keeps_old_licences_valid_and_unlisted_keys_are_refused(
     let operator = OperatorDir::open(&issuer.dir.path().join("op"))
         .unwrap()
         .with_plaintext_keys(huren_keys::store::PlaintextKeys::Allow);
-    let claims = huren_keys::trust_build::assemble(
-        "测试运营方",
-        std::slice::from_ref(&region),
-        2,
-        now.minus(30),
-        7 * 86_400,
-    )
-    .unwrap();
-    let token = huren_keys::trust_build::sign(
-        &claims,
-        &operator.key(None).unwrap(),
-        &operator.certificate().unwrap(),
-    )
-    .unwrap();
+    let token = common::pki::trust_list(&operator, std::slice::from_ref(&region), 2, now.minus(30));
     std::fs::write(&issuer.config.trust_list, &token).unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let app = huren_issuer::App::build(&issuer.config, listener, None, Arc::new(FixedClock(now)))

@@ -328,8 +328,6 @@ mod verifier_caches {
     use std::sync::Mutex;
 
     use huren_crypto::cert::Certificate;
-    use huren_keys::layout;
-    use huren_keys::store::Protection;
     use huren_keys::trust_build;
     use huren_verifier::{FetchError, Fetched, Fetcher, StatusCache, TrustSource, TrustStore};
 
@@ -395,14 +393,7 @@ mod verifier_caches {
     fn a_verifier_that_followed_an_operator_pivot_restarts_from_its_cache() {
         let f = fixture();
         let dir = tempfile::tempdir().unwrap();
-        let successor = layout::init_operator(
-            &dir.path().join("next-op"),
-            "继任运营方",
-            Algorithm::Es256,
-            Protection::Plaintext,
-            MADE,
-        )
-        .unwrap();
+        let successor = pki::operator(&dir.path().join("next-op"), "继任运营方", MADE);
         let successor_der = successor.certificate().unwrap();
         let successor_key = successor.key(None).unwrap();
 

@@ -11,7 +11,6 @@ use std::path::Path;
 use std::process::Command;
 use std::sync::Arc;
 
-use huren_crypto::alg::Algorithm;
 use huren_crypto::b64;
 use huren_crypto::cert::Certificate;
 use huren_crypto::ids::LicenceId;
@@ -25,8 +24,6 @@ use huren_crypto::trust_list::{
 use huren_crypto::verify::{
     verify_licence, CheckName, NoStatusLists, Outcome, Verdict, VerifyOptions, Warning,
 };
-use huren_keys::layout::{self};
-use huren_keys::store::Protection;
 use huren_keys::trust_build;
 use sha2::{Digest, Sha256};
 
@@ -570,14 +567,7 @@ fn trust_list_must_be_signed_by_a_pinned_operator_and_never_roll_back() {
 
     // Another operator.
     let other_dir = tempfile::tempdir().unwrap();
-    let other = layout::init_operator(
-        &other_dir.path().join("op"),
-        "冒充者",
-        Algorithm::Es256,
-        Protection::Plaintext,
-        MADE,
-    )
-    .unwrap();
+    let other = pki::operator(&other_dir.path().join("op"), "冒充者", MADE);
     let other_cert = Certificate::from_der(&other.certificate().unwrap()).unwrap();
     assert!(matches!(
         TrustList::verify(&token, std::slice::from_ref(&other_cert)),

@@ -1,5 +1,5 @@
 //! End-to-end verification over real sockets (SPEC §4–§7): provincial issuers
-//! (`huren_issuer::App`) and the verification service (`huren_verifier::server::serve`) each
+//! (`huren_issuer::App`) and the verification service (`huren_verifier::server::App`) each
 //! listen on `127.0.0.1:0`; licences are issued and revoked through the issuer's HTTP API and
 //! checked through the verifier's, or through the `huren-verifier` library.
 //!
@@ -17,16 +17,22 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+mod common;
+
+use common::fetch::PanickingFetcher;
+use common::multipart;
+use common::pki;
+use common::service::{http, open_window, reasons, try_http};
+
 use huren_crypto::alg::Algorithm;
-use huren_crypto::ids::RegionCode;
 use huren_crypto::time::{Clock, UnixTime};
 use huren_issuer::config::IssuerFile;
 use huren_issuer::tokens::{self, Scope, TokenSpec};
 use huren_issuer::App;
-use huren_keys::layout::{self, InitRegion, OperatorDir, RegionDir};
-use huren_keys::store::Protection;
-use huren_keys::{trust_build, SystemClock};
-use huren_verifier::server::{self, ServerState};
+use huren_keys::layout::{OperatorDir, RegionDir};
+use huren_keys::SystemClock;
+use huren_verifier::server;
+use huren_verifier::server::config::VerifierFile;
 use huren_verifier::{
     FetchError, Fetched, Fetcher, HttpFetcher, TrustSource, TrustStoreError, Verdict, Verifier,
     VerifierConfig, VerifyOptions,
@@ -39,84 +45,11 @@ use tokio::task::JoinHandle;
 const ZHEJIANG: (&str, Algorithm) = ("330000", Algorithm::Es256);
 const JIANGSU: (&str, Algorithm) = ("320000", Algorithm::Ps256);
 
-/// The services' background refresh period: long enough never to run during a test, so
-/// every refresh a test observes is one it asked for.
-const NO_BACKGROUND_REFRESH: Duration = Duration::from_secs(3600);
-
 /// The verifier's fetch timeout: a stopped issuer fails fast.
 const FETCH_TIMEOUT: Duration = Duration::from_millis(500);
 
 // ---------------------------------------------------------------------------------------------
-// HTTP client (ureq, blocking, off the runtime's workers)
-
-#[derive(Debug)]
-struct Reply {
-    status: u16,
-    body: Vec<u8>,
-}
-
-impl Reply {
-    fn json(&self) -> Value {
-        serde_json::from_slice(&self.body).unwrap_or_else(|e| {
-            panic!(
-                "HTTP {}: not JSON ({e}): {}",
-                self.status,
-                String::from_utf8_lossy(&self.body)
-            )
-        })
-    }
-}
-
-/// GET (no body) or POST (body) `url`; `Err` only when no HTTP answer came at all.
-async fn try_http(
-    url: &str,
-    headers: &[(&'static str, &str)],
-    body: Option<Vec<u8>>,
-) -> Result<Reply, String> {
-    let url = url.to_owned();
-    let headers: Vec<(&'static str, String)> =
-        headers.iter().map(|(k, v)| (*k, (*v).to_owned())).collect();
-    tokio::task::spawn_blocking(move || {
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .timeout_global(Some(Duration::from_secs(30)))
-            .build()
-            .new_agent();
-        let result = match body {
-            None => {
-                let mut request = agent.get(&url);
-                for (name, value) in &headers {
-                    request = request.header(*name, value);
-                }
-                request.call()
-            }
-            Some(body) => {
-                let mut request = agent.post(&url);
-                for (name, value) in &headers {
-                    request = request.header(*name, value);
-                }
-                request.send(&body[..])
-            }
-        };
-        let mut response = result.map_err(|e| e.to_string())?;
-        let status = response.status().as_u16();
-        let body = response
-            .body_mut()
-            .with_config()
-            .limit(16 << 20)
-            .read_to_vec()
-            .map_err(|e| e.to_string())?;
-        Ok(Reply { status, body })
-    })
-    .await
-    .unwrap()
-}
-
-async fn http(url: &str, headers: &[(&'static str, &str)], body: Option<Vec<u8>>) -> Reply {
-    try_http(url, headers, body)
-        .await
-        .unwrap_or_else(|e| panic!("{url}: {e}"))
-}
+// HTTP helpers (the client is `common::service`)
 
 async fn get_json(url: &str) -> Value {
     let reply = http(url, &[], None).await;
@@ -155,29 +88,6 @@ async fn verify_text(verifier_url: &str, query: &str, qr_text: &str) -> Value {
         format!("{qr_text}\r\n").into_bytes(),
     )
     .await
-}
-
-fn multipart_image(png: &[u8]) -> (String, Vec<u8>) {
-    let boundary = "huren-e2e-3f9c0a7d";
-    let mut body = Vec::new();
-    body.extend_from_slice(
-        format!(
-            "--{boundary}\r\nContent-Disposition: form-data; name=\"image\"; filename=\"qr.png\"\r\nContent-Type: image/png\r\n\r\n"
-        )
-        .as_bytes(),
-    );
-    body.extend_from_slice(png);
-    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
-    (format!("multipart/form-data; boundary={boundary}"), body)
-}
-
-fn reasons(report: &Value) -> Vec<String> {
-    report["reasons"]
-        .as_array()
-        .unwrap_or_else(|| panic!("no reasons: {report}"))
-        .iter()
-        .map(|r| r.as_str().unwrap().to_owned())
-        .collect()
 }
 
 fn codes(report: &huren_verifier::Report) -> Vec<&'static str> {
@@ -302,14 +212,11 @@ impl Network {
         let dir = tempfile::tempdir().unwrap();
         let now = SystemClock.now();
         let made = now.minus(3600);
-        let operator = layout::init_operator(
+        let operator = pki::operator(
             &dir.path().join("operator"),
             "国家政务服务平台（测试）",
-            Algorithm::Es256,
-            Protection::Plaintext,
             made,
-        )
-        .unwrap();
+        );
         let operator_cert = dir
             .path()
             .join("operator")
@@ -318,16 +225,14 @@ impl Network {
         let mut regions = Vec::new();
         for (code, alg) in provinces {
             let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-            let code = RegionCode::parse(code).unwrap();
-            let init = InitRegion {
-                name: code.province_name().to_owned(),
-                code: code.clone(),
-                alg: *alg,
-                public_url: format!("http://{}", listener.local_addr().unwrap()),
-                protection: Protection::Plaintext,
-                now: made,
-            };
-            regions.push(layout::init_region(&dir.path().join(code.as_str()), &init).unwrap());
+            let public_url = format!("http://{}", listener.local_addr().unwrap());
+            regions.push(pki::province(
+                &dir.path().join(code),
+                code,
+                *alg,
+                &public_url,
+                made,
+            ));
             listeners.push(listener);
         }
         let trust_path = dir.path().join("trust-list.jwt");
@@ -348,20 +253,7 @@ impl Network {
 
     /// A validly signed trust list over the provinces, with `seq`, signed at `iat`.
     fn trust_list(&self, seq: u64, iat: UnixTime) -> String {
-        let claims = trust_build::assemble(
-            &self.operator.config.name,
-            &self.regions,
-            seq,
-            iat,
-            7 * 86_400,
-        )
-        .unwrap();
-        trust_build::sign(
-            &claims,
-            &self.operator.key(None).unwrap(),
-            &self.operator.certificate().unwrap(),
-        )
-        .unwrap()
+        pki::trust_list(&self.operator, &self.regions, seq, iat)
     }
 
     /// Replaces the trust list file atomically (a reader never sees half of it).
@@ -464,27 +356,6 @@ fn open(config: VerifierConfig) -> Result<Verifier, TrustStoreError> {
     )
 }
 
-/// `huren verifier serve` in-process, on a real socket.
-struct Window {
-    url: String,
-    _stop: oneshot::Sender<()>,
-}
-
-async fn open_window(state: ServerState) -> Window {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let (stop, stopped) = oneshot::channel::<()>();
-    tokio::spawn(server::serve(
-        listener,
-        state,
-        NO_BACKGROUND_REFRESH,
-        async move {
-            let _ = stopped.await;
-        },
-    ));
-    Window { url, _stop: stop }
-}
-
 fn has_file(dir: &Path, matches: impl Fn(&str) -> bool) -> bool {
     std::fs::read_dir(dir)
         .unwrap()
@@ -549,7 +420,10 @@ async fn zhejiang_licence_verifies_at_a_jiangsu_window() {
     expect_valid_zhejiang(&report, "JSON token");
 
     let png = huren_issuer::render::qr_png(qr_text, 4).unwrap();
-    let (content_type, body) = multipart_image(&png);
+    let (content_type, body) = (
+        multipart::content_type(),
+        multipart::body(&[multipart::image(&png)]),
+    );
     let report = verify_at_window(&window.url, "", &content_type, body).await;
     expect_valid_zhejiang(&report, "multipart PNG");
 
@@ -845,14 +719,11 @@ async fn verifier_refuses_to_start_without_trust_material() {
     );
 
     // A good trust list file, but another operator pinned.
-    let other = layout::init_operator(
+    let other = pki::operator(
         &net.dir.path().join("other-operator"),
         "别的运营方",
-        Algorithm::Es256,
-        Protection::Plaintext,
         net.now.minus(60),
-    )
-    .unwrap();
+    );
     let other_pem = std::fs::read(other.path.join(&other.config.files.cert)).unwrap();
     let mut config = net.verifier_config(TrustSource::File(net.trust_path.clone()), None);
     config.operator_certs = huren_verifier::operator_certificates_from_pem(&other_pem).unwrap();
@@ -865,6 +736,107 @@ async fn verifier_refuses_to_start_without_trust_material() {
     // And the same list with the right pin opens (the failures above are about trust).
     let config = net.verifier_config(TrustSource::File(net.trust_path.clone()), None);
     assert!(Verifier::open(config, now).is_ok());
+}
+
+/// `huren verifier serve` as the CLI builds it: `App::build` from the service's settings on a
+/// bound listener. The address goes to `addr_file`, licences verify, the background work
+/// re-reads the trust list (the one test that waits for it: `refresh_secs` = 1, polled with a
+/// deadline), and the service stops when told.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_service_built_from_its_settings_serves_refreshes_and_stops() {
+    let mut net = Network::new(&[ZHEJIANG], 1).await;
+    net.start_issuers(DEFAULT_PUBLICATION).await;
+    let addr_file = net.dir.path().join("run").join("verifier.addr");
+    let config = VerifierFile {
+        trust_list: Some(net.trust_path.display().to_string()),
+        operator_cert: Some(vec![net.operator_cert.clone()]),
+        cache_dir: Some(net.dir.path().join("service-cache")),
+        addr_file: Some(addr_file.clone()),
+        refresh_secs: Some(1),
+        rate_limit: Some(0),
+        ..VerifierFile::default()
+    }
+    .resolve()
+    .unwrap();
+    let pinned =
+        huren_verifier::operator_certificates_from_pem(&std::fs::read(&net.operator_cert).unwrap())
+            .unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let app = server::App::build(&config, pinned, listener).await.unwrap();
+    let addr = app.local_addr().unwrap();
+    assert_eq!(
+        std::fs::read_to_string(&addr_file).unwrap(),
+        addr.to_string()
+    );
+    let (stop, stopped) = oneshot::channel::<()>();
+    let running = tokio::spawn(app.run_until(async move {
+        let _ = stopped.await;
+    }));
+    let url = format!("http://{addr}");
+    assert_eq!(
+        get_json(&format!("{url}/readyz")).await["trust_list_seq"],
+        1
+    );
+    let issued = net.issuer("330000").issue().await;
+    let report = verify_text(&url, "", issued["qr_text"].as_str().unwrap()).await;
+    assert_eq!(report["verdict"], "valid", "{report}");
+
+    net.write_trust_list(&net.trust_list(2, net.now.plus(60)));
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let mut seq = Value::Null;
+    while std::time::Instant::now() < deadline {
+        seq = get_json(&format!("{url}/readyz")).await["trust_list_seq"].clone();
+        if seq == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        seq, 2,
+        "the background work did not take the new trust list"
+    );
+
+    stop.send(()).unwrap();
+    tokio::time::timeout(Duration::from_secs(30), running)
+        .await
+        .expect("the service stops")
+        .unwrap()
+        .unwrap();
+    let probe = try_http(&format!("{url}/healthz"), &[], None).await;
+    assert!(probe.is_err(), "the service still answers: {probe:?}");
+}
+
+/// Work on the blocking thread that panics (here: fetching the licence's status list) is
+/// answered 500 `internal` problem JSON, as on the seal route — not the report held before the
+/// fetch, which would pass an unchecked status off as an answer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_status_fetch_that_panics_is_answered_500_internal() {
+    let mut net = Network::new(&[ZHEJIANG], 1).await;
+    net.start_issuers(DEFAULT_PUBLICATION).await;
+    let config = net.verifier_config(TrustSource::File(net.trust_path.clone()), None);
+    let verifier =
+        Verifier::open_with(config, Arc::new(PanickingFetcher), SystemClock.now()).unwrap();
+    let window = open_window(server::state(Arc::new(verifier), 0)).await;
+    let issued = net.issuer("330000").issue().await;
+    for _ in 0..2 {
+        let reply = http(
+            &format!("{}/v1/verify", window.url),
+            &[("content-type", "text/plain")],
+            Some(issued["qr_text"].as_str().unwrap().as_bytes().to_vec()),
+        )
+        .await;
+        let problem = reply.json();
+        assert_eq!(reply.status, 500, "{problem}");
+        assert_eq!(problem["code"], "internal", "{problem}");
+        assert_eq!(problem["status"], 500, "{problem}");
+        assert!(
+            !problem["detail"].as_str().unwrap().contains("bug"),
+            "{problem}"
+        );
+    }
+    // Offline input the verifier can answer without the fetcher still gets its report.
+    let report = verify_text(&window.url, "", "HR1:0").await;
+    assert_eq!(report["verdict"], "invalid", "{report}");
 }
 
 /// A caching proxy in front of the issuers that can be made to serve an old copy.

@@ -1,7 +1,7 @@
 //! Sealed documents at the verification service (SPEC §7, §8) over real sockets: a Zhejiang
 //! PKI (`pki init-region`) whose seal maker makes a seal for an organisation holding a
 //! seal-holder certificate; the organisation seals a PDF-like document; the verification service
-//! (`huren_verifier::server::serve` on `127.0.0.1:0`) checks the document and its `.ses` at
+//! (`huren_verifier::server::App` on `127.0.0.1:0`) checks the document and its `.ses` at
 //! `POST /v1/seals/verify`, or the `huren-verifier` library does.
 //!
 //! Zhejiang's "issuer" here is a small HTTP server on its `public_url` that the test controls:
@@ -16,6 +16,13 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+mod common;
+
+use common::fetch::{NoNetwork, PanickingFetcher};
+use common::multipart::Part;
+use common::pki;
+use common::service::{http, open_window_on, reasons, Reply, Window};
+
 use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
@@ -25,7 +32,7 @@ use huren_crypto::alg::Algorithm;
 use huren_crypto::b64;
 use huren_crypto::cert::Certificate;
 use huren_crypto::crl::RevocationReason;
-use huren_crypto::ids::{RegionCode, Uscc};
+use huren_crypto::ids::Uscc;
 use huren_crypto::seal::{
     make_seal, sign_document, EsId, PictureType, SealPicture, SealSpec, SealStatusReference,
 };
@@ -36,11 +43,11 @@ use huren_keys::crl::{issue_crl, CrlContents, CrlEntry};
 use huren_keys::holder::{issue_holder, HolderRequest};
 use huren_keys::layout::{self, InitRegion, OperatorDir, RegionDir};
 use huren_keys::store::Protection;
-use huren_keys::{trust_build, PrivateKey, SystemClock};
-use huren_verifier::server::{self, MAX_DOCUMENT_BYTES, MAX_SEAL_BODY_BYTES, MAX_SIGNATURE_BYTES};
+use huren_keys::{PrivateKey, SystemClock};
+use huren_verifier::server::{MAX_DOCUMENT_BYTES, MAX_SEAL_BODY_BYTES, MAX_SIGNATURE_BYTES};
 use huren_verifier::{
-    FetchError, Fetched, Fetcher, HttpFetcher, SealOutcome, TrustSource, Verdict, Verifier,
-    VerifierConfig, VerifyOptions,
+    Fetcher, HttpFetcher, SealOutcome, TrustSource, Verdict, Verifier, VerifierConfig,
+    VerifyOptions,
 };
 use rand_core::RngCore;
 use serde_json::{json, Value};
@@ -54,8 +61,6 @@ const USCC: &str = "91350100M000100Y43";
 const STATUS_IDX: usize = 17;
 const DAY: i64 = 86_400;
 
-/// The services' background refresh period: long enough never to run during a test.
-const NO_BACKGROUND_REFRESH: Duration = Duration::from_secs(3600);
 /// The verifier's fetch timeout: a failing issuer fails fast.
 const FETCH_TIMEOUT: Duration = Duration::from_millis(500);
 
@@ -178,31 +183,17 @@ impl World {
                 .await
         });
 
-        let operator = layout::init_operator(
+        let operator = pki::operator(
             &dir.path().join("operator"),
             "国家政务服务平台（测试）",
-            Algorithm::Es256,
-            Protection::Plaintext,
             made,
-        )
-        .unwrap();
+        );
         let operator_cert = dir
             .path()
             .join("operator")
             .join(&operator.config.files.cert);
-        let code = RegionCode::parse(ZHEJIANG).unwrap();
-        let zhejiang = layout::init_region(
-            &dir.path().join(ZHEJIANG),
-            &InitRegion {
-                name: code.province_name().to_owned(),
-                code: code.clone(),
-                alg,
-                public_url: public_url.clone(),
-                protection: Protection::Plaintext,
-                now: made,
-            },
-        )
-        .unwrap();
+        let zhejiang = pki::province(&dir.path().join(ZHEJIANG), ZHEJIANG, alg, &public_url, made);
+        let code = zhejiang.config.code.clone();
         let trust_path = dir.path().join("trust-list.jwt");
         write_trust_list(&operator, &zhejiang, &trust_path, now);
 
@@ -354,7 +345,7 @@ impl World {
 
     /// A verification service on its own socket (no disk cache, no rate limit).
     async fn window(&self) -> Window {
-        open_window(self.verifier(None)).await
+        open_window_on(self.verifier(None)).await
     }
 }
 
@@ -363,20 +354,7 @@ fn http_fetcher() -> Arc<dyn Fetcher> {
 }
 
 fn write_trust_list(operator: &OperatorDir, region: &RegionDir, path: &Path, iat: UnixTime) {
-    let claims = trust_build::assemble(
-        &operator.config.name,
-        std::slice::from_ref(region),
-        1,
-        iat,
-        7 * DAY,
-    )
-    .unwrap();
-    let token = trust_build::sign(
-        &claims,
-        &operator.key(None).unwrap(),
-        &operator.certificate().unwrap(),
-    )
-    .unwrap();
+    let token = pki::trust_list(operator, std::slice::from_ref(region), 1, iat);
     std::fs::write(path, format!("{token}\n")).unwrap();
 }
 
@@ -405,91 +383,8 @@ fn crl_of(region: &RegionDir, revoked: &[(Vec<u8>, UnixTime)], this_update: Unix
     .unwrap()
 }
 
-/// `huren verifier serve` in-process, on a real socket.
-struct Window {
-    url: String,
-    _stop: oneshot::Sender<()>,
-}
-
-async fn open_window(verifier: Verifier) -> Window {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let (stop, stopped) = oneshot::channel::<()>();
-    tokio::spawn(server::serve(
-        listener,
-        server::state(Arc::new(verifier), 0),
-        NO_BACKGROUND_REFRESH,
-        async move {
-            let _ = stopped.await;
-        },
-    ));
-    Window { url, _stop: stop }
-}
-
 // ---------------------------------------------------------------------------------------------
 // HTTP client (ureq, blocking, off the runtime's workers)
-
-#[derive(Debug)]
-struct Reply {
-    status: u16,
-    content_type: String,
-    body: Vec<u8>,
-}
-
-impl Reply {
-    fn json(&self) -> Value {
-        serde_json::from_slice(&self.body).unwrap_or_else(|e| {
-            panic!(
-                "HTTP {}: not JSON ({e}): {}",
-                self.status,
-                String::from_utf8_lossy(&self.body)
-            )
-        })
-    }
-}
-
-async fn http(url: &str, content_type: Option<&str>, body: Option<Vec<u8>>) -> Reply {
-    let url = url.to_owned();
-    let content_type = content_type.map(str::to_owned);
-    tokio::task::spawn_blocking(move || {
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .timeout_global(Some(Duration::from_secs(60)))
-            .build()
-            .new_agent();
-        let result = match body {
-            None => agent.get(&url).call(),
-            Some(body) => {
-                let mut request = agent.post(&url);
-                if let Some(content_type) = &content_type {
-                    request = request.header("content-type", content_type);
-                }
-                request.send(&body[..])
-            }
-        };
-        let mut response = result.unwrap_or_else(|e| panic!("{url}: no HTTP answer: {e}"));
-        let status = response.status().as_u16();
-        let content_type = response
-            .headers()
-            .get("content-type")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .to_owned();
-        let body = response
-            .body_mut()
-            .with_config()
-            .limit(64 << 20)
-            .read_to_vec()
-            .unwrap();
-        Reply {
-            status,
-            content_type,
-            body,
-        }
-    })
-    .await
-    .unwrap()
-}
 
 /// Sends only the head of a POST to `/v1/seals/verify` declaring `length` body bytes, and
 /// reads the answer.
@@ -532,27 +427,13 @@ async fn headers_only(url: &str, content_type: &str, length: usize) -> Reply {
     .unwrap()
 }
 
-const BOUNDARY: &str = "huren-seal-7c1e52b0";
-
-/// A multipart body with `parts` (name, file name, bytes).
+/// A multipart body with `parts` (name, file name, bytes), each a file.
 fn multipart(parts: &[(&str, &str, &[u8])]) -> Vec<u8> {
-    let mut body = Vec::new();
-    for (name, file_name, bytes) in parts {
-        body.extend_from_slice(
-            format!(
-                "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"{file_name}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
-            )
-            .as_bytes(),
-        );
-        body.extend_from_slice(bytes);
-        body.extend_from_slice(b"\r\n");
-    }
-    body.extend_from_slice(format!("--{BOUNDARY}--\r\n").as_bytes());
-    body
-}
-
-fn multipart_type() -> String {
-    format!("multipart/form-data; boundary={BOUNDARY}")
+    let parts: Vec<Part<'_>> = parts
+        .iter()
+        .map(|(name, file_name, bytes)| Part::file(name, file_name, bytes))
+        .collect();
+    common::multipart::body(&parts)
 }
 
 /// Posts a document and its signature as the clerk's page does; asserts HTTP 200 (outcomes
@@ -564,22 +445,13 @@ async fn verify_at_window(url: &str, query: &str, document: &[u8], signature: &[
     ]);
     let reply = http(
         &format!("{url}/v1/seals/verify{query}"),
-        Some(&multipart_type()),
+        &[("content-type", common::multipart::content_type().as_str())],
         Some(body),
     )
     .await;
     let answer = reply.json();
     assert_eq!(reply.status, 200, "a seal verdict is HTTP 200: {answer}");
     answer
-}
-
-fn reasons(answer: &Value) -> Vec<String> {
-    answer["reasons"]
-        .as_array()
-        .unwrap_or_else(|| panic!("no reasons: {answer}"))
-        .iter()
-        .map(|r| r.as_str().unwrap().to_owned())
-        .collect()
 }
 
 fn warnings(answer: &Value) -> Vec<String> {
@@ -673,7 +545,7 @@ async fn sealed_contract_verifies_and_a_tampered_one_does_not(alg: Algorithm) {
     });
     let reply = http(
         &format!("{}/v1/seals/verify", window.url),
-        Some("application/json"),
+        &[("content-type", "application/json")],
         Some(body.to_string().into_bytes()),
     )
     .await;
@@ -701,7 +573,7 @@ async fn sealed_contract_verifies_and_a_tampered_one_does_not(alg: Algorithm) {
     assert_eq!(world.issuer.crl_requests.load(Ordering::SeqCst), 1);
 
     let metrics = String::from_utf8(
-        http(&format!("{}/metrics", window.url), None, None)
+        http(&format!("{}/metrics", window.url), &[], None)
             .await
             .body,
     )
@@ -714,7 +586,7 @@ async fn sealed_contract_verifies_and_a_tampered_one_does_not(alg: Algorithm) {
         metrics.contains("huren_seal_verifications_invalid_total 1"),
         "{metrics}"
     );
-    let trust = http(&format!("{}/v1/trust", window.url), None, None)
+    let trust = http(&format!("{}/v1/trust", window.url), &[], None)
         .await
         .json();
     let crls = trust["crls"].as_array().unwrap();
@@ -726,7 +598,7 @@ async fn sealed_contract_verifies_and_a_tampered_one_does_not(alg: Algorithm) {
     );
     assert_eq!(trust["crl_problems"], json!([]));
 
-    let openapi = http(&format!("{}/openapi.json", window.url), None, None)
+    let openapi = http(&format!("{}/openapi.json", window.url), &[], None)
         .await
         .json();
     assert!(openapi["paths"]["/v1/seals/verify"]["post"].is_object());
@@ -797,14 +669,46 @@ async fn unreachable_status_list_makes_the_seal_indeterminate() {
     assert_valid(&verify_at_window(&window.url, "?fresh=true", &document, &signature).await);
 }
 
-struct NoNetwork;
-
-impl Fetcher for NoNetwork {
-    fn fetch(&self, url: &str, _etag: Option<&str>) -> Result<Fetched, FetchError> {
-        Err(FetchError {
-            url: url.to_owned(),
-            reason: "no network".into(),
-        })
+/// Work on the blocking thread that panics (here: fetching the seal's status list) is
+/// answered 500 `internal` problem JSON — the licence route answers the same
+/// (tests/verifier_e2e.rs) — and the window goes on answering.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_seal_check_that_panics_is_answered_500_internal() {
+    let world = World::new(Algorithm::Es256).await;
+    let verifier = Verifier::open_with(
+        world.config(None),
+        Arc::new(PanickingFetcher),
+        SystemClock.now(),
+    )
+    .unwrap();
+    let window = open_window_on(verifier).await;
+    let document = contract();
+    let signature = world.sign(&document, world.now.minus(300));
+    let body = multipart(&[
+        ("document", "contract.pdf", &document),
+        ("signature", "contract.pdf.ses", &signature),
+    ]);
+    for _ in 0..2 {
+        let reply = http(
+            &format!("{}/v1/seals/verify", window.url),
+            &[("content-type", common::multipart::content_type().as_str())],
+            Some(body.clone()),
+        )
+        .await;
+        assert_eq!(
+            reply.status,
+            500,
+            "{}",
+            String::from_utf8_lossy(&reply.body)
+        );
+        assert_eq!(reply.content_type, "application/problem+json");
+        let problem = reply.json();
+        assert_eq!(problem["code"], "internal", "{problem}");
+        assert_eq!(problem["status"], 500, "{problem}");
+        assert!(
+            !problem["detail"].as_str().unwrap().contains("bug"),
+            "{problem}"
+        );
     }
 }
 
@@ -926,7 +830,7 @@ async fn missing_or_forged_crl_leaves_revocation_unchecked() {
     let window = world.window().await;
     let answer = verify_at_window(&window.url, "", &document, &signature).await;
     assert_revocation_unknown(&answer);
-    let trust = http(&format!("{}/v1/trust", window.url), None, None)
+    let trust = http(&format!("{}/v1/trust", window.url), &[], None)
         .await
         .json();
     assert_eq!(trust["crls"], json!([]), "{trust:#}");
@@ -950,7 +854,7 @@ async fn bad_requests_are_4xx_problems_naming_the_part() {
     let url = format!("{}/v1/seals/verify", window.url);
     let document = contract();
     let signature = world.sign(&document, world.now.minus(300));
-    let multipart_type = multipart_type();
+    let multipart_type = common::multipart::content_type();
 
     let expect = |reply: Reply, status: u16, code: &str, part: Option<&str>| {
         assert_eq!(
@@ -970,18 +874,33 @@ async fn bad_requests_are_4xx_problems_naming_the_part() {
     };
 
     let only_document = multipart(&[("document", "a.pdf", &document)]);
-    let reply = http(&url, Some(&multipart_type), Some(only_document)).await;
+    let reply = http(
+        &url,
+        &[("content-type", multipart_type.as_str())],
+        Some(only_document),
+    )
+    .await;
     expect(reply, 400, "missing_signature", Some("signature"));
 
     let only_signature = multipart(&[("signature", "a.ses", &signature)]);
-    let reply = http(&url, Some(&multipart_type), Some(only_signature)).await;
+    let reply = http(
+        &url,
+        &[("content-type", multipart_type.as_str())],
+        Some(only_signature),
+    )
+    .await;
     expect(reply, 400, "missing_document", Some("document"));
 
     let empty_document = multipart(&[
         ("document", "a.pdf", b""),
         ("signature", "a.ses", &signature),
     ]);
-    let reply = http(&url, Some(&multipart_type), Some(empty_document)).await;
+    let reply = http(
+        &url,
+        &[("content-type", multipart_type.as_str())],
+        Some(empty_document),
+    )
+    .await;
     expect(reply, 400, "missing_document", Some("document"));
 
     let twice = multipart(&[
@@ -989,34 +908,54 @@ async fn bad_requests_are_4xx_problems_naming_the_part() {
         ("document", "b.pdf", &document),
         ("signature", "a.ses", &signature),
     ]);
-    let reply = http(&url, Some(&multipart_type), Some(twice)).await;
+    let reply = http(
+        &url,
+        &[("content-type", multipart_type.as_str())],
+        Some(twice),
+    )
+    .await;
     expect(reply, 400, "duplicate_part", Some("document"));
 
     // Not multipart at all, a body cut short, no boundary.
-    let reply = http(&url, Some(&multipart_type), Some(b"garbage\r\n".to_vec())).await;
+    let reply = http(
+        &url,
+        &[("content-type", multipart_type.as_str())],
+        Some(b"garbage\r\n".to_vec()),
+    )
+    .await;
     expect(reply, 400, "bad_multipart", None);
     let mut cut = multipart(&[
         ("document", "a.pdf", &document),
         ("signature", "a.ses", &signature),
     ]);
     cut.truncate(cut.len() / 2);
-    let reply = http(&url, Some(&multipart_type), Some(cut)).await;
+    let reply = http(
+        &url,
+        &[("content-type", multipart_type.as_str())],
+        Some(cut),
+    )
+    .await;
     expect(reply, 400, "bad_multipart", None);
     let reply = http(
         &url,
-        Some("multipart/form-data"),
+        &[("content-type", "multipart/form-data")],
         Some(b"--x--\r\n".to_vec()),
     )
     .await;
     expect(reply, 400, "bad_multipart", None);
 
     // JSON: not an object, unknown field, bad base64, a part missing.
-    let reply = http(&url, Some("application/json"), Some(b"[1]".to_vec())).await;
+    let reply = http(
+        &url,
+        &[("content-type", "application/json")],
+        Some(b"[1]".to_vec()),
+    )
+    .await;
     expect(reply, 400, "malformed_json", None);
     let body = json!({"document_b64": "AAAA", "signature_b64": "AAAA", "extra": 1});
     let reply = http(
         &url,
-        Some("application/json"),
+        &[("content-type", "application/json")],
         Some(body.to_string().into_bytes()),
     )
     .await;
@@ -1024,7 +963,7 @@ async fn bad_requests_are_4xx_problems_naming_the_part() {
     let body = json!({"document_b64": b64::encode_std(&document), "signature_b64": "not base64!"});
     let reply = http(
         &url,
-        Some("application/json"),
+        &[("content-type", "application/json")],
         Some(body.to_string().into_bytes()),
     )
     .await;
@@ -1032,15 +971,20 @@ async fn bad_requests_are_4xx_problems_naming_the_part() {
     let body = json!({"signature_b64": b64::encode_std(&signature)});
     let reply = http(
         &url,
-        Some("application/json"),
+        &[("content-type", "application/json")],
         Some(body.to_string().into_bytes()),
     )
     .await;
     expect(reply, 400, "missing_document", Some("document"));
 
-    let reply = http(&url, Some("text/plain"), Some(document.clone())).await;
+    let reply = http(
+        &url,
+        &[("content-type", "text/plain")],
+        Some(document.clone()),
+    )
+    .await;
     expect(reply, 415, "unsupported_media_type", None);
-    let reply = http(&url, None, Some(document.clone())).await;
+    let reply = http(&url, &[], Some(document.clone())).await;
     expect(reply, 415, "unsupported_media_type", None);
 
     // Over the bounds: a part, the base64 of a part, the whole body.
@@ -1049,19 +993,29 @@ async fn bad_requests_are_4xx_problems_naming_the_part() {
         ("document", "big.pdf", &big_document),
         ("signature", "a.ses", &signature),
     ]);
-    let reply = http(&url, Some(&multipart_type), Some(body)).await;
+    let reply = http(
+        &url,
+        &[("content-type", multipart_type.as_str())],
+        Some(body),
+    )
+    .await;
     expect(reply, 413, "document_too_large", Some("document"));
     let big_signature = vec![0x30u8; MAX_SIGNATURE_BYTES + 1];
     let body = multipart(&[
         ("document", "a.pdf", &document),
         ("signature", "big.ses", &big_signature),
     ]);
-    let reply = http(&url, Some(&multipart_type), Some(body)).await;
+    let reply = http(
+        &url,
+        &[("content-type", multipart_type.as_str())],
+        Some(body),
+    )
+    .await;
     expect(reply, 413, "signature_too_large", Some("signature"));
     let body = json!({"document_b64": b64::encode_std(&document), "signature_b64": b64::encode_std(&big_signature)});
     let reply = http(
         &url,
-        Some("application/json"),
+        &[("content-type", "application/json")],
         Some(body.to_string().into_bytes()),
     )
     .await;
@@ -1111,7 +1065,7 @@ async fn bad_requests_are_4xx_problems_naming_the_part() {
     }
 
     let metrics = String::from_utf8(
-        http(&format!("{}/metrics", window.url), None, None)
+        http(&format!("{}/metrics", window.url), &[], None)
             .await
             .body,
     )
@@ -1120,7 +1074,7 @@ async fn bad_requests_are_4xx_problems_naming_the_part() {
         metrics.contains("huren_seal_verify_requests_rejected_total 17"),
         "{metrics}"
     );
-    let health = http(&format!("{}/healthz", window.url), None, None).await;
+    let health = http(&format!("{}/healthz", window.url), &[], None).await;
     assert_eq!(health.status, 200);
 }
 
@@ -1129,28 +1083,17 @@ async fn bad_requests_are_4xx_problems_naming_the_part() {
 
 /// POSTs JSON with a bearer token; the status and the JSON answer.
 async fn post_json(url: &str, token: &str, body: &Value) -> (u16, Value) {
-    let (url, token, body) = (url.to_owned(), token.to_owned(), body.to_string());
-    tokio::task::spawn_blocking(move || {
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .timeout_global(Some(Duration::from_secs(30)))
-            .build()
-            .new_agent();
-        let mut response = agent
-            .post(&url)
-            .header("authorization", &format!("Bearer {token}"))
-            .header("content-type", "application/json")
-            .send(body.as_bytes())
-            .unwrap_or_else(|e| panic!("{url}: {e}"));
-        let status = response.status().as_u16();
-        let text = response.body_mut().read_to_string().unwrap();
-        (
-            status,
-            serde_json::from_str(&text).unwrap_or_else(|e| panic!("{url} {status}: {e}: {text}")),
-        )
-    })
-    .await
-    .unwrap()
+    let bearer = format!("Bearer {token}");
+    let reply = http(
+        url,
+        &[
+            ("authorization", &bearer),
+            ("content-type", "application/json"),
+        ],
+        Some(body.to_string().into_bytes()),
+    )
+    .await;
+    (reply.status, reply.json())
 }
 
 /// Writes a CRL of `region`'s root atomically (the issuer re-reads the file when it changes).
@@ -1180,31 +1123,23 @@ async fn seal_made_and_revoked_at_the_issuer_is_checked_at_a_window() {
     let made = now.minus(3600);
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let public_url = format!("http://{}", listener.local_addr().unwrap());
-    let operator = layout::init_operator(
+    let operator = pki::operator(
         &dir.path().join("operator"),
         "国家政务服务平台（测试）",
-        Algorithm::Es256,
-        Protection::Plaintext,
         made,
-    )
-    .unwrap();
+    );
     let operator_cert = dir
         .path()
         .join("operator")
         .join(&operator.config.files.cert);
-    let code = RegionCode::parse(ZHEJIANG).unwrap();
-    let zhejiang = layout::init_region(
+    let zhejiang = pki::province(
         &dir.path().join(ZHEJIANG),
-        &InitRegion {
-            name: code.province_name().to_owned(),
-            code: code.clone(),
-            alg: Algorithm::Sm2Sm3,
-            public_url: public_url.clone(),
-            protection: Protection::Plaintext,
-            now: made,
-        },
-    )
-    .unwrap();
+        ZHEJIANG,
+        Algorithm::Sm2Sm3,
+        &public_url,
+        made,
+    );
+    let code = zhejiang.config.code.clone();
     let trust_path = dir.path().join("trust-list.jwt");
     write_trust_list(&operator, &zhejiang, &trust_path, now);
     let crl_path = dir.path().join("zhejiang-root.crl");
@@ -1310,7 +1245,7 @@ async fn seal_made_and_revoked_at_the_issuer_is_checked_at_a_window() {
         SystemClock.now(),
     )
     .unwrap();
-    let window = open_window(verifier).await;
+    let window = open_window_on(verifier).await;
     let answer = verify_at_window(&window.url, "", &document, &signature).await;
     assert_valid(&answer);
     assert!(warnings(&answer).is_empty(), "{answer:#}");

@@ -220,16 +220,11 @@ async fn run_async(dir: &Path, port: u16, passphrase: &Passphrase) -> Result<Exi
         ..Default::default()
     }
     .resolve()?;
-    let verifier_state = super::verifier::build_state(&verifier_config)?;
+    let verifier = super::verifier::build(&verifier_config, verifier_listener).await?;
     let mut stop = stop_rx.clone();
-    handles.push(tokio::spawn(huren_verifier::server::serve(
-        verifier_listener,
-        verifier_state,
-        verifier_config.refresh,
-        async move {
-            let _ = stop.changed().await;
-        },
-    )));
+    handles.push(tokio::spawn(verifier.run_until(async move {
+        let _ = stop.changed().await;
+    })));
 
     let manifest = json!({
         "trust_list": trust_path.canonicalize().unwrap_or(trust_path.clone()),

@@ -1,12 +1,10 @@
 //! `huren verifier serve`.
 
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use anyhow::{Context, Result};
-use huren_crypto::verify::VerifyOptions;
 use huren_verifier::server::config::{ServiceConfig, VerifierFile};
-use huren_verifier::{server, TrustSource, Verifier, VerifierConfig};
+use huren_verifier::server::{service, App};
 
 use crate::args::VerifierCommand;
 use crate::common;
@@ -22,11 +20,7 @@ pub fn run(command: VerifierCommand) -> Result<ExitCode> {
     let config = file
         .with_env(|name| std::env::var(name).ok().filter(|v| !v.is_empty()))?
         .resolve()?;
-    huren_issuer::app::init_logging(if config.json_logs {
-        huren_issuer::config::LogFormat::Json
-    } else {
-        huren_issuer::config::LogFormat::Text
-    });
+    service::init_logging(config.log_format);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -34,40 +28,17 @@ pub fn run(command: VerifierCommand) -> Result<ExitCode> {
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("binding {}", config.listen))?;
-        let state = build_state(&config)?;
-        let addr = listener.local_addr()?;
-        if let Some(path) = &config.addr_file {
-            huren_keys::store::write_atomic(path, addr.to_string().as_bytes(), 0o644, true)?;
-        }
+        let app = build(&config, listener).await?;
+        let addr = app.local_addr()?;
         eprintln!("verifier listening on http://{addr} (clerk's page at /)");
-        server::serve(
-            listener,
-            state,
-            config.refresh,
-            huren_issuer::app::shutdown_signal(),
-        )
-        .await?;
+        app.run_until(service::shutdown_signal()).await?;
         Ok(ExitCode::SUCCESS)
     })
 }
 
-/// Opens the verifier described by `config`.
-pub fn build_state(config: &ServiceConfig) -> Result<server::ServerState> {
+/// Builds the service `config` describes on `listener` (the pinned certificates read here:
+/// PEM or DER files).
+pub async fn build(config: &ServiceConfig, listener: tokio::net::TcpListener) -> Result<App> {
     let pinned = common::pinned_certificates(&config.operator_certs)?;
-    let verifier = Verifier::open(
-        VerifierConfig {
-            trust_source: TrustSource::parse(&config.trust_list),
-            operator_certs: pinned,
-            cache_dir: Some(config.cache_dir.clone()),
-            online: config.online,
-            options: VerifyOptions {
-                trust_list_grace_seconds: config.grace_secs,
-                ..VerifyOptions::default()
-            },
-        },
-        huren_verifier::now(),
-    )?;
-    let mut state = server::state(Arc::new(verifier), config.rate_limit);
-    state.trusted_proxy = config.trusted_proxy.clone().map(Arc::new);
-    Ok(state)
+    Ok(App::build(config, pinned, listener).await?)
 }

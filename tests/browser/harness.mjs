@@ -37,8 +37,9 @@ export async function drive(plan, failureShot, snapshot, steps) {
         "--no-first-run", "--disable-component-update", "--disable-sync",
       ],
       viewport: { width: 1366, height: 768 },
-      locale: "zh-CN",
-      timezoneId: "Asia/Shanghai",
+      // A plan may put the browser in another zone and locale (a clerk's PC set to them).
+      locale: plan.locale ?? "zh-CN",
+      timezoneId: plan.timezone_id ?? "Asia/Shanghai",
       timeout: 30_000,
     });
     context.setDefaultTimeout(STEP_TIMEOUT);

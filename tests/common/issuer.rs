@@ -18,10 +18,11 @@ use huren_issuer::config::IssuerFile;
 use huren_issuer::http::{router, AppState};
 use huren_issuer::tokens::{self, Scope, TokenSpec};
 use huren_issuer::App;
-use huren_keys::layout::{self, InitRegion, RegionDir};
-use huren_keys::store::{Passphrase, Protection};
-use huren_keys::trust_build;
+use huren_keys::layout::{self, RegionDir};
+use huren_keys::store::Passphrase;
 use tower::ServiceExt;
+
+use super::pki;
 
 /// "Now" for issuer tests: the PKI is made an hour before.
 pub const ISSUER_NOW: UnixTime = UnixTime(1_795_400_000);
@@ -143,40 +144,19 @@ async fn try_spawn_region_issuer(
     let code = RegionCode::parse(region_code).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let made = ISSUER_NOW.minus(3600);
-    let operator = layout::init_operator(
-        &dir.path().join("op"),
-        "测试运营方",
-        Algorithm::Es256,
-        Protection::Plaintext,
-        made,
-    )
-    .unwrap();
-    let init = InitRegion {
-        code: code.clone(),
-        name: code.province_name().to_owned(),
-        alg: Algorithm::Es256,
-        public_url: match region_code {
-            "330000" => "https://issuer.zj.example".to_owned(),
-            other => format!("https://issuer-{other}.example"),
-        },
-        protection: Protection::Plaintext,
-        now: made,
+    let operator = pki::operator(&dir.path().join("op"), "测试运营方", made);
+    let public_url = match region_code {
+        "330000" => "https://issuer.zj.example".to_owned(),
+        other => format!("https://issuer-{other}.example"),
     };
-    let region = layout::init_region(&dir.path().join("zj"), &init).unwrap();
-    let claims = trust_build::assemble(
-        "测试运营方",
-        std::slice::from_ref(&region),
-        1,
+    let region = pki::province(
+        &dir.path().join("zj"),
+        region_code,
+        Algorithm::Es256,
+        &public_url,
         made,
-        7 * 86_400,
-    )
-    .unwrap();
-    let token = trust_build::sign(
-        &claims,
-        &operator.key(None).unwrap(),
-        &operator.certificate().unwrap(),
-    )
-    .unwrap();
+    );
+    let token = pki::trust_list(&operator, std::slice::from_ref(&region), 1, made);
     std::fs::write(dir.path().join("trust-list.jwt"), &token).unwrap();
     let database_url = match (db, shared_database) {
         (_, Some(url)) => url.to_owned(),
@@ -381,17 +361,8 @@ pub fn trust_list_at(
     let operator = layout::OperatorDir::open(&dir.join("op"))
         .unwrap()
         .with_plaintext_keys(huren_keys::store::PlaintextKeys::Allow);
-    let claims = trust_build::assemble(
-        "测试运营方",
-        std::slice::from_ref(region),
-        seq,
-        at,
-        7 * 86_400,
-    )
-    .unwrap();
-    let operator_der = operator.certificate().unwrap();
-    let token = trust_build::sign(&claims, &operator.key(None).unwrap(), &operator_der).unwrap();
-    let pinned = Certificate::from_der(&operator_der).unwrap();
+    let token = pki::trust_list(&operator, std::slice::from_ref(region), seq, at);
+    let pinned = Certificate::from_der(&operator.certificate().unwrap()).unwrap();
     let trust = TrustList::verify(&token, &[pinned]).unwrap();
     (token, trust)
 }

@@ -28,7 +28,7 @@ macro_rules! on_both_databases {
     )*};
 }
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::process::Command;
 use std::sync::{Arc, OnceLock};
@@ -52,9 +52,12 @@ use huren_crypto::trust_list::{
 use huren_crypto::verify::{
     verify_licence, CheckName, NoStatusLists, Outcome, Report, Verdict, VerifyOptions, Warning,
 };
-use huren_keys::layout::{self, InitRegion, OperatorDir, RegionDir};
-use huren_keys::store::Protection;
+use huren_keys::layout::{OperatorDir, RegionDir};
+pub mod fetch;
 pub mod issuer;
+pub mod multipart;
+pub mod pki;
+pub mod service;
 
 use huren_keys::{trust_build, PrivateKey};
 use sha2::{Digest, Sha256};
@@ -95,21 +98,21 @@ impl Province {
     }
 
     pub fn claims(&self) -> LicenceClaims {
-        let licence = sample_licence();
-        let jti = LicenceId::generate(
-            &licence.type_code,
-            &licence.issuer.code,
-            "2026000001",
-            "001",
-        )
-        .unwrap();
-        let status = StatusReference {
+        self.claims_for("2026000001", sample_licence(), Some(IDX))
+    }
+
+    /// Claims signed at `SIGNED` for `licence` with serial `serial` (the `jti`'s sequence
+    /// part), pointing at `idx` of this province's status list if given.
+    pub fn claims_for(&self, serial: &str, licence: Licence, idx: Option<u64>) -> LicenceClaims {
+        let jti =
+            LicenceId::generate(&licence.type_code, &licence.issuer.code, serial, "001").unwrap();
+        let status = idx.map(|idx| StatusReference {
             status_list: StatusListPointer {
-                idx: IDX,
+                idx,
                 uri: self.status_uri(),
             },
-        };
-        LicenceClaims::new(self.code(), jti, SIGNED, licence, Some(status))
+        });
+        LicenceClaims::new(self.code(), jti, SIGNED, licence, status)
     }
 
     pub fn sign(&self, claims: &LicenceClaims) -> String {
@@ -120,8 +123,15 @@ impl Province {
 
     /// A status list with `IDX` set to `value`, signed at `iat`, valid a day.
     pub fn status_list(&self, value: StatusValue, iat: UnixTime) -> String {
+        self.status_list_with(&[(IDX, value)], iat)
+    }
+
+    /// A status list with each `(index, value)` of `entries` set, signed at `iat`, valid a day.
+    pub fn status_list_with(&self, entries: &[(u64, StatusValue)], iat: UnixTime) -> String {
         let mut list = StatusList::new(2, 1 << 17).unwrap();
-        list.set(IDX as usize, value).unwrap();
+        for (idx, value) in entries {
+            list.set(*idx as usize, *value).unwrap();
+        }
         StatusListClaims {
             sub: self.status_uri(),
             iat: iat.seconds(),
@@ -151,24 +161,10 @@ pub fn fixture() -> &'static Fixture {
     static FIXTURE: OnceLock<Fixture> = OnceLock::new();
     FIXTURE.get_or_init(|| {
         let dir = tempfile::tempdir().unwrap();
-        let operator = layout::init_operator(
-            &dir.path().join("op"),
-            "测试运营方",
-            Algorithm::Es256,
-            Protection::Plaintext,
-            MADE,
-        )
-        .unwrap();
+        let operator = pki::operator(&dir.path().join("op"), "测试运营方", MADE);
         let province = |code: &str, alg| {
-            let init = InitRegion {
-                code: RegionCode::parse(code).unwrap(),
-                name: RegionCode::parse(code).unwrap().province_name().to_owned(),
-                alg,
-                public_url: format!("https://issuer-{code}.example"),
-                protection: Protection::Plaintext,
-                now: MADE,
-            };
-            let region = layout::init_region(&dir.path().join(code), &init).unwrap();
+            let public_url = format!("https://issuer-{code}.example");
+            let region = pki::province(&dir.path().join(code), code, alg, &public_url, MADE);
             let (signer, signer_cert) = region.active_signer(None).unwrap();
             let (status_signer, status_cert) = region.status_signer(None).unwrap();
             Province {
@@ -184,8 +180,14 @@ pub fn fixture() -> &'static Fixture {
         let anhui = province("340000", Algorithm::Sm2Sm3);
         let outsider = province("310000", Algorithm::Es256);
         let regions = [zhejiang.dir.clone(), jiangsu.dir.clone(), anhui.dir.clone()];
-        let trust_claims =
-            trust_build::assemble("测试运营方", &regions, 42, MADE, 7 * 86_400).unwrap();
+        let trust_claims = trust_build::assemble(
+            "测试运营方",
+            &regions,
+            42,
+            MADE,
+            pki::TRUST_LIST_VALIDITY_SECS,
+        )
+        .unwrap();
         Fixture {
             operator_key: operator.key(None).unwrap(),
             operator_cert: Certificate::from_der(&operator.certificate().unwrap()).unwrap(),
@@ -229,19 +231,37 @@ impl Fixture {
     }
 }
 
+/// 建筑业企业资质证书 of 杭州示例建设有限公司, valid 2026-11-20 to 2031-11-19.
 pub fn sample_licence() -> Licence {
+    licence_with("2026-11-20", "2031-11-19", default_face())
+}
+
+/// The sample licence issued on `valid_from`, valid until `valid_until`, with `face`.
+pub fn licence_with(
+    valid_from: &str,
+    valid_until: &str,
+    face: BTreeMap<String, String>,
+) -> Licence {
     serde_json::from_value(serde_json::json!({
         "type_code": "11100000000013338W032",
         "type_name": "建筑业企业资质证书",
         "number": "D233012345",
         "holder": {"name": "杭州示例建设有限公司", "id_type": "001", "id": "91350100M000100Y43"},
         "issuer": {"name": "浙江省住房和城乡建设厅", "code": "11220000013544541J"},
-        "issued_on": "2026-11-20",
-        "valid_from": "2026-11-20",
-        "valid_until": "2031-11-19",
-        "face": {"资质类别及等级": "建筑工程施工总承包壹级"}
+        "issued_on": valid_from,
+        "valid_from": valid_from,
+        "valid_until": valid_until,
+        "face": face,
     }))
     .unwrap()
+}
+
+/// The sample licence's face: one field.
+pub fn default_face() -> BTreeMap<String, String> {
+    BTreeMap::from([(
+        "资质类别及等级".to_owned(),
+        "建筑工程施工总承包壹级".to_owned(),
+    )])
 }
 
 /// Verified status lists for every province, each with `IDX` set to `value`.

@@ -9,6 +9,8 @@
 //!
 //! ```no_run
 //! use huren_verifier::{TrustSource, Verifier, VerifierConfig};
+//! # #[cfg(not(feature = "fetch"))] fn main() {}
+//! # #[cfg(feature = "fetch")]
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let pem = std::fs::read("operator.crt.pem")?;
 //! let operator = huren_verifier::operator_certificates_from_pem(&pem)?;
@@ -27,8 +29,41 @@
 //! # Ok(()) }
 //! ```
 //!
-//! Default features pull in no web framework; the `server` feature adds the verification
-//! service and the clerk's page.
+//! ## Features
+//!
+//! - `fetch` (default): `HttpFetcher`, the HTTP(S) client (`ureq`) that fetches
+//!   trust lists, status lists and CRLs, and `Verifier::open`, which uses it. An embedder that
+//!   brings its own fetcher turns it off (`default-features = false`), implements [`Fetcher`]
+//!   and calls [`Verifier::open_with`]: the build then contains no HTTP client at all.
+//! - `server` (implies `fetch`): the verification service (axum, tokio) and the clerk's page.
+//!
+//! Default features pull in no web framework.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use huren_verifier::{FetchError, Fetched, Fetcher, TrustSource, Verifier, VerifierConfig};
+//!
+//! /// Trust material from the embedder's own transport (here: nothing, so a file trust list
+//! /// and no status lists).
+//! struct OwnTransport;
+//!
+//! impl Fetcher for OwnTransport {
+//!     fn fetch(&self, url: &str, _etag: Option<&str>) -> Result<Fetched, FetchError> {
+//!         Err(FetchError { url: url.to_owned(), reason: "offline".into() })
+//!     }
+//! }
+//!
+//! # fn open(operator_certs: Vec<huren_crypto::cert::Certificate>) -> Result<Verifier, huren_verifier::TrustStoreError> {
+//! let config = VerifierConfig {
+//!     trust_source: TrustSource::parse("/etc/huren/trust-list.jwt"),
+//!     operator_certs,
+//!     cache_dir: None,
+//!     online: false,
+//!     options: Default::default(),
+//! };
+//! Verifier::open_with(config, Arc::new(OwnTransport), huren_verifier::now())
+//! # }
+//! ```
 
 pub mod clock;
 pub mod crl_cache;
@@ -45,7 +80,9 @@ pub mod server;
 
 pub use clock::now;
 pub use crl_cache::CrlCache;
-pub use fetch::{FetchError, Fetched, FetchedBytes, Fetcher, HttpFetcher};
+#[cfg(feature = "fetch")]
+pub use fetch::HttpFetcher;
+pub use fetch::{FetchError, Fetched, FetchedBytes, Fetcher};
 pub use huren_crypto::seal::{SealOutcome, SealReport, SealWarning};
 pub use huren_crypto::verify::{Outcome, Report, Verdict, VerifyOptions};
 pub use seal::{OutcomeText, SealAnswer, SealImage};

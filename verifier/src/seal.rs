@@ -194,6 +194,8 @@ impl Verifier {
     ///
     /// ```no_run
     /// use huren_verifier::{TrustSource, Verifier, VerifierConfig};
+    /// # #[cfg(not(feature = "fetch"))] fn main() {}
+    /// # #[cfg(feature = "fetch")]
     /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// let pem = std::fs::read("operator.crt.pem")?;
     /// let verifier = Verifier::open(

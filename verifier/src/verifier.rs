@@ -18,7 +18,7 @@ use huren_crypto::verify::{verify_licence, Outcome, Report, VerifyOptions};
 
 use crate::crl_cache::CrlCache;
 use crate::disk::DiskCache;
-use crate::fetch::{Fetcher, HttpFetcher};
+use crate::fetch::Fetcher;
 use crate::status_cache::StatusCache;
 use crate::trust_store::{TrustSource, TrustStore, TrustStoreError};
 
@@ -71,12 +71,14 @@ impl std::fmt::Debug for Verifier {
 
 impl Verifier {
     /// Opens the trust store (source, else cache) and the status cache, with the default
-    /// HTTP fetcher.
+    /// HTTP fetcher (feature `fetch`; without it, use [`Verifier::open_with`]).
+    #[cfg(feature = "fetch")]
     pub fn open(config: VerifierConfig, now: UnixTime) -> Result<Verifier, TrustStoreError> {
-        Verifier::open_with(config, Arc::new(HttpFetcher::default()), now)
+        Verifier::open_with(config, Arc::new(crate::fetch::HttpFetcher::default()), now)
     }
 
-    /// As [`Verifier::open`], with the fetcher given.
+    /// As `Verifier::open` (feature `fetch`), with the fetcher given: how an embedder brings
+    /// its own transport.
     pub fn open_with(
         config: VerifierConfig,
         fetcher: Arc<dyn Fetcher>,

@@ -63,10 +63,20 @@ pub struct ServiceConfig {
     pub online: bool,
     /// Trust list grace.
     pub grace_secs: i64,
-    /// JSON logs.
-    pub json_logs: bool,
+    /// Log output format.
+    pub log_format: LogFormat,
     /// The reverse proxy whose header names the client, if any.
     pub trusted_proxy: Option<TrustedProxy>,
+}
+
+/// How log lines are written (`log_format`, `HUREN_LOG_FORMAT`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Human-readable lines (the default).
+    #[default]
+    Text,
+    /// One JSON object per line.
+    Json,
 }
 
 /// A setting is wrong.
@@ -161,9 +171,9 @@ impl VerifierFile {
                 "must be 1 to 86400",
             ));
         }
-        let json_logs = match self.log_format.as_deref().unwrap_or("text") {
-            "text" => false,
-            "json" => true,
+        let log_format = match self.log_format.as_deref().unwrap_or("text") {
+            "text" => LogFormat::Text,
+            "json" => LogFormat::Json,
             other => {
                 return Err(err(
                     "log_format (HUREN_LOG_FORMAT)",
@@ -225,7 +235,7 @@ impl VerifierFile {
             rate_limit: self.rate_limit.unwrap_or(50),
             online: !self.offline.unwrap_or(false),
             grace_secs: self.grace_secs.unwrap_or(0),
-            json_logs,
+            log_format,
         })
     }
 }

@@ -218,9 +218,15 @@ function historyLabel(h) {
   return r.licence ? r.licence.type_name + " · " + r.licence.holder_name : (r.reasons[0] || "");
 }
 
+// When a check was made, as its card says it: the answer's checked_at (China time, 24 h),
+// never the browser's zone or locale.
+function historyTime(h) {
+  return shortTime(h.report.checked_at);
+}
+
 function renderHistory() {
   $("history").replaceChildren(...history.slice().reverse().map((h) => {
-    const item = el("li", { class: h.report.verdict }, h.time + "  " + t(h.report.verdict) + "  " + historyLabel(h));
+    const item = el("li", { class: h.report.verdict }, historyTime(h) + "  " + t(h.report.verdict) + "  " + historyLabel(h));
     item.addEventListener("click", () => show(h));
     return item;
   }));
@@ -244,7 +250,7 @@ function persistHistory() {
 }
 
 function remember(entry) {
-  history.push({ time: new Date().toLocaleTimeString(), kind: entry.kind, report: entry.report });
+  history.push({ kind: entry.kind, report: entry.report });
   while (history.length > 50) history.shift();
   persistHistory();
   renderHistory();

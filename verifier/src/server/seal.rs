@@ -17,6 +17,7 @@
 //! document and a signature at all. A signature part that is not a seal is an answer
 //! (`seal_malformed`), not a 4xx: the clerk learns the file is no seal signature.
 
+use std::borrow::Cow;
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -25,17 +26,17 @@ use axum::body::Bytes;
 use axum::extract::multipart::MultipartError;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{ConnectInfo, FromRequest, Multipart, Query, Request, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
-use std::borrow::Cow;
 
-use super::{
-    caller, content_type, declared_length, problem, problem_about, rate_limited, ServerState,
-    VerifyQuery,
+use super::problem::{ApiError, Expected, Part, Refusal, Task};
+use super::request::{
+    answer_error, caller, content_type, declared_length, fresh, within_rate, VerifyQuery,
 };
-use crate::Verdict;
+use super::ServerState;
+use crate::{SealAnswer, Verdict};
 
 /// Largest document accepted, in bytes.
 pub const MAX_DOCUMENT_BYTES: usize = 32 * 1024 * 1024;
@@ -60,81 +61,23 @@ const fn base64_len(n: usize) -> usize {
     n.div_ceil(3) * 4
 }
 
-/// The two parts of a request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Part {
-    Document,
-    Signature,
-}
+const TOO_LARGE: Refusal = Refusal::BodyTooLarge {
+    limit: MAX_SEAL_BODY_BYTES,
+};
 
-impl Part {
-    fn name(self) -> &'static str {
-        match self {
-            Part::Document => "document",
-            Part::Signature => "signature",
-        }
+fn bad_multipart(detail: String) -> Refusal {
+    Refusal::BadMultipart {
+        expected: Expected::SealedDocument,
+        detail,
     }
-
-    fn limit(self) -> usize {
-        match self {
-            Part::Document => MAX_DOCUMENT_BYTES,
-            Part::Signature => MAX_SIGNATURE_BYTES,
-        }
-    }
-}
-
-/// Why a request is not a sealed document at all: the response to send.
-struct Refused(Box<Response>);
-
-const TITLE: &str = "Not a sealed document";
-
-fn bad(code: &'static str, part: Option<Part>, detail: impl Into<String>) -> Refused {
-    Refused(Box::new(problem_about(
-        StatusCode::BAD_REQUEST,
-        code,
-        TITLE,
-        detail.into(),
-        part.map(Part::name),
-    )))
-}
-
-fn missing(part: Part, detail: &str) -> Refused {
-    let code = match part {
-        Part::Document => "missing_document",
-        Part::Signature => "missing_signature",
-    };
-    bad(code, Some(part), format!("the {} {detail}", part.name()))
-}
-
-fn part_too_large(part: Part) -> Refused {
-    let code = match part {
-        Part::Document => "document_too_large",
-        Part::Signature => "signature_too_large",
-    };
-    Refused(Box::new(problem_about(
-        StatusCode::PAYLOAD_TOO_LARGE,
-        code,
-        "Part too large",
-        format!("the {} may be at most {} bytes", part.name(), part.limit()),
-        Some(part.name()),
-    )))
-}
-
-fn body_too_large() -> Refused {
-    Refused(Box::new(problem(
-        StatusCode::PAYLOAD_TOO_LARGE,
-        "body_too_large",
-        "Body too large",
-        format!("at most {MAX_SEAL_BODY_BYTES} bytes"),
-    )))
 }
 
 /// A multipart body over the limit is "too large" (413), whatever else is broken.
-fn multipart_error(e: &MultipartError) -> Refused {
+fn multipart_error(e: &MultipartError) -> Refusal {
     if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-        body_too_large()
+        TOO_LARGE
     } else {
-        bad("bad_multipart", None, e.body_text())
+        bad_multipart(e.body_text())
     }
 }
 
@@ -146,14 +89,16 @@ struct Input {
 
 impl Input {
     /// Both parts present and not empty (an empty file is a clerk who picked none).
-    fn from_parts(document: Option<Vec<u8>>, signature: Option<Vec<u8>>) -> Result<Input, Refused> {
-        let document = document.ok_or_else(|| missing(Part::Document, "part is missing"))?;
-        let signature = signature.ok_or_else(|| missing(Part::Signature, "part is missing"))?;
+    fn from_parts(document: Option<Vec<u8>>, signature: Option<Vec<u8>>) -> Result<Input, Refusal> {
+        let missing = |part| Refusal::MissingPart { part, empty: false };
+        let empty = |part| Refusal::MissingPart { part, empty: true };
+        let document = document.ok_or_else(|| missing(Part::Document))?;
+        let signature = signature.ok_or_else(|| missing(Part::Signature))?;
         if document.is_empty() {
-            return Err(missing(Part::Document, "is empty"));
+            return Err(empty(Part::Document));
         }
         if signature.is_empty() {
-            return Err(missing(Part::Signature, "is empty"));
+            return Err(empty(Part::Signature));
         }
         Ok(Input {
             document,
@@ -162,29 +107,25 @@ impl Input {
     }
 }
 
-async fn read_input(headers: &HeaderMap, request: Request) -> Result<Input, Refused> {
+async fn read_input(headers: &HeaderMap, request: Request) -> Result<Input, Refusal> {
     // A body declared larger than the limit is refused before any of it is read.
     if declared_length(headers).is_some_and(|n| n > MAX_SEAL_BODY_BYTES as u64) {
-        return Err(body_too_large());
+        return Err(TOO_LARGE);
     }
     match content_type(headers).as_str() {
         "multipart/form-data" => read_multipart(request).await,
         "application/json" => read_json(request).await,
-        other => Err(Refused(Box::new(problem(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
-            "Unsupported media type",
-            format!(
-                "{other:?} is not accepted: send multipart/form-data with parts \"document\" and \"signature\", or application/json with \"document_b64\" and \"signature_b64\""
-            ),
-        )))),
+        other => Err(Refusal::UnsupportedMediaType {
+            expected: Expected::SealedDocument,
+            given: other.to_owned(),
+        }),
     }
 }
 
-async fn read_multipart(request: Request) -> Result<Input, Refused> {
+async fn read_multipart(request: Request) -> Result<Input, Refusal> {
     let mut multipart = Multipart::from_request(request, &())
         .await
-        .map_err(|e| bad("bad_multipart", None, e.body_text()))?;
+        .map_err(|e| bad_multipart(e.body_text()))?;
     let mut document = None;
     let mut signature = None;
     // A part over its bound is answered only once the body is read (up to the body limit),
@@ -202,11 +143,7 @@ async fn read_multipart(request: Request) -> Result<Input, Refused> {
             _ => continue,
         };
         if slot.is_some() {
-            return Err(bad(
-                "duplicate_part",
-                Some(part),
-                format!("the {} part is given twice", part.name()),
-            ));
+            return Err(Refusal::DuplicatePart(part));
         }
         let mut bytes = Vec::new();
         let mut over = false;
@@ -224,7 +161,7 @@ async fn read_multipart(request: Request) -> Result<Input, Refused> {
         *slot = Some(bytes);
     }
     if let Some(part) = oversized {
-        return Err(part_too_large(part));
+        return Err(Refusal::PartTooLarge(part));
     }
     Input::from_parts(document, signature)
 }
@@ -240,32 +177,34 @@ struct Body<'a> {
     signature_b64: Option<Cow<'a, str>>,
 }
 
-async fn read_json(request: Request) -> Result<Input, Refused> {
+async fn read_json(request: Request) -> Result<Input, Refusal> {
     let bytes = Bytes::from_request(request, &()).await.map_err(|e| {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            body_too_large()
+            TOO_LARGE
         } else {
-            bad("unreadable_body", None, e.body_text())
+            Refusal::UnreadableBody {
+                expected: Expected::SealedDocument,
+                detail: e.body_text(),
+            }
         }
     })?;
-    const EXPECTED: &str = "expected {\"document_b64\": \"…\", \"signature_b64\": \"…\"}";
+    let malformed = |error: Option<String>| Refusal::MalformedJson {
+        expected: Expected::SealedDocument,
+        error,
+    };
     // Only an object: serde would also take an array for the struct.
     if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
-        return Err(bad("malformed_json", None, EXPECTED));
+        return Err(malformed(None));
     }
-    let body: Body<'_> = serde_json::from_slice(&bytes)
-        .map_err(|e| bad("malformed_json", None, format!("{EXPECTED}: {e}")))?;
-    let decode = |part: Part, text: Option<Cow<'_, str>>| -> Result<Option<Vec<u8>>, Refused> {
+    let body: Body<'_> =
+        serde_json::from_slice(&bytes).map_err(|e| malformed(Some(e.to_string())))?;
+    let decode = |part: Part, text: Option<Cow<'_, str>>| -> Result<Option<Vec<u8>>, Refusal> {
         let Some(text) = text else { return Ok(None) };
         huren_crypto::b64::decode_std(&text, base64_len(part.limit()))
             .map(Some)
             .map_err(|e| match e {
-                huren_crypto::b64::Base64Error::TooLong { .. } => part_too_large(part),
-                _ => bad(
-                    "bad_base64",
-                    Some(part),
-                    format!("{}_b64 is not standard base64", part.name()),
-                ),
+                huren_crypto::b64::Base64Error::TooLong { .. } => Refusal::PartTooLarge(part),
+                _ => Refusal::BadBase64(part),
             })
     };
     let document = decode(Part::Document, body.document_b64)?;
@@ -273,7 +212,7 @@ async fn read_json(request: Request) -> Result<Input, Refused> {
     // The decoded size is what is bounded, whatever the padding allowed.
     for (part, bytes) in [(Part::Document, &document), (Part::Signature, &signature)] {
         if bytes.as_ref().is_some_and(|b| b.len() > part.limit()) {
-            return Err(part_too_large(part));
+            return Err(Refusal::PartTooLarge(part));
         }
     }
     Input::from_parts(document, signature)
@@ -287,54 +226,52 @@ pub(super) async fn verify_seal(
     request: Request,
 ) -> Response {
     let caller = caller(&state, &headers, peer);
-    if let Some(refusal) = rate_limited(&state, &headers, peer) {
-        return refusal;
-    }
-    let reject = |response: Response| {
-        state.metrics.seal_rejected.fetch_add(1, Ordering::Relaxed);
-        response
-    };
-    let fresh = match query {
-        Ok(Query(query)) => query.fresh,
-        Err(e) => {
-            return reject(problem(
-                StatusCode::BAD_REQUEST,
-                "bad_query",
-                "Bad query",
-                e.body_text(),
-            ))
+    match check(&state, peer, query, &headers, request).await {
+        Ok((answer, at)) => {
+            let report = &answer.report;
+            let counter = match report.verdict {
+                Verdict::Valid => &state.metrics.seal_valid,
+                Verdict::Invalid => &state.metrics.seal_invalid,
+                Verdict::Indeterminate => &state.metrics.seal_indeterminate,
+            };
+            counter.fetch_add(1, Ordering::Relaxed);
+            let reasons: Vec<&str> = report.reasons.iter().map(|r| r.code()).collect();
+            // The esID comes from the file: logged with escapes, so it cannot forge log lines.
+            let es_id = report.seal.as_ref().map_or("-", |s| s.es_id.as_str());
+            tracing::info!(
+                target: "huren::usage",
+                es_id = ?es_id,
+                verdict = ?report.verdict,
+                reasons = ?reasons,
+                at = at.seconds(),
+                caller = %caller,
+                "seal checked"
+            );
+            Json(answer).into_response()
         }
-    };
+        Err(error) => answer_error(&state, Expected::SealedDocument, error),
+    }
+}
+
+async fn check(
+    state: &ServerState,
+    peer: SocketAddr,
+    query: Result<Query<VerifyQuery>, QueryRejection>,
+    headers: &HeaderMap,
+    request: Request,
+) -> Result<(SealAnswer, huren_crypto::time::UnixTime), ApiError> {
+    within_rate(state, headers, peer)?;
+    let fresh = fresh(query)?;
     let Ok(Ok(permit)) =
         tokio::time::timeout(SLOT_WAIT, state.seal_slots.clone().acquire_owned()).await
     else {
-        // 429, not 503: the service is up; sealed documents are queued per instance.
-        let mut response = problem(
-            StatusCode::TOO_MANY_REQUESTS,
-            "seal_verifier_busy",
-            "Seal verifier busy",
-            "other sealed documents are being checked; try again shortly",
-        );
-        response
-            .headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
-        return reject(response);
+        return Err(Refusal::SealVerifierBusy.into());
     };
-    let input = match tokio::time::timeout(BODY_READ_LIMIT, read_input(&headers, request)).await {
-        Ok(Ok(input)) => input,
-        Ok(Err(Refused(response))) => return reject(*response),
-        Err(_) => {
-            return reject(problem(
-                StatusCode::REQUEST_TIMEOUT,
-                "body_timeout",
-                "Request body too slow",
-                format!(
-                    "the document and signature must arrive within {} seconds",
-                    BODY_READ_LIMIT.as_secs()
-                ),
-            ))
-        }
-    };
+    let input = tokio::time::timeout(BODY_READ_LIMIT, read_input(headers, request))
+        .await
+        .map_err(|_| Refusal::BodyTimeout {
+            limit: BODY_READ_LIMIT,
+        })??;
     let at = (state.now)();
     // Hashing up to 32 MiB and perhaps fetching a status list or CRL: a blocking thread's work.
     let verifier = state.verifier.clone();
@@ -343,38 +280,7 @@ pub(super) async fn verify_seal(
         verifier.check_seal(&input.signature, &input.document, at, fresh)
     })
     .await;
-    let answer = match checked {
-        Ok(answer) => answer,
-        Err(e) => {
-            tracing::error!(error = %e, "seal verification did not complete");
-            return problem(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal",
-                "Internal error",
-                "the seal could not be checked",
-            );
-        }
-    };
-    let report = &answer.report;
-    let counter = match report.verdict {
-        Verdict::Valid => &state.metrics.seal_valid,
-        Verdict::Invalid => &state.metrics.seal_invalid,
-        Verdict::Indeterminate => &state.metrics.seal_indeterminate,
-    };
-    counter.fetch_add(1, Ordering::Relaxed);
-    let reasons: Vec<&str> = report.reasons.iter().map(|r| r.code()).collect();
-    // The esID comes from the file: logged with escapes, so it cannot forge log lines.
-    let es_id = report.seal.as_ref().map_or("-", |s| s.es_id.as_str());
-    tracing::info!(
-        target: "huren::usage",
-        es_id = ?es_id,
-        verdict = ?report.verdict,
-        reasons = ?reasons,
-        at = at.seconds(),
-        caller = %caller,
-        "seal checked"
-    );
-    Json(answer).into_response()
+    Ok((ApiError::joined(Task::SealCheck, checked)?, at))
 }
 
 #[cfg(test)]

@@ -1,0 +1,188 @@
+//! Building and running the verification service: [`App::build`] opens the verifier its
+//! settings describe on an already bound listener and returns a ready-to-serve application,
+//! which `huren verifier serve`, `huren demo` and the tests run the same way (bound to
+//! `127.0.0.1:0` in tests). [`App::parts`] hands out the router and the background work for
+//! an embedder that serves them itself.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use huren_crypto::cert::Certificate;
+use huren_crypto::verify::VerifyOptions;
+use tokio::net::TcpListener;
+
+use super::config::ServiceConfig;
+use super::{router, state, ServerState};
+use crate::{TrustSource, TrustStoreError, Verifier, VerifierConfig};
+
+/// Why the service could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The trust list could not be loaded and verified (nor a cached copy).
+    #[error(transparent)]
+    Trust(#[from] TrustStoreError),
+    /// The bound address could not be written to `addr_file`.
+    #[error("{path}: {source}")]
+    AddrFile {
+        /// The file.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// Opening the verifier did not complete (its thread panicked).
+    #[error("opening the verifier did not complete: {0}")]
+    Open(#[from] tokio::task::JoinError),
+    /// The listener is unusable.
+    #[error("network: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// A built verification service, ready to serve.
+#[derive(Debug)]
+pub struct App {
+    listener: TcpListener,
+    state: ServerState,
+    refresh: Duration,
+}
+
+/// The service's background work: every `refresh`, re-read the trust list and refresh due
+/// status lists and CRLs (on a blocking thread: it may wait on the network).
+#[derive(Debug)]
+pub struct Background {
+    state: ServerState,
+    refresh: Duration,
+}
+
+impl Background {
+    /// Runs until dropped (abort the task it was spawned on to stop it). The first refresh is
+    /// one period after the start: the verifier was just opened.
+    pub async fn run(self) {
+        let mut interval = tokio::time::interval(self.refresh);
+        interval.tick().await;
+        loop {
+            interval.tick().await;
+            let state = self.state.clone();
+            let refreshed = tokio::task::spawn_blocking(move || {
+                if state.verifier.refresh((state.now)()) {
+                    tracing::info!(
+                        seq = state.verifier.trust_store().current().trust.seq(),
+                        "trust list updated"
+                    );
+                }
+            })
+            .await;
+            // A refresh that panicked is logged; the next period tries again with what is held.
+            if let Err(error) = refreshed {
+                tracing::error!(%error, "trust material refresh did not complete");
+            }
+        }
+    }
+}
+
+impl App {
+    /// Opens the verifier `config` describes — the trust list (from its source, else the disk
+    /// cache) checked against `operator_certs`, the status and CRL caches — on `listener`,
+    /// and writes the bound address to `addr_file` if one is set.
+    ///
+    /// `operator_certs` are the pinned certificates of `config.operator_certs`, read by the
+    /// caller (the CLI reads PEM or DER files with `huren-keys`).
+    pub async fn build(
+        config: &ServiceConfig,
+        operator_certs: Vec<Certificate>,
+        listener: TcpListener,
+    ) -> Result<App, StartError> {
+        let verifier_config = VerifierConfig {
+            trust_source: TrustSource::parse(&config.trust_list),
+            operator_certs,
+            cache_dir: Some(config.cache_dir.clone()),
+            online: config.online,
+            options: VerifyOptions {
+                trust_list_grace_seconds: config.grace_secs,
+                ..VerifyOptions::default()
+            },
+        };
+        // Opening may fetch the trust list over the network: a blocking thread's work.
+        let verifier =
+            tokio::task::spawn_blocking(move || Verifier::open(verifier_config, crate::now()))
+                .await??;
+        let mut state = state(Arc::new(verifier), config.rate_limit);
+        state.trusted_proxy = config.trusted_proxy.clone().map(Arc::new);
+        if let Some(path) = &config.addr_file {
+            let addr = listener.local_addr()?;
+            write_addr_file(path, addr).map_err(|source| StartError::AddrFile {
+                path: path.display().to_string(),
+                source,
+            })?;
+        }
+        Ok(App::with_state(state, config.refresh, listener))
+    }
+
+    /// The service over a state built by the caller (its own verifier, fetcher or clock),
+    /// refreshing trust material every `refresh`.
+    pub fn with_state(state: ServerState, refresh: Duration, listener: TcpListener) -> App {
+        App {
+            listener,
+            state,
+            refresh,
+        }
+    }
+
+    /// The bound address.
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// The shared state (tests use it to reach the verifier and the counters).
+    pub fn state(&self) -> &ServerState {
+        &self.state
+    }
+
+    /// The router and the background work, for an embedder that serves them itself. The
+    /// router reads the peer address: serve it with
+    /// `into_make_service_with_connect_info::<SocketAddr>()`.
+    pub fn parts(&self) -> (Router, Background) {
+        (
+            router(self.state.clone()),
+            Background {
+                state: self.state.clone(),
+                refresh: self.refresh,
+            },
+        )
+    }
+
+    /// Serves until `shutdown` completes, then finishes in-flight requests; the background
+    /// work runs meanwhile and stops with it.
+    pub async fn run_until(
+        self,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let (router, background) = self.parts();
+        let background = tokio::spawn(background.run());
+        let addr = self.listener.local_addr()?;
+        tracing::info!(%addr, "verifier listening");
+        let result = axum::serve(
+            self.listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await;
+        background.abort();
+        result
+    }
+}
+
+/// Writes `addr` to `path` atomically (a reader polling for the file never sees half of it),
+/// the way the disk cache writes its copies.
+fn write_addr_file(path: &std::path::Path, addr: SocketAddr) -> std::io::Result<()> {
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => std::path::Path::new("."),
+    };
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a file name"))?;
+    crate::disk::DiskCache::new(dir)?.write(name, addr.to_string().as_bytes())
+}

@@ -1,0 +1,234 @@
+//! `POST /v1/verify` (SPEC §7): a licence in — `HR1:` text or a JWS as `text/plain`,
+//! `{"token": …}` / `{"qr": …}` as JSON, or a photo of its QR code as multipart `image` — and
+//! the SPEC §6 report out, HTTP 200 whatever the verdict.
+//!
+//! Photos are decoded one at a time on a blocking thread with an answer budget
+//! ([`IMAGE_DECODE_BUDGET`]); text never waits for them. A status-list fetch is the only other
+//! work that leaves the async worker.
+
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::multipart::MultipartError;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{ConnectInfo, FromRequest, Multipart, Query, Request, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Deserialize;
+
+use super::problem::{ApiError, Expected, ImageFault, Refusal, Task};
+use super::request::{
+    answer_error, caller, content_type, declared_length, fresh, within_rate, VerifyQuery,
+};
+use super::ServerState;
+use crate::verifier::Held;
+use crate::{Report, Verdict};
+
+/// Largest request body (a phone photo of a QR code).
+pub const MAX_BODY_BYTES: usize = 10 * 1024 * 1024;
+/// How long a client waits for a photo to be decoded before getting an answer.
+const IMAGE_DECODE_BUDGET: Duration = Duration::from_secs(3);
+/// Largest decoded image, in pixels per side.
+const MAX_IMAGE_SIDE: u32 = 6000;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct VerifyBody {
+    #[serde(default)]
+    token: Option<String>,
+    #[serde(default)]
+    qr: Option<String>,
+}
+
+const TOO_LARGE: Refusal = Refusal::BodyTooLarge {
+    limit: MAX_BODY_BYTES,
+};
+
+fn bad_multipart(detail: String) -> Refusal {
+    Refusal::BadMultipart {
+        expected: Expected::Licence,
+        detail,
+    }
+}
+
+/// A multipart body over the limit is "too large" (413), whatever else is broken.
+fn multipart_error(e: &MultipartError) -> Refusal {
+    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        TOO_LARGE
+    } else {
+        bad_multipart(e.body_text())
+    }
+}
+
+async fn read_input(
+    headers: &HeaderMap,
+    request: Request,
+    image_slots: &Arc<tokio::sync::Semaphore>,
+) -> Result<String, ApiError> {
+    let content_type = content_type(headers);
+    // A body declared larger than the limit is refused before any of it is read.
+    if declared_length(headers).is_some_and(|n| n > MAX_BODY_BYTES as u64) {
+        return Err(TOO_LARGE.into());
+    }
+    if content_type == "multipart/form-data" {
+        let mut multipart = Multipart::from_request(request, &())
+            .await
+            .map_err(|e| bad_multipart(e.body_text()))?;
+        while let Some(field) = multipart
+            .next_field()
+            .await
+            .map_err(|e| multipart_error(&e))?
+        {
+            if field.name() == Some("image") {
+                let bytes = field.bytes().await.map_err(|e| multipart_error(&e))?;
+                return decode_with_budget(bytes, image_slots).await;
+            }
+        }
+        return Err(Refusal::MissingImage.into());
+    }
+    let bytes = Bytes::from_request(request, &()).await.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            TOO_LARGE
+        } else {
+            Refusal::UnreadableBody {
+                expected: Expected::Licence,
+                detail: e.body_text(),
+            }
+        }
+    })?;
+    let malformed = |error: Option<String>| Refusal::MalformedJson {
+        expected: Expected::Licence,
+        error,
+    };
+    match content_type.as_str() {
+        "application/json" => {
+            // Only an object: serde would also take `["…"]` for the struct.
+            if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+                return Err(malformed(None).into());
+            }
+            let body: VerifyBody =
+                serde_json::from_slice(&bytes).map_err(|e| malformed(Some(e.to_string())))?;
+            Ok(body.token.or(body.qr).ok_or(Refusal::MissingInput)?)
+        }
+        "text/plain" | "" => Ok(String::from_utf8(bytes.to_vec()).map_err(|_| Refusal::NotUtf8)?),
+        other => Err(Refusal::UnsupportedMediaType {
+            expected: Expected::Licence,
+            given: other.to_owned(),
+        }
+        .into()),
+    }
+}
+
+/// Decodes a photo in the single decoding slot, answering within [`IMAGE_DECODE_BUDGET`]. The
+/// slot stays taken until the decode really ends, so at most one core is ever spent on photos.
+async fn decode_with_budget(
+    bytes: Bytes,
+    slots: &Arc<tokio::sync::Semaphore>,
+) -> Result<String, ApiError> {
+    let permit = tokio::time::timeout(IMAGE_DECODE_BUDGET, slots.clone().acquire_owned())
+        .await
+        .map_err(|_| Refusal::ImageDecoderBusy)?
+        .map_err(|_| Refusal::ImageDecoderBusy)?;
+    let decode = tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        decode_qr_image(&bytes)
+    });
+    match tokio::time::timeout(IMAGE_DECODE_BUDGET, decode).await {
+        Ok(joined) => Ok(ApiError::joined(Task::PhotoDecode, joined)??),
+        Err(_) => Err(Refusal::ImageTooComplex.into()),
+    }
+}
+
+/// The text of the first readable QR code in a photo. The decoders run on bytes from the
+/// network: one that panics on them has refused the image (400 `unreadable_image`, logged),
+/// like one that returns an error — the client sent something no decoder could read.
+fn decode_qr_image(bytes: &[u8]) -> Result<String, Refusal> {
+    std::panic::catch_unwind(|| decode_qr_image_unguarded(bytes)).unwrap_or_else(|_| {
+        tracing::warn!(bytes = bytes.len(), "the image decoder panicked on a photo");
+        Err(Refusal::UnreadableImage(ImageFault::Unprocessable))
+    })
+}
+
+fn decode_qr_image_unguarded(bytes: &[u8]) -> Result<String, Refusal> {
+    let mut reader = image::ImageReader::new(std::io::Cursor::new(bytes))
+        .with_guessed_format()
+        .map_err(|_| Refusal::UnreadableImage(ImageFault::NotAnImage))?;
+    let mut limits = image::Limits::default();
+    limits.max_image_width = Some(MAX_IMAGE_SIDE);
+    limits.max_image_height = Some(MAX_IMAGE_SIDE);
+    limits.max_alloc = Some(256 * 1024 * 1024);
+    reader.limits(limits);
+    let image = reader
+        .decode()
+        .map_err(|_| Refusal::UnreadableImage(ImageFault::Undecodable))?
+        .to_luma8();
+    let mut prepared = rqrr::PreparedImage::prepare(image);
+    prepared
+        .detect_grids()
+        .into_iter()
+        .find_map(|grid| grid.decode().ok().map(|(_, text)| text))
+        .ok_or(Refusal::NoQrCode)
+}
+
+pub(super) async fn verify(
+    State(state): State<ServerState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    query: Result<Query<VerifyQuery>, QueryRejection>,
+    headers: HeaderMap,
+    request: Request,
+) -> Response {
+    let caller = caller(&state, &headers, peer);
+    match check(&state, peer, query, &headers, request).await {
+        Ok((report, at)) => {
+            let counter = match report.verdict {
+                Verdict::Valid => &state.metrics.valid,
+                Verdict::Invalid => &state.metrics.invalid,
+                Verdict::Indeterminate => &state.metrics.indeterminate,
+            };
+            counter.fetch_add(1, Ordering::Relaxed);
+            let reasons: Vec<&str> = report.reasons.iter().map(|r| r.code()).collect();
+            tracing::info!(
+                target: "huren::usage",
+                jti = report.jti().unwrap_or("-"),
+                verdict = ?report.verdict,
+                reasons = ?reasons,
+                at = at.seconds(),
+                caller = %caller,
+                "licence checked"
+            );
+            Json(report).into_response()
+        }
+        Err(error) => answer_error(&state, Expected::Licence, error),
+    }
+}
+
+async fn check(
+    state: &ServerState,
+    peer: SocketAddr,
+    query: Result<Query<VerifyQuery>, QueryRejection>,
+    headers: &HeaderMap,
+    request: Request,
+) -> Result<(Report, huren_crypto::time::UnixTime), ApiError> {
+    within_rate(state, headers, peer)?;
+    let fresh = fresh(query)?;
+    let input = read_input(headers, request, &state.image_slots).await?;
+    let at = (state.now)();
+    // Verification is CPU work of tens of microseconds and runs right here; only a status-list
+    // fetch may wait on the network, and that alone goes to a blocking thread.
+    let report = match state.verifier.verify_held(&input, at, fresh) {
+        Held::Answer(report) => report,
+        Held::NeedsFetch { held, uri } => {
+            let verifier = state.verifier.clone();
+            let fetched = tokio::task::spawn_blocking(move || {
+                verifier.verify_after_fetch(&input, at, held, &uri)
+            })
+            .await;
+            ApiError::joined(Task::LicenceStatusFetch, fetched)?
+        }
+    };
+    Ok((report, at))
+}

@@ -4,8 +4,9 @@
     scripts/module-cycles.py issuer/src verifier/src
 
 A module is a top-level `mod` of the crate (a file `x.rs` or a directory `x/`); it depends
-on another when its code (not its comments) names `crate::other`. Sub-modules of one
-directory belong to their parent: `http/` may use itself freely. Prints each cycle found.
+on another when its code (not its comments, not its `#[cfg(test)]` part) names
+`crate::other`. Sub-modules of one directory belong to their parent: `http/` may use itself
+freely. Test-only modules (declared under `#[cfg(test)]`) are left out. Prints each cycle.
 """
 import pathlib
 import re
@@ -15,19 +16,32 @@ USE = re.compile(r"\bcrate::([a-z_][a-z0-9_]*)")
 
 
 def code_of(text: str) -> str:
-    """The text without `//` comments (doc comments name modules in links)."""
+    """The production text: up to its `#[cfg(test)]` part, without `//` comments (doc
+    comments name modules in links)."""
+    text = text.split("#[cfg(test)]", 1)[0]
     return "\n".join(line.split("//", 1)[0] for line in text.splitlines())
+
+
+def test_only(src: pathlib.Path) -> set[str]:
+    """Modules the crate root declares under `#[cfg(test)]`."""
+    found = set()
+    for root in ("lib.rs", "main.rs"):
+        path = src / root
+        if path.exists():
+            found.update(re.findall(r"#\[cfg\(test\)\]\s*(?:pub(?:\([a-z]+\))?\s+)?mod\s+([a-z_][a-z0-9_]*)", path.read_text(encoding="utf-8")))
+    return found
 
 
 def graph(src: pathlib.Path) -> dict[str, set[str]]:
     edges: dict[str, set[str]] = {}
+    skipped = test_only(src)
     for path in sorted(src.rglob("*.rs")):
         rel = path.relative_to(src)
         module = rel.parts[0].removesuffix(".rs")
-        if module in ("lib", "main"):
+        if module in ("lib", "main") or module in skipped:
             continue
         used = set(USE.findall(code_of(path.read_text(encoding="utf-8"))))
-        edges.setdefault(module, set()).update(used - {module})
+        edges.setdefault(module, set()).update(used - {module} - skipped)
     return edges
 
 

@@ -423,6 +423,9 @@ pub enum ApiError {
         /// Why it did not complete.
         error: tokio::task::JoinError,
     },
+    /// A report could not be written as JSON (it cannot happen with the report types, whose
+    /// serialization has no failure path; answered 500 and logged if it ever does).
+    Encoding(serde_json::Error),
 }
 
 impl From<Refusal> for ApiError {
@@ -450,6 +453,16 @@ impl IntoResponse for ApiError {
                     "internal",
                     "Internal error",
                     format!("{} could not be checked", task.subject()),
+                )
+                .into_response()
+            }
+            ApiError::Encoding(error) => {
+                tracing::error!(error = %error, "a report could not be written as JSON");
+                Problem::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "Internal error",
+                    "the answer could not be written".into(),
                 )
                 .into_response()
             }

@@ -27,13 +27,13 @@ use axum::extract::multipart::MultipartError;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{ConnectInfo, FromRequest, Multipart, Query, Request, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
-use axum::Json;
+use axum::response::Response;
 use serde::Deserialize;
 
 use super::problem::{ApiError, Expected, Part, Refusal, Task};
 use super::request::{
-    answer_error, caller, content_type, declared_length, fresh, within_rate, VerifyQuery,
+    answer_error, caller, content_type, declared_length, fresh, json_answer, within_rate, Codes,
+    VerifyQuery,
 };
 use super::ServerState;
 use crate::{SealAnswer, Verdict};
@@ -235,22 +235,22 @@ pub(super) async fn verify_seal(
                 Verdict::Indeterminate => &state.metrics.seal_indeterminate,
             };
             counter.fetch_add(1, Ordering::Relaxed);
-            let reasons: Vec<&str> = report.reasons.iter().map(|r| r.code()).collect();
             // The esID comes from the file: logged with escapes, so it cannot forge log lines.
             let es_id = report.seal.as_ref().map_or("-", |s| s.es_id.as_str());
             tracing::info!(
                 target: "huren::usage",
                 es_id = ?es_id,
                 verdict = ?report.verdict,
-                reasons = ?reasons,
+                reasons = ?Codes(report.reasons.iter().map(|r| r.code())),
                 at = at.seconds(),
                 caller = %caller,
                 "seal checked"
             );
-            Json(answer).into_response()
+            json_answer(&answer)
         }
-        Err(error) => answer_error(&state, Expected::SealedDocument, error),
+        Err(error) => Err(error),
     }
+    .unwrap_or_else(|error| answer_error(&state, Expected::SealedDocument, error))
 }
 
 async fn check(

@@ -24,7 +24,7 @@ use super::request::{
     answer_error, caller, content_type, declared_length, fresh, json_answer, within_rate, Codes,
     VerifyQuery,
 };
-use super::ServerState;
+use super::state::ServerState;
 use crate::verifier::Held;
 use crate::{Report, Verdict};
 

@@ -12,7 +12,8 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use super::problem::{ApiError, Expected, Refusal};
-use super::{rate, ServerState};
+use super::rate;
+use super::state::ServerState;
 
 /// `?fresh=true`: refetch the status list (and CRL) before answering.
 #[derive(Deserialize)]

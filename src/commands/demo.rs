@@ -72,7 +72,11 @@ pub fn run(dir: &Path, port: u16) -> Result<ExitCode> {
 }
 
 async fn run_async(dir: &Path, port: u16, passphrase: &Passphrase) -> Result<ExitCode> {
-    app::init_logging(huren_issuer::config::LogFormat::Text);
+    // One subscriber for the process: the verifier's (its usage log is what the demo's load
+    // is about), through a non-blocking writer held until the demo stops.
+    let _log = huren_verifier::server::service::init_logging(
+        huren_verifier::server::config::LogFormat::Text,
+    );
     let now = SystemClock.now();
     // Bind first, so the trust list can name the real (possibly ephemeral) ports.
     let mut listeners = Vec::new();

@@ -20,7 +20,7 @@ pub fn run(command: VerifierCommand) -> Result<ExitCode> {
     let config = file
         .with_env(|name| std::env::var(name).ok().filter(|v| !v.is_empty()))?
         .resolve()?;
-    service::init_logging(config.log_format);
+    let _log = service::init_logging(config.log_format);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;

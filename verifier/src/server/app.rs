@@ -8,13 +8,18 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
 use axum::Router;
 use huren_crypto::cert::Certificate;
 use huren_crypto::verify::VerifyOptions;
 use tokio::net::TcpListener;
 
 use super::config::ServiceConfig;
-use super::{router, state, ServerState};
+use super::licence::MAX_BODY_BYTES;
+use super::seal::MAX_SEAL_BODY_BYTES;
+use super::state::{state, ServerState};
+use super::{licence, ops, page, seal};
 use crate::{TrustSource, TrustStoreError, Verifier, VerifierConfig};
 
 /// Why the service could not start.
@@ -171,6 +176,28 @@ impl App {
         background.abort();
         result
     }
+}
+
+/// Builds the router. Its handlers read the peer address: serve it with
+/// `into_make_service_with_connect_info::<SocketAddr>()` (as [`App::run_until`] does).
+pub fn router(state: ServerState) -> Router {
+    Router::new()
+        .route("/", get(page::index))
+        .route("/assets/app.js", get(page::script))
+        .route("/assets/app.css", get(page::style))
+        .route("/v1/verify", post(licence::verify))
+        // Its own, larger body limit (the router's below applies to every other route).
+        .route(
+            "/v1/seals/verify",
+            post(seal::verify_seal).layer(DefaultBodyLimit::max(MAX_SEAL_BODY_BYTES)),
+        )
+        .route("/v1/trust", get(ops::trust))
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(ops::ready))
+        .route("/metrics", get(ops::metrics))
+        .route("/openapi.json", get(ops::openapi))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(state)
 }
 
 /// Writes `addr` to `path` atomically (a reader polling for the file never sees half of it),

@@ -16,15 +16,15 @@ use axum::extract::multipart::MultipartError;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{ConnectInfo, FromRequest, Multipart, Query, Request, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
-use axum::Json;
+use axum::response::Response;
 use serde::Deserialize;
 
 use super::problem::{ApiError, Expected, ImageFault, Refusal, Task};
 use super::request::{
-    answer_error, caller, content_type, declared_length, fresh, within_rate, VerifyQuery,
+    answer_error, caller, content_type, declared_length, fresh, json_answer, within_rate, Codes,
+    VerifyQuery,
 };
-use super::ServerState;
+use super::state::ServerState;
 use crate::verifier::Held;
 use crate::{Report, Verdict};
 
@@ -64,17 +64,36 @@ fn multipart_error(e: &MultipartError) -> Refusal {
     }
 }
 
+/// What was sent: text (as received; checked to be UTF-8 where it is used) or what a JSON body
+/// or a photo gave.
+enum Input {
+    Text(Bytes),
+    Decoded(String),
+}
+
+impl Input {
+    fn text(&self) -> Result<&str, Refusal> {
+        match self {
+            Input::Text(bytes) => std::str::from_utf8(bytes).map_err(|_| Refusal::NotUtf8),
+            Input::Decoded(text) => Ok(text),
+        }
+    }
+}
+
+/// Reads the licence from `request`, whose headers the caller has taken out (`headers`).
 async fn read_input(
     headers: &HeaderMap,
-    request: Request,
+    mut request: Request,
     image_slots: &Arc<tokio::sync::Semaphore>,
-) -> Result<String, ApiError> {
+) -> Result<Input, ApiError> {
     let content_type = content_type(headers);
     // A body declared larger than the limit is refused before any of it is read.
     if declared_length(headers).is_some_and(|n| n > MAX_BODY_BYTES as u64) {
         return Err(TOO_LARGE.into());
     }
     if content_type == "multipart/form-data" {
+        // The multipart reader finds its boundary in the headers (the photo path only).
+        *request.headers_mut() = headers.clone();
         let mut multipart = Multipart::from_request(request, &())
             .await
             .map_err(|e| bad_multipart(e.body_text()))?;
@@ -85,7 +104,9 @@ async fn read_input(
         {
             if field.name() == Some("image") {
                 let bytes = field.bytes().await.map_err(|e| multipart_error(&e))?;
-                return decode_with_budget(bytes, image_slots).await;
+                return Ok(Input::Decoded(
+                    decode_with_budget(bytes, image_slots).await?,
+                ));
             }
         }
         return Err(Refusal::MissingImage.into());
@@ -112,9 +133,11 @@ async fn read_input(
             }
             let body: VerifyBody =
                 serde_json::from_slice(&bytes).map_err(|e| malformed(Some(e.to_string())))?;
-            Ok(body.token.or(body.qr).ok_or(Refusal::MissingInput)?)
+            Ok(Input::Decoded(
+                body.token.or(body.qr).ok_or(Refusal::MissingInput)?,
+            ))
         }
-        "text/plain" | "" => Ok(String::from_utf8(bytes.to_vec()).map_err(|_| Refusal::NotUtf8)?),
+        "text/plain" | "" => Ok(Input::Text(bytes)),
         other => Err(Refusal::UnsupportedMediaType {
             expected: Expected::Licence,
             given: other.to_owned(),
@@ -178,11 +201,13 @@ pub(super) async fn verify(
     State(state): State<ServerState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     query: Result<Query<VerifyQuery>, QueryRejection>,
-    headers: HeaderMap,
-    request: Request,
+    mut request: Request,
 ) -> Response {
+    // The headers are taken out of the request rather than copied (the `HeaderMap` extractor
+    // clones them): they outlive the body, which `read_input` consumes, for the usage log.
+    let headers = std::mem::take(request.headers_mut());
     let caller = caller(&state, &headers, peer);
-    match check(&state, peer, query, &headers, request).await {
+    let answer = match check(&state, peer, query, &headers, request).await {
         Ok((report, at)) => {
             let counter = match report.verdict {
                 Verdict::Valid => &state.metrics.valid,
@@ -190,20 +215,20 @@ pub(super) async fn verify(
                 Verdict::Indeterminate => &state.metrics.indeterminate,
             };
             counter.fetch_add(1, Ordering::Relaxed);
-            let reasons: Vec<&str> = report.reasons.iter().map(|r| r.code()).collect();
             tracing::info!(
                 target: "huren::usage",
                 jti = report.jti().unwrap_or("-"),
                 verdict = ?report.verdict,
-                reasons = ?reasons,
+                reasons = ?Codes(report.reasons.iter().map(|r| r.code())),
                 at = at.seconds(),
                 caller = %caller,
                 "licence checked"
             );
-            Json(report).into_response()
+            json_answer(&report)
         }
-        Err(error) => answer_error(&state, Expected::Licence, error),
-    }
+        Err(error) => Err(error),
+    };
+    answer.unwrap_or_else(|error| answer_error(&state, Expected::Licence, error))
 }
 
 async fn check(
@@ -216,15 +241,17 @@ async fn check(
     within_rate(state, headers, peer)?;
     let fresh = fresh(query)?;
     let input = read_input(headers, request, &state.image_slots).await?;
+    let text = input.text()?;
     let at = (state.now)();
     // Verification is CPU work of tens of microseconds and runs right here; only a status-list
     // fetch may wait on the network, and that alone goes to a blocking thread.
-    let report = match state.verifier.verify_held(&input, at, fresh) {
+    let report = match state.verifier.verify_held(text, at, fresh) {
         Held::Answer(report) => report,
         Held::NeedsFetch { held, uri } => {
             let verifier = state.verifier.clone();
+            let text = text.to_owned();
             let fetched = tokio::task::spawn_blocking(move || {
-                verifier.verify_after_fetch(&input, at, held, &uri)
+                verifier.verify_after_fetch(&text, at, held, &uri)
             })
             .await;
             ApiError::joined(Task::LicenceStatusFetch, fetched)?

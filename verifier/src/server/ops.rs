@@ -8,7 +8,7 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 
-use super::ServerState;
+use super::state::ServerState;
 
 pub(super) async fn trust(State(state): State<ServerState>) -> Response {
     let now = (state.now)();

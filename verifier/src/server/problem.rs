@@ -17,8 +17,6 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Serialize;
 
-use super::seal::{MAX_DOCUMENT_BYTES, MAX_SIGNATURE_BYTES};
-
 /// What the refused request should have been (its problem's title says so).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Expected {
@@ -52,14 +50,6 @@ impl Part {
         match self {
             Part::Document => "document",
             Part::Signature => "signature",
-        }
-    }
-
-    /// Its size bound, in bytes.
-    pub fn limit(self) -> usize {
-        match self {
-            Part::Document => MAX_DOCUMENT_BYTES,
-            Part::Signature => MAX_SIGNATURE_BYTES,
         }
     }
 }
@@ -147,7 +137,12 @@ pub enum Refusal {
     /// 400 `duplicate_part`.
     DuplicatePart(Part),
     /// 413 `document_too_large` / `signature_too_large`.
-    PartTooLarge(Part),
+    PartTooLarge {
+        /// Which.
+        part: Part,
+        /// Its bound, in bytes.
+        limit: usize,
+    },
     /// 400 `bad_base64`: a JSON part that is not standard base64.
     BadBase64(Part),
     /// 429 `seal_verifier_busy` (Retry-After 5): every sealed-document slot is taken.
@@ -340,14 +335,14 @@ impl Refusal {
                 format!("the {} part is given twice", part.name()),
             )
             .about(*part),
-            Refusal::PartTooLarge(part) => Problem::new(
+            Refusal::PartTooLarge { part, limit } => Problem::new(
                 S::PAYLOAD_TOO_LARGE,
                 match part {
                     Part::Document => "document_too_large",
                     Part::Signature => "signature_too_large",
                 },
                 "Part too large",
-                format!("the {} may be at most {} bytes", part.name(), part.limit()),
+                format!("the {} may be at most {limit} bytes", part.name()),
             )
             .about(*part),
             Refusal::BadBase64(part) => bad(
@@ -423,6 +418,9 @@ pub enum ApiError {
         /// Why it did not complete.
         error: tokio::task::JoinError,
     },
+    /// A report could not be written as JSON (it cannot happen with the report types, whose
+    /// serialization has no failure path; answered 500 and logged if it ever does).
+    Encoding(serde_json::Error),
 }
 
 impl From<Refusal> for ApiError {
@@ -450,6 +448,16 @@ impl IntoResponse for ApiError {
                     "internal",
                     "Internal error",
                     format!("{} could not be checked", task.subject()),
+                )
+                .into_response()
+            }
+            ApiError::Encoding(error) => {
+                tracing::error!(error = %error, "a report could not be written as JSON");
+                Problem::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "Internal error",
+                    "the answer could not be written".into(),
                 )
                 .into_response()
             }
@@ -503,8 +511,14 @@ mod tests {
                 empty: true,
             },
             Refusal::DuplicatePart(Part::Signature),
-            Refusal::PartTooLarge(Part::Document),
-            Refusal::PartTooLarge(Part::Signature),
+            Refusal::PartTooLarge {
+                part: Part::Document,
+                limit: 1,
+            },
+            Refusal::PartTooLarge {
+                part: Part::Signature,
+                limit: 1,
+            },
             Refusal::BadBase64(Part::Document),
             Refusal::SealVerifierBusy,
         ];
@@ -527,7 +541,7 @@ mod tests {
                 | Refusal::ImageDecoderBusy
                 | Refusal::MissingPart { .. }
                 | Refusal::DuplicatePart(_)
-                | Refusal::PartTooLarge(_)
+                | Refusal::PartTooLarge { .. }
                 | Refusal::BadBase64(_)
                 | Refusal::SealVerifierBusy => {}
             }
@@ -589,7 +603,11 @@ mod tests {
             "application/problem+json"
         );
         assert_eq!(response.headers()[header::RETRY_AFTER], "5");
-        let response = Refusal::PartTooLarge(Part::Signature).into_response();
+        let response = Refusal::PartTooLarge {
+            part: Part::Signature,
+            limit: 1,
+        }
+        .into_response();
         assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
         assert!(response.headers().get(header::RETRY_AFTER).is_none());
     }

@@ -7,12 +7,13 @@ use std::sync::atomic::Ordering;
 
 use axum::extract::rejection::QueryRejection;
 use axum::extract::Query;
-use axum::http::{header, HeaderMap};
+use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use super::problem::{ApiError, Expected, Refusal};
-use super::{rate, ServerState};
+use super::rate;
+use super::state::ServerState;
 
 /// `?fresh=true`: refetch the status list (and CRL) before answering.
 #[derive(Deserialize)]
@@ -36,13 +37,84 @@ fn client_address(state: &ServerState, headers: &HeaderMap, peer: SocketAddr) ->
     rate::client_address(headers, peer.ip(), state.trusted_proxy.as_deref())
 }
 
-/// The caller for the usage log: the `X-Client-Id` header (bounded), else the client address.
-pub(super) fn caller(state: &ServerState, headers: &HeaderMap, peer: SocketAddr) -> String {
-    headers
-        .get("x-client-id")
-        .and_then(|v| v.to_str().ok())
-        .map(|v| v.chars().take(64).collect::<String>())
-        .unwrap_or_else(|| client_address(state, headers, peer).to_string())
+/// Longest caller name logged, in characters.
+const MAX_CALLER_CHARS: usize = 64;
+
+/// The caller for the usage log: the `X-Client-Id` header (its first 64 characters), else the
+/// client address. Borrowed from the request: nothing is copied per request to log it.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Caller<'a> {
+    /// What the client calls itself.
+    Named(&'a str),
+    /// Where it connects from.
+    Address(std::net::IpAddr),
+}
+
+impl std::fmt::Display for Caller<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Caller::Named(name) => f.write_str(name),
+            Caller::Address(address) => address.fmt(f),
+        }
+    }
+}
+
+pub(super) fn caller<'a>(
+    state: &ServerState,
+    headers: &'a HeaderMap,
+    peer: SocketAddr,
+) -> Caller<'a> {
+    caller_behind(headers, peer, state.trusted_proxy.as_deref())
+}
+
+fn caller_behind<'a>(
+    headers: &'a HeaderMap,
+    peer: SocketAddr,
+    proxy: Option<&rate::TrustedProxy>,
+) -> Caller<'a> {
+    match headers.get("x-client-id").and_then(|v| v.to_str().ok()) {
+        Some(name) => {
+            let end = name
+                .char_indices()
+                .nth(MAX_CALLER_CHARS)
+                .map_or(name.len(), |(at, _)| at);
+            Caller::Named(&name[..end])
+        }
+        None => Caller::Address(rate::client_address(headers, peer.ip(), proxy)),
+    }
+}
+
+/// Outcome codes for the usage log, written as a list (`["status_unknown"]`) without
+/// collecting them first.
+pub(super) struct Codes<I>(pub(super) I);
+
+impl<I, C> std::fmt::Debug for Codes<I>
+where
+    I: Iterator<Item = C> + Clone,
+    C: std::fmt::Debug,
+{
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.0.clone()).finish()
+    }
+}
+
+/// Typical size of a report as JSON (a licence report is ~1.9 KB, a seal answer without its
+/// picture a little more): the buffer is allocated once at that size.
+const REPORT_CAPACITY: usize = 4 * 1024;
+
+/// A report as an `application/json` answer, serialized into one buffer of the usual size
+/// (axum's `Json` starts at 128 bytes and grows five times for a licence report).
+pub(super) fn json_answer<T: serde::Serialize>(report: &T) -> Result<Response, ApiError> {
+    let mut body = Vec::with_capacity(REPORT_CAPACITY);
+    serde_json::to_writer(&mut body, report).map_err(ApiError::Encoding)?;
+    Ok((
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        body,
+    )
+        .into_response())
 }
 
 /// Whether the client is within its rate.
@@ -65,7 +137,7 @@ pub(super) fn answer_error(state: &ServerState, route: Expected, error: ApiError
         (ApiError::Refused(Refusal::RateLimited), _) => Some(&state.metrics.rate_limited),
         (ApiError::Refused(_), Expected::Licence) => Some(&state.metrics.rejected),
         (ApiError::Refused(_), Expected::SealedDocument) => Some(&state.metrics.seal_rejected),
-        (ApiError::Internal { .. }, _) => None,
+        (ApiError::Internal { .. } | ApiError::Encoding(_), _) => None,
     };
     if let Some(counter) = counter {
         counter.fetch_add(1, Ordering::Relaxed);
@@ -92,4 +164,36 @@ pub(super) fn declared_length(headers: &HeaderMap) -> Option<u64> {
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_caller_is_the_client_id_cut_at_64_characters_else_the_address() {
+        let peer: SocketAddr = "192.0.2.7:5000".parse().unwrap();
+        let mut headers = HeaderMap::new();
+        assert_eq!(caller_behind(&headers, peer, None).to_string(), "192.0.2.7");
+        headers.insert("x-client-id", HeaderValue::from_static("bank-7"));
+        assert_eq!(caller_behind(&headers, peer, None).to_string(), "bank-7");
+        headers.insert(
+            "x-client-id",
+            HeaderValue::from_str(&"w".repeat(70)).unwrap(),
+        );
+        assert_eq!(
+            caller_behind(&headers, peer, None).to_string(),
+            "w".repeat(64)
+        );
+    }
+
+    #[test]
+    fn outcome_codes_are_logged_as_a_list() {
+        let codes = ["status_unknown", "trust_list_stale"];
+        assert_eq!(
+            format!("{:?}", Codes(codes.iter())),
+            format!("{:?}", codes.to_vec())
+        );
+        assert_eq!(format!("{:?}", Codes([0u8; 0].iter())), "[]");
+    }
 }

@@ -7,7 +7,7 @@
 //!
 //! Bounds: a document of at most [`MAX_DOCUMENT_BYTES`], a signature of at most
 //! [`MAX_SIGNATURE_BYTES`] (the seal decoder's own bound), a body of at most
-//! [`MAX_SEAL_BODY_BYTES`]; beyond any of them 413, naming the part. Only [`SEAL_SLOTS`]
+//! [`MAX_SEAL_BODY_BYTES`]; beyond any of them 413, naming the part. Only `state::SEAL_SLOTS`
 //! requests are read and verified at once, so memory stays bounded whatever the load, and a
 //! body must arrive within [`BODY_READ_LIMIT`] (408 otherwise), so a slow sender cannot keep
 //! a slot.
@@ -27,15 +27,15 @@ use axum::extract::multipart::MultipartError;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{ConnectInfo, FromRequest, Multipart, Query, Request, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
-use axum::Json;
+use axum::response::Response;
 use serde::Deserialize;
 
 use super::problem::{ApiError, Expected, Part, Refusal, Task};
 use super::request::{
-    answer_error, caller, content_type, declared_length, fresh, within_rate, VerifyQuery,
+    answer_error, caller, content_type, declared_length, fresh, json_answer, within_rate, Codes,
+    VerifyQuery,
 };
-use super::ServerState;
+use super::state::ServerState;
 use crate::{SealAnswer, Verdict};
 
 /// Largest document accepted, in bytes.
@@ -46,15 +46,28 @@ pub const MAX_SIGNATURE_BYTES: usize = huren_crypto::seal::MAX_SEAL_BYTES;
 /// framing.
 pub const MAX_SEAL_BODY_BYTES: usize =
     base64_len(MAX_DOCUMENT_BYTES) + base64_len(MAX_SIGNATURE_BYTES) + 64 * 1024;
-/// Seal requests read and verified at once. Each holds at most the body (≈ 50 MB as JSON)
-/// and the decoded parts (36 MiB): four at once stay well under half a gigabyte.
-pub(super) const SEAL_SLOTS: usize = 4;
 /// How long a seal request waits for a slot before it is told to come back.
 const SLOT_WAIT: Duration = Duration::from_secs(10);
 /// How long a request may take to send its body while it holds a slot: a client trickling
 /// bytes must not keep a slot from everyone else. Generous for the largest body over a slow
 /// counter's line (50 MB at 512 KB/s).
 const BODY_READ_LIMIT: Duration = Duration::from_secs(120);
+
+/// The bound on `part`, in bytes.
+fn limit(part: Part) -> usize {
+    match part {
+        Part::Document => MAX_DOCUMENT_BYTES,
+        Part::Signature => MAX_SIGNATURE_BYTES,
+    }
+}
+
+/// Refuses `part` as over its bound.
+fn too_large(part: Part) -> Refusal {
+    Refusal::PartTooLarge {
+        part,
+        limit: limit(part),
+    }
+}
 
 /// Length of the padded standard base64 of `n` bytes.
 const fn base64_len(n: usize) -> usize {
@@ -148,7 +161,7 @@ async fn read_multipart(request: Request) -> Result<Input, Refusal> {
         let mut bytes = Vec::new();
         let mut over = false;
         while let Some(chunk) = field.chunk().await.map_err(|e| multipart_error(&e))? {
-            if over || bytes.len() + chunk.len() > part.limit() {
+            if over || bytes.len() + chunk.len() > limit(part) {
                 over = true;
                 continue;
             }
@@ -161,7 +174,7 @@ async fn read_multipart(request: Request) -> Result<Input, Refusal> {
         *slot = Some(bytes);
     }
     if let Some(part) = oversized {
-        return Err(Refusal::PartTooLarge(part));
+        return Err(too_large(part));
     }
     Input::from_parts(document, signature)
 }
@@ -200,10 +213,10 @@ async fn read_json(request: Request) -> Result<Input, Refusal> {
         serde_json::from_slice(&bytes).map_err(|e| malformed(Some(e.to_string())))?;
     let decode = |part: Part, text: Option<Cow<'_, str>>| -> Result<Option<Vec<u8>>, Refusal> {
         let Some(text) = text else { return Ok(None) };
-        huren_crypto::b64::decode_std(&text, base64_len(part.limit()))
+        huren_crypto::b64::decode_std(&text, base64_len(limit(part)))
             .map(Some)
             .map_err(|e| match e {
-                huren_crypto::b64::Base64Error::TooLong { .. } => Refusal::PartTooLarge(part),
+                huren_crypto::b64::Base64Error::TooLong { .. } => too_large(part),
                 _ => Refusal::BadBase64(part),
             })
     };
@@ -211,8 +224,8 @@ async fn read_json(request: Request) -> Result<Input, Refusal> {
     let signature = decode(Part::Signature, body.signature_b64)?;
     // The decoded size is what is bounded, whatever the padding allowed.
     for (part, bytes) in [(Part::Document, &document), (Part::Signature, &signature)] {
-        if bytes.as_ref().is_some_and(|b| b.len() > part.limit()) {
-            return Err(Refusal::PartTooLarge(part));
+        if bytes.as_ref().is_some_and(|b| b.len() > limit(part)) {
+            return Err(too_large(part));
         }
     }
     Input::from_parts(document, signature)
@@ -235,22 +248,22 @@ pub(super) async fn verify_seal(
                 Verdict::Indeterminate => &state.metrics.seal_indeterminate,
             };
             counter.fetch_add(1, Ordering::Relaxed);
-            let reasons: Vec<&str> = report.reasons.iter().map(|r| r.code()).collect();
             // The esID comes from the file: logged with escapes, so it cannot forge log lines.
             let es_id = report.seal.as_ref().map_or("-", |s| s.es_id.as_str());
             tracing::info!(
                 target: "huren::usage",
                 es_id = ?es_id,
                 verdict = ?report.verdict,
-                reasons = ?reasons,
+                reasons = ?Codes(report.reasons.iter().map(|r| r.code())),
                 at = at.seconds(),
                 caller = %caller,
                 "seal checked"
             );
-            Json(answer).into_response()
+            json_answer(&answer)
         }
-        Err(error) => answer_error(&state, Expected::SealedDocument, error),
+        Err(error) => Err(error),
     }
+    .unwrap_or_else(|error| answer_error(&state, Expected::SealedDocument, error))
 }
 
 async fn check(

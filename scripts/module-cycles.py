@@ -5,8 +5,9 @@
 
 A module is a top-level `mod` of the crate (a file `x.rs` or a directory `x/`); it depends
 on another when its code (not its comments, not its `#[cfg(test)]` part) names
-`crate::other`. Sub-modules of one directory belong to their parent: `http/` may use itself
-freely. Test-only modules (declared under `#[cfg(test)]`) are left out. Prints each cycle.
+`crate::other`; within a directory module (`http/`, `server/`), a file depends on a sibling
+it names as `super::sibling`, and those must not form a cycle either. Test-only modules
+(declared under `#[cfg(test)]`) are left out. Prints each cycle found.
 """
 import pathlib
 import re
@@ -45,6 +46,22 @@ def graph(src: pathlib.Path) -> dict[str, set[str]]:
     return edges
 
 
+def sibling_graphs(src: pathlib.Path) -> dict[str, dict[str, set[str]]]:
+    """For each directory module, its files and which siblings each names (`super::x`)."""
+    graphs = {}
+    for directory in sorted(p for p in src.rglob("*") if p.is_dir()):
+        edges: dict[str, set[str]] = {}
+        for path in sorted(directory.glob("*.rs")):
+            module = path.stem
+            if module == "mod":
+                continue
+            used = set(re.findall(r"\bsuper::([a-z_][a-z0-9_]*)", code_of(path.read_text(encoding="utf-8"))))
+            siblings = {p.stem for p in directory.glob("*.rs")} | {p.name for p in directory.iterdir() if p.is_dir()}
+            edges.setdefault(module, set()).update((used & siblings) - {module, "mod"})
+        graphs[str(directory)] = edges
+    return graphs
+
+
 def cycles(edges: dict[str, set[str]]) -> list[list[str]]:
     found, seen = [], set()
 
@@ -70,6 +87,10 @@ def main() -> int:
         for cycle in cycles(graph(pathlib.Path(arg))):
             print(f"{arg}: module cycle: {' -> '.join(cycle)}")
             failed = True
+        for directory, edges in sibling_graphs(pathlib.Path(arg)).items():
+            for cycle in cycles(edges):
+                print(f"{directory}: module cycle: {' -> '.join(cycle)}")
+                failed = True
     return 1 if failed else 0
 
 

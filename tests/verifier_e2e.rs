@@ -781,6 +781,34 @@ async fn the_service_built_from_its_settings_serves_refreshes_and_stops() {
     let report = verify_text(&url, "", issued["qr_text"].as_str().unwrap()).await;
     assert_eq!(report["verdict"], "valid", "{report}");
 
+    // Metrics: the verdict counted, the route timed, and the trust material's age readable.
+    let metrics = http(&format!("{url}/metrics"), &[], None).await;
+    assert!(metrics
+        .content_type
+        .starts_with("application/openmetrics-text"));
+    let metrics = String::from_utf8(metrics.body).unwrap();
+    for line in [
+        "huren_verifications_valid_total 1",
+        "huren_trust_list_seq 1",
+        r#"huren_http_request_duration_seconds_count{route="/v1/verify",status="200"} 1"#,
+        "# TYPE huren_trust_list_age_seconds gauge",
+        "# TYPE huren_trust_list_next_update_seconds gauge",
+        "huren_status_list_age_seconds{url=\"http://127.0.0.1:",
+        "huren_crls_failing 0",
+    ] {
+        assert!(metrics.contains(line), "{line} in\n{metrics}");
+    }
+    // Every answer carries a request id: the client's own, or a fresh one.
+    let quoted = http(
+        &format!("{url}/healthz"),
+        &[("x-request-id", "bank-7-0042")],
+        None,
+    )
+    .await;
+    assert_eq!(quoted.request_id.as_deref(), Some("bank-7-0042"));
+    let fresh = http(&format!("{url}/healthz"), &[], None).await;
+    assert_eq!(fresh.request_id.as_deref().map(str::len), Some(36));
+
     net.write_trust_list(&net.trust_list(2, net.now.plus(60)));
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
     let mut seq = Value::Null;

@@ -420,6 +420,7 @@ async fn headers_only(url: &str, content_type: &str, length: usize) -> Reply {
         Reply {
             status,
             content_type,
+            request_id: None,
             body: body.as_bytes().to_vec(),
         }
     })

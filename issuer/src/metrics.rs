@@ -62,28 +62,28 @@ impl Default for Metrics {
         let mut registry = Registry::default();
         let mut counter = |name: &str, help: &str| {
             let counter = Counter::default();
-            // Registered without `_total`: the encoder adds it to a counter's samples.
+            // Registered without `_total` and help without its full stop: the encoder adds both.
             registry.register(name, help, counter.clone());
             counter
         };
-        let issued = counter("huren_licences_issued", "Licences issued.");
-        let revoked = counter("huren_licences_revoked", "Licences revoked.");
-        let suspended = counter("huren_licences_suspended", "Licences suspended.");
-        let reinstated = counter("huren_licences_reinstated", "Licences reinstated.");
-        let denied = counter("huren_requests_denied", "Requests refused (401/403).");
-        let seals_made = counter("huren_seals_made", "Electronic seals made.");
-        let seals_revoked = counter("huren_seals_revoked", "Electronic seals revoked.");
-        let seals_suspended = counter("huren_seals_suspended", "Electronic seals suspended.");
-        let seals_reinstated = counter("huren_seals_reinstated", "Electronic seals reinstated.");
+        let issued = counter("huren_licences_issued", "Licences issued");
+        let revoked = counter("huren_licences_revoked", "Licences revoked");
+        let suspended = counter("huren_licences_suspended", "Licences suspended");
+        let reinstated = counter("huren_licences_reinstated", "Licences reinstated");
+        let denied = counter("huren_requests_denied", "Requests refused (401/403)");
+        let seals_made = counter("huren_seals_made", "Electronic seals made");
+        let seals_revoked = counter("huren_seals_revoked", "Electronic seals revoked");
+        let seals_suspended = counter("huren_seals_suspended", "Electronic seals suspended");
+        let seals_reinstated = counter("huren_seals_reinstated", "Electronic seals reinstated");
         let documents_sealed = counter(
             "huren_documents_sealed",
-            "Documents sealed server-side with a platform-held holder key.",
+            "Documents sealed server-side with a platform-held holder key",
         );
         let requests =
             Family::<RouteLabels, Histogram>::new_with_constructor(|| Histogram::new(BUCKETS));
         registry.register(
             "huren_http_request_duration_seconds",
-            "Request duration by route and status.",
+            "Request duration by route and status",
             requests.clone(),
         );
         Metrics {

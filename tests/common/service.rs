@@ -42,6 +42,8 @@ pub async fn open_window_on(verifier: Verifier) -> Window {
 pub struct Reply {
     pub status: u16,
     pub content_type: String,
+    /// The `x-request-id` the service answered with.
+    pub request_id: Option<String>,
     pub body: Vec<u8>,
 }
 
@@ -97,6 +99,11 @@ pub async fn try_http(
             .and_then(|v| v.to_str().ok())
             .unwrap_or("")
             .to_owned();
+        let request_id = response
+            .headers()
+            .get("x-request-id")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
         let body = response
             .body_mut()
             .with_config()
@@ -106,6 +113,7 @@ pub async fn try_http(
         Ok(Reply {
             status,
             content_type,
+            request_id,
             body,
         })
     })

@@ -6,20 +6,28 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use axum::extract::DefaultBodyLimit;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::http::{HeaderName, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
 use huren_crypto::cert::Certificate;
 use huren_crypto::verify::VerifyOptions;
 use tokio::net::TcpListener;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
 
 use super::config::ServiceConfig;
 use super::licence::MAX_BODY_BYTES;
+use super::metrics::ServerMetrics;
 use super::seal::MAX_SEAL_BODY_BYTES;
-use super::state::{state, ServerState};
+use super::state::{state_with_metrics, ServerState};
 use super::{licence, ops, page, seal};
+use crate::fetch::Fetcher;
 use crate::{TrustSource, TrustStoreError, Verifier, VerifierConfig};
 
 /// Why the service could not start.
@@ -108,11 +116,16 @@ impl App {
                 ..VerifyOptions::default()
             },
         };
+        // Fetch failures are counted in the service's metrics.
+        let metrics = Arc::new(ServerMetrics::default());
+        let fetcher: Arc<dyn Fetcher> =
+            Arc::new(metrics.counting(Arc::new(crate::HttpFetcher::default())));
         // Opening may fetch the trust list over the network: a blocking thread's work.
-        let verifier =
-            tokio::task::spawn_blocking(move || Verifier::open(verifier_config, crate::now()))
-                .await??;
-        let mut state = state(Arc::new(verifier), config.rate_limit);
+        let verifier = tokio::task::spawn_blocking(move || {
+            Verifier::open_with(verifier_config, fetcher, crate::now())
+        })
+        .await??;
+        let mut state = state_with_metrics(Arc::new(verifier), config.rate_limit, metrics);
         state.trusted_proxy = config.trusted_proxy.clone().map(Arc::new);
         if let Some(path) = &config.addr_file {
             let addr = listener.local_addr()?;
@@ -196,8 +209,73 @@ pub fn router(state: ServerState) -> Router {
         .route("/readyz", get(ops::ready))
         .route("/metrics", get(ops::metrics))
         .route("/openapi.json", get(ops::openapi))
+        .layer(middleware::from_fn_with_state(state.clone(), observe))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        // tower-http, innermost first: a timeout (408 rather than a hung connection), a
+        // tracing span per request, and an `x-request-id` — the client's, or a new UUID — set
+        // on the request and echoed on the answer, so a bank's complaint can be found in the
+        // logs.
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            REQUEST_TIMEOUT,
+        ))
+        .layer(TraceLayer::new_for_http().make_span_with(request_span))
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
         .with_state(state)
+}
+
+/// The header carrying a request's id.
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+/// Longest a request may take: a photo decode is bounded at a few seconds and a 32 MiB sealed
+/// document takes about one; anything near this is stuck.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The routes, as metric labels (a fixed set: no label is made from what a client sent).
+const ROUTES: [&str; 10] = [
+    "/",
+    "/assets/app.js",
+    "/assets/app.css",
+    "/v1/verify",
+    "/v1/seals/verify",
+    "/v1/trust",
+    "/healthz",
+    "/readyz",
+    "/metrics",
+    "/openapi.json",
+];
+
+fn route_of(request: &Request) -> &'static str {
+    let matched = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(MatchedPath::as_str);
+    ROUTES
+        .into_iter()
+        .find(|route| Some(*route) == matched)
+        .unwrap_or("unmatched")
+}
+
+/// The tracing span of a request: its id, method and route — never headers or the body
+/// (they may carry a licence).
+fn request_span(request: &Request) -> tracing::Span {
+    let id = request
+        .headers()
+        .get(&REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("-");
+    tracing::info_span!("request", request_id = %id, method = %request.method(), route = route_of(request))
+}
+
+/// Records each request's duration per route and status.
+async fn observe(State(state): State<ServerState>, request: Request, next: Next) -> Response {
+    let route = route_of(&request);
+    let started = Instant::now();
+    let response = next.run(request).await;
+    state
+        .metrics
+        .observe(route, response.status().as_u16(), started.elapsed());
+    response
 }
 
 /// Writes `addr` to `path` atomically (a reader polling for the file never sees half of it),

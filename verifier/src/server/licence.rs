@@ -7,7 +7,6 @@
 //! work that leaves the async worker.
 
 use std::net::SocketAddr;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -214,7 +213,7 @@ pub(super) async fn verify(
                 Verdict::Invalid => &state.metrics.invalid,
                 Verdict::Indeterminate => &state.metrics.indeterminate,
             };
-            counter.fetch_add(1, Ordering::Relaxed);
+            counter.inc();
             tracing::info!(
                 target: "huren::usage",
                 jti = report.jti().unwrap_or("-"),

@@ -18,6 +18,7 @@
 pub mod app;
 pub mod config;
 mod licence;
+pub mod metrics;
 mod ops;
 mod page;
 pub mod problem;
@@ -29,5 +30,6 @@ mod state;
 
 pub use app::{router, App, Background, StartError};
 pub use licence::MAX_BODY_BYTES;
+pub use metrics::ServerMetrics;
 pub use seal::{MAX_DOCUMENT_BYTES, MAX_SEAL_BODY_BYTES, MAX_SIGNATURE_BYTES};
-pub use state::{state, ServerMetrics, ServerState};
+pub use state::{state, state_with_metrics, ServerState};

@@ -3,7 +3,6 @@
 //! type and length; and how a refused request is counted.
 
 use std::net::SocketAddr;
-use std::sync::atomic::Ordering;
 
 use axum::extract::rejection::QueryRejection;
 use axum::extract::Query;
@@ -140,7 +139,7 @@ pub(super) fn answer_error(state: &ServerState, route: Expected, error: ApiError
         (ApiError::Internal { .. } | ApiError::Encoding(_), _) => None,
     };
     if let Some(counter) = counter {
-        counter.fetch_add(1, Ordering::Relaxed);
+        counter.inc();
     }
     error.into_response()
 }

@@ -19,7 +19,6 @@
 
 use std::borrow::Cow;
 use std::net::SocketAddr;
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use axum::body::Bytes;
@@ -247,7 +246,7 @@ pub(super) async fn verify_seal(
                 Verdict::Invalid => &state.metrics.seal_invalid,
                 Verdict::Indeterminate => &state.metrics.seal_indeterminate,
             };
-            counter.fetch_add(1, Ordering::Relaxed);
+            counter.inc();
             // The esID comes from the file: logged with escapes, so it cannot forge log lines.
             let es_id = report.seal.as_ref().map_or("-", |s| s.es_id.as_str());
             tracing::info!(

@@ -1,9 +1,9 @@
 //! What every handler shares: the verifier, the rate limiter, the counters, the clock and the
 //! slots that bound photo decoding and sealed-document checks.
 
-use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 
+use super::metrics::ServerMetrics;
 use super::rate;
 use crate::Verifier;
 
@@ -39,27 +39,26 @@ impl std::fmt::Debug for ServerState {
     }
 }
 
-/// Counters for `/metrics`.
-#[derive(Debug, Default)]
-pub struct ServerMetrics {
-    pub(super) valid: AtomicU64,
-    pub(super) invalid: AtomicU64,
-    pub(super) indeterminate: AtomicU64,
-    pub(super) rejected: AtomicU64,
-    pub(super) rate_limited: AtomicU64,
-    pub(super) seal_valid: AtomicU64,
-    pub(super) seal_invalid: AtomicU64,
-    pub(super) seal_indeterminate: AtomicU64,
-    pub(super) seal_rejected: AtomicU64,
-}
-
 /// Builds the state with a per-client limit of `rate_per_second` (burst twice that).
 pub fn state(verifier: Arc<Verifier>, rate_per_second: u32) -> ServerState {
+    state_with_metrics(
+        verifier,
+        rate_per_second,
+        Arc::new(ServerMetrics::default()),
+    )
+}
+
+/// As [`state`], with metrics made beforehand (the service's fetcher counts into them).
+pub fn state_with_metrics(
+    verifier: Arc<Verifier>,
+    rate_per_second: u32,
+    metrics: Arc<ServerMetrics>,
+) -> ServerState {
     ServerState {
         verifier,
         limiter: Arc::new(rate::RateLimiter::new(rate_per_second)),
         trusted_proxy: None,
-        metrics: Arc::new(ServerMetrics::default()),
+        metrics,
         now: Arc::new(crate::now),
         image_slots: Arc::new(tokio::sync::Semaphore::new(1)),
         seal_slots: Arc::new(tokio::sync::Semaphore::new(SEAL_SLOTS)),

@@ -806,8 +806,14 @@ async fn the_service_built_from_its_settings_serves_refreshes_and_stops() {
     )
     .await;
     assert_eq!(quoted.request_id.as_deref(), Some("bank-7-0042"));
-    let fresh = http(&format!("{url}/healthz"), &[], None).await;
-    assert_eq!(fresh.request_id.as_deref().map(str::len), Some(36));
+    let first = http(&format!("{url}/healthz"), &[], None).await.request_id;
+    let second = http(&format!("{url}/healthz"), &[], None).await.request_id;
+    for id in [&first, &second] {
+        let (prefix, counter) = id.as_deref().unwrap().split_once('-').unwrap();
+        assert_eq!(prefix.len(), 16, "{id:?}");
+        assert!(counter.parse::<u64>().is_ok(), "{id:?}");
+    }
+    assert_ne!(first, second);
 
     net.write_trust_list(&net.trust_list(2, net.now.plus(60)));
     let deadline = std::time::Instant::now() + Duration::from_secs(30);

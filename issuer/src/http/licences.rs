@@ -19,6 +19,7 @@ use crate::tokens::{Principal, Scope};
 /// Most items in one batch.
 pub const MAX_BATCH_ITEMS: usize = 1000;
 
+/// `POST /v1/licences` (honours `Idempotency-Key`: 201 when issued, 200 on a replay).
 pub(super) async fn issue(
     State(state): State<AppState>,
     principal: Principal,
@@ -64,6 +65,7 @@ struct BatchError {
     errors: Vec<FieldError>,
 }
 
+/// `POST /v1/licences/batch`: a JSON array or NDJSON; each item issued or refused on its own.
 pub(super) async fn issue_batch(
     State(state): State<AppState>,
     principal: Principal,
@@ -152,6 +154,7 @@ pub(super) async fn issue_batch(
     )
 }
 
+/// `GET /v1/licences/{jti}`.
 pub(super) async fn read(
     State(state): State<AppState>,
     principal: Principal,
@@ -160,6 +163,7 @@ pub(super) async fn read(
     Ok(Json(state.issuer.licence(&principal, &jti).await?).into_response())
 }
 
+/// `GET /v1/licences/{jti}/qr.png`.
 pub(super) async fn qr_png(
     State(state): State<AppState>,
     principal: Principal,
@@ -177,6 +181,7 @@ pub(super) async fn qr_png(
         .into_response())
 }
 
+/// `GET /v1/licences/{jti}/qr.svg`.
 pub(super) async fn qr_svg(
     State(state): State<AppState>,
     principal: Principal,
@@ -194,6 +199,7 @@ pub(super) async fn qr_svg(
         .into_response())
 }
 
+/// `GET /v1/licences/{jti}/view`: the printable HTML view (identifiers masked).
 pub(super) async fn view(
     State(state): State<AppState>,
     principal: Principal,

@@ -53,7 +53,7 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(120);
 /// Largest request body accepted (a batch of a few hundred licences).
 pub const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
 /// Most items in one batch.
-pub const MAX_BATCH_ITEMS: usize = 1000;
+pub use self::licences::MAX_BATCH_ITEMS;
 
 /// Shared state of the handlers.
 #[derive(Debug, Clone)]

@@ -20,8 +20,8 @@ use serde::Deserialize;
 
 use super::problem::{ApiError, Expected, ImageFault, Refusal, Task};
 use super::request::{
-    answer_error, caller, content_type, declared_length, fresh, json_answer, within_rate, Codes,
-    VerifyQuery,
+    answer_error, caller, content_type, declared_length, fresh, json_answer, request_id,
+    within_rate, Codes, VerifyQuery,
 };
 use super::state::ServerState;
 use crate::verifier::Held;
@@ -221,6 +221,8 @@ pub(super) async fn verify(
                 reasons = ?Codes(report.reasons.iter().map(|r| r.code())),
                 at = at.seconds(),
                 caller = %caller,
+                // Escaped: a client may choose its own id.
+                request_id = ?request_id(&headers),
                 "licence checked"
             );
             json_answer(&report)

@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 
 use axum::extract::rejection::QueryRejection;
 use axum::extract::Query;
-use axum::http::{header, HeaderMap, HeaderValue};
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
@@ -38,6 +38,22 @@ fn client_address(state: &ServerState, headers: &HeaderMap, peer: SocketAddr) ->
 
 /// Longest caller name logged, in characters.
 const MAX_CALLER_CHARS: usize = 64;
+
+/// The header carrying a request's id.
+pub(super) const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// The request's id for the usage log (set or kept by the router's request-id layer), at most
+/// [`MAX_CALLER_CHARS`] characters of it: a client may send its own.
+pub(super) fn request_id(headers: &HeaderMap) -> &str {
+    let id = headers
+        .get(REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("-");
+    match id.char_indices().nth(MAX_CALLER_CHARS) {
+        Some((end, _)) => &id[..end],
+        None => id,
+    }
+}
 
 /// The caller for the usage log: the `X-Client-Id` header (its first 64 characters), else the
 /// client address. Borrowed from the request: nothing is copied per request to log it.

@@ -31,8 +31,8 @@ use serde::Deserialize;
 
 use super::problem::{ApiError, Expected, Part, Refusal, Task};
 use super::request::{
-    answer_error, caller, content_type, declared_length, fresh, json_answer, within_rate, Codes,
-    VerifyQuery,
+    answer_error, caller, content_type, declared_length, fresh, json_answer, request_id,
+    within_rate, Codes, VerifyQuery,
 };
 use super::state::ServerState;
 use crate::{SealAnswer, Verdict};
@@ -256,6 +256,8 @@ pub(super) async fn verify_seal(
                 reasons = ?Codes(report.reasons.iter().map(|r| r.code())),
                 at = at.seconds(),
                 caller = %caller,
+                // Escaped: a client may choose its own id.
+                request_id = ?request_id(&headers),
                 "seal checked"
             );
             json_answer(&answer)

@@ -115,6 +115,26 @@ pub fn decode_labelled(
         .collect()
 }
 
+/// The DER of every block of `text` labelled `label`, in order; blocks with other labels are
+/// skipped without being decoded (a key or a legacy encrypted block beside the certificates).
+pub fn decode_only(text: &[u8], label: &str, max_bytes: usize) -> Result<Vec<Vec<u8>>, PemError> {
+    let mut found = Vec::new();
+    let mut rest = text;
+    while find(rest, BEGIN.as_bytes()).is_some() {
+        let range = find_block(rest).ok_or(PemError::Unterminated)?;
+        let block = &rest[range.clone()];
+        let wanted = block
+            .get(BEGIN.len()..)
+            .and_then(|after| after.strip_prefix(label.as_bytes()))
+            .is_some_and(|after| after.starts_with(DASHES.as_bytes()));
+        if wanted {
+            found.push(decode_block(block, max_bytes)?.der);
+        }
+        rest = &rest[range.end..];
+    }
+    Ok(found)
+}
+
 /// The DER of the one block of `text`, labelled `label`.
 pub fn decode_one(text: &[u8], label: &str, max_bytes: usize) -> Result<Vec<u8>, PemError> {
     let mut all = decode_labelled(text, label, max_bytes)?;
@@ -207,6 +227,23 @@ mod tests {
             Err(PemError::TooLarge { max_bytes: 1 })
         );
         assert_eq!(decode_all(b"MAA=", 16), Err(PemError::NoBlock));
+    }
+
+    #[test]
+    fn other_blocks_can_be_skipped_undecoded() {
+        let key = "-----BEGIN RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\n!!\n-----END RSA PRIVATE KEY-----";
+        let text = format!("{key}\n{CERT}\n{key}\n{CERT}");
+        assert_eq!(
+            decode_only(text.as_bytes(), "CERTIFICATE", 16)
+                .unwrap()
+                .len(),
+            2
+        );
+        assert!(decode_all(text.as_bytes(), 16).is_err());
+        assert_eq!(
+            decode_only(text.as_bytes(), "X509 CRL", 16).unwrap(),
+            Vec::<Vec<u8>>::new()
+        );
     }
 
     #[test]

@@ -362,8 +362,13 @@ fn crl_der(bytes: &[u8]) -> Result<Vec<u8>> {
     if !bytes.starts_with(b"-----BEGIN") {
         return Ok(bytes.to_vec());
     }
-    huren_crypto::pem::decode_one(bytes, "X509 CRL", MAX_CRL_BYTES)
-        .map_err(|e| anyhow::anyhow!("not a PEM X509 CRL: {e}"))
+    // Other blocks (the CA certificate written beside it) are skipped; one CRL is expected.
+    let mut crls = huren_crypto::pem::decode_only(bytes, "X509 CRL", MAX_CRL_BYTES)
+        .map_err(|e| anyhow::anyhow!("not a PEM X509 CRL: {e}"))?;
+    match crls.len() {
+        1 => Ok(crls.remove(0)),
+        found => anyhow::bail!("expected one PEM X509 CRL block, found {found}"),
+    }
 }
 
 /// The verified status list the seal's status reference names: from --status-list,

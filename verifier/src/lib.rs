@@ -94,13 +94,11 @@ use huren_crypto::cert::{CertError, Certificate};
 
 /// Parses every `CERTIFICATE` block of a PEM text (the pinned operator certificates).
 pub fn operator_certificates_from_pem(pem: &[u8]) -> Result<Vec<Certificate>, CertError> {
-    let blocks = huren_crypto::pem::decode_all(pem, 64 * 1024)
-        .map_err(|e| CertError::Malformed(e.to_string()))?;
-    // Other blocks (a key someone appended) are not certificates to pin: skipped, as before.
-    let certificates = blocks
+    // Other blocks (a key someone appended) are not certificates to pin: skipped undecoded.
+    let certificates = huren_crypto::pem::decode_only(pem, "CERTIFICATE", 64 * 1024)
+        .map_err(|e| CertError::Malformed(e.to_string()))?
         .iter()
-        .filter(|block| block.label == "CERTIFICATE")
-        .map(|block| Certificate::from_der(&block.der))
+        .map(|der| Certificate::from_der(der))
         .collect::<Result<Vec<_>, _>>()?;
     if certificates.is_empty() {
         return Err(CertError::Malformed("no CERTIFICATE block".into()));

@@ -13,8 +13,9 @@
 //! | [`ops`] | health, readiness, metrics, the OpenAPI document |
 //!
 //! Domain code never builds an HTTP answer: it returns its own error, mapped once in
-//! [`error`]. Every handler checks the token (401) and its scope and region (403) before it
-//! reads a body or looks anything up.
+//! [`error`]. Every handler checks the token (401) first, and its scope and region (403)
+//! before it looks anything up; the seal endpoints also before they read a body (licence
+//! status changes parse their small JSON body first, as they always have).
 
 mod audit;
 pub mod error;
@@ -118,11 +119,12 @@ pub fn router(state: AppState) -> Router {
 /// The tracing span of a request: its id, method and route template — never headers, which
 /// carry bearer tokens.
 fn request_span(request: &axum::http::Request<axum::body::Body>) -> tracing::Span {
+    // A client may send its own id: at most 64 characters of it are logged.
     let id = request
         .headers()
         .get(&REQUEST_ID)
         .and_then(|v| v.to_str().ok())
-        .unwrap_or("-");
+        .map_or("-", |id| id.get(..64).unwrap_or(id));
     let route = request
         .extensions()
         .get::<MatchedPath>()

@@ -64,7 +64,7 @@ pub async fn insert(tx: &mut RegionTx, entries: &[Entry]) -> Result<(), StoreErr
 }
 
 /// The stored head of the chain `chain` (a region code, or the legacy chain's name).
-pub async fn head_of(store: &Store, chain: &str) -> Result<Option<AuditHead>, StoreError> {
+pub(crate) async fn head_of(store: &Store, chain: &str) -> Result<Option<AuditHead>, StoreError> {
     let row = sqlx::query("SELECT seq, hash FROM audit_head WHERE region = $1")
         .bind(chain)
         .fetch_optional(store.pool())
@@ -80,7 +80,7 @@ pub async fn head_of(store: &Store, chain: &str) -> Result<Option<AuditHead>, St
 }
 
 /// Up to `limit` entries of the chain `chain` with `seq > after`, in order.
-pub async fn page(
+pub(crate) async fn page(
     store: &Store,
     chain: &str,
     after: i64,

@@ -6,30 +6,12 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use axum::http::HeaderName;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use super::rate::{AddressBlock, TrustedProxy};
 
-/// The settings the environment may give, each as `HUREN_<NAME>`.
-pub const ENV_SETTINGS: [&str; 12] = [
-    "listen",
-    "trust_list",
-    "operator_cert",
-    "cache_dir",
-    "refresh_secs",
-    "addr_file",
-    "rate_limit",
-    "offline",
-    "grace_secs",
-    "log_format",
-    "trusted_proxy_header",
-    "trusted_proxies",
-];
-/// The settings that hold a list: comma-separated in the environment.
-const ENV_LISTS: [&str; 2] = ["operator_cert", "trusted_proxies"];
-
 /// Settings as written.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct VerifierFile {
     /// `HUREN_LISTEN` (default `127.0.0.1:8400`).
@@ -101,15 +83,15 @@ pub enum LogFormat {
 #[derive(Debug, thiserror::Error)]
 #[error("configuration: {setting}: {message}")]
 pub struct ConfigError {
-    /// Which (file key and variable).
-    pub setting: String,
+    /// Which.
+    pub setting: &'static str,
     /// What.
     pub message: String,
 }
 
-fn err(setting: &str, message: impl Into<String>) -> ConfigError {
+fn err(setting: &'static str, message: impl Into<String>) -> ConfigError {
     ConfigError {
-        setting: setting.to_owned(),
+        setting,
         message: message.into(),
     }
 }
@@ -120,42 +102,62 @@ impl VerifierFile {
         toml_parse(text)
     }
 
-    /// Applies the `HUREN_*` variables `env` gives over the file's values ([`ENV_SETTINGS`];
-    /// lists comma-separated, empty values ignored). Layering, type conversion and the error
-    /// naming a bad variable are `config`'s, the loader the issuer uses too.
+    /// Applies `HUREN_*` variables.
     pub fn with_env(
-        self,
+        mut self,
         env: impl Fn(&str) -> Option<String>,
     ) -> Result<VerifierFile, ConfigError> {
-        // A value of the wrong type is named by its variable.
-        let layered = |e: config::ConfigError| match &e {
-            config::ConfigError::Type { key: Some(key), .. } => ConfigError {
-                setting: format!("HUREN_{}", key.to_ascii_uppercase()),
-                message: e.to_string(),
-            },
-            _ => err("environment (HUREN_*)", e.to_string()),
-        };
-        let variables: config::Map<String, String> = ENV_SETTINGS
-            .iter()
-            .filter_map(|name| {
-                let variable = format!("HUREN_{}", name.to_ascii_uppercase());
-                env(&variable).map(|value| (variable, value))
-            })
-            .collect();
-        let mut environment = config::Environment::with_prefix("HUREN")
-            .try_parsing(true)
-            .ignore_empty(true)
-            .list_separator(",")
-            .source(Some(variables));
-        for name in ENV_LISTS {
-            environment = environment.with_list_parse_key(name);
+        if let Some(v) = env("HUREN_LISTEN") {
+            self.listen = Some(v)
         }
-        config::Config::builder()
-            .add_source(config::Config::try_from(&self).map_err(layered)?)
-            .add_source(environment)
-            .build()
-            .and_then(config::Config::try_deserialize)
-            .map_err(layered)
+        if let Some(v) = env("HUREN_TRUST_LIST") {
+            self.trust_list = Some(v)
+        }
+        if let Some(v) = env("HUREN_OPERATOR_CERT") {
+            self.operator_cert = Some(v.split(',').map(|p| PathBuf::from(p.trim())).collect())
+        }
+        if let Some(v) = env("HUREN_CACHE_DIR") {
+            self.cache_dir = Some(PathBuf::from(v))
+        }
+        if let Some(v) = env("HUREN_ADDR_FILE") {
+            self.addr_file = Some(PathBuf::from(v))
+        }
+        if let Some(v) = env("HUREN_LOG_FORMAT") {
+            self.log_format = Some(v)
+        }
+        if let Some(v) = env("HUREN_REFRESH_SECS") {
+            self.refresh_secs = Some(
+                v.parse()
+                    .map_err(|_| err("HUREN_REFRESH_SECS", "not a number"))?,
+            )
+        }
+        if let Some(v) = env("HUREN_RATE_LIMIT") {
+            self.rate_limit = Some(
+                v.parse()
+                    .map_err(|_| err("HUREN_RATE_LIMIT", "not a number"))?,
+            )
+        }
+        if let Some(v) = env("HUREN_OFFLINE") {
+            // A switch that says neither yes nor no is refused, not read as "online".
+            self.offline = Some(match v.trim() {
+                "1" | "true" | "yes" => true,
+                "0" | "false" | "no" => false,
+                _ => return Err(err("HUREN_OFFLINE", "must be true or false")),
+            })
+        }
+        if let Some(v) = env("HUREN_TRUSTED_PROXY_HEADER") {
+            self.trusted_proxy_header = Some(v)
+        }
+        if let Some(v) = env("HUREN_TRUSTED_PROXIES") {
+            self.trusted_proxies = Some(v.split(',').map(|p| p.trim().to_owned()).collect())
+        }
+        if let Some(v) = env("HUREN_GRACE_SECS") {
+            self.grace_secs = Some(
+                v.parse()
+                    .map_err(|_| err("HUREN_GRACE_SECS", "not a number"))?,
+            )
+        }
+        Ok(self)
     }
 
     /// Validates and fills defaults.
@@ -319,21 +321,27 @@ mod tests {
     }
 
     #[test]
-    fn the_environment_wins_and_a_bad_variable_is_named() {
-        let env = |name: &str| {
-            match name {
-                "HUREN_TRUST_LIST" => Some("https://trust.example/tl.jwt"),
-                "HUREN_OPERATOR_CERT" => Some("a.pem,b.pem"),
-                "HUREN_REFRESH_SECS" => Some("30"),
-                "HUREN_OFFLINE" => Some("yes"),
-                "HUREN_LISTEN" => Some(""),
-                // Not a setting of this service: never read.
-                "HUREN_REGION_DIR" => Some("zj"),
-                _ => None,
+    fn the_environment_wins_and_values_are_read_strictly() {
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |name: &str| {
+                pairs
+                    .iter()
+                    .find(|(k, _)| *k == name)
+                    .map(|(_, v)| (*v).to_owned())
             }
-            .map(str::to_owned)
         };
-        let config = base().with_env(env).unwrap().resolve().unwrap();
+        let config = base()
+            .with_env(env(&[
+                ("HUREN_TRUST_LIST", "https://trust.example/tl.jwt"),
+                ("HUREN_OPERATOR_CERT", "a.pem, b.pem"),
+                ("HUREN_REFRESH_SECS", "30"),
+                ("HUREN_OFFLINE", "yes"),
+                // Not a setting of this service: never read.
+                ("HUREN_REGION_DIR", "zj"),
+            ]))
+            .unwrap()
+            .resolve()
+            .unwrap();
         assert_eq!(config.trust_list, "https://trust.example/tl.jwt");
         assert_eq!(
             config.operator_certs,
@@ -341,17 +349,19 @@ mod tests {
         );
         assert_eq!(config.refresh, Duration::from_secs(30));
         assert!(!config.online);
-        assert_eq!(config.listen.to_string(), "127.0.0.1:8400");
-
-        let bad = |name: &'static str, value: &'static str| {
-            move |asked: &str| (asked == name).then(|| value.to_owned())
-        };
-        let error = base()
-            .with_env(bad("HUREN_RATE_LIMIT", "lots"))
-            .unwrap_err();
-        assert_eq!(error.setting, "HUREN_RATE_LIMIT", "{error:?}");
-        // Fail closed: an offline switch that says neither yes nor no is refused.
-        let error = base().with_env(bad("HUREN_OFFLINE", "maybe")).unwrap_err();
-        assert_eq!(error.setting, "HUREN_OFFLINE", "{error:?}");
+        // A rate limit of "off" must not turn the limiter off; an offline switch that says
+        // neither yes nor no is refused.
+        for (variable, value) in [
+            ("HUREN_RATE_LIMIT", "off"),
+            ("HUREN_RATE_LIMIT", "0.4"),
+            ("HUREN_REFRESH_SECS", "30.6"),
+            ("HUREN_OFFLINE", "maybe"),
+            ("HUREN_OFFLINE", "2"),
+        ] {
+            let error = base()
+                .with_env(move |name| (name == variable).then(|| value.to_owned()))
+                .unwrap_err();
+            assert_eq!(error.setting, variable, "{value}");
+        }
     }
 }

@@ -1,7 +1,7 @@
 //! Electronic seals in the issuer (SPEC §8): making seals with the region's seal maker,
-//! serving them, revoking, suspending and reinstating them through the status lists licences
-//! use, sealing documents server-side with holder keys the platform holds, and serving the
-//! region root's CRL.
+//! reading them, revoking, suspending and reinstating them through the status lists licences
+//! use, sealing documents server-side with holder keys the platform holds, and keeping the
+//! region root's CRL file (served by `crate::http`).
 //!
 //! The HTTP endpoints are in `crate::http::seals`. Every operation here checks the token's scope
 //! and region before it looks anything up, so a refused request learns nothing and changes
@@ -39,7 +39,6 @@
 //! committed.
 //!
 //! This module never logs or returns key material or documents.
-//!
 
 mod crl_file;
 mod image;

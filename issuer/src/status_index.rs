@@ -35,6 +35,8 @@ const LICENCE_FILL: (i64, i64) = (7, 8);
 const SEAL_FILL: (i64, i64) = (15, 16);
 /// Draws (rounds of one query each) before an allocation gives up.
 const INDEX_ROUNDS: usize = 1024;
+/// Candidates one query checks when few positions are wanted (spares beyond one per position).
+const CANDIDATES_PER_QUERY: usize = 64;
 
 /// A position handed out: an index of a list.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -212,13 +214,27 @@ async fn free_indices(
         if unchecked.is_empty() {
             return Ok(chosen);
         }
-        let candidates: Vec<i64> = unchecked.iter().map(|&n| chosen[n]).collect();
+        // Few positions wanted (a seal, one licence): each brings spare candidates, so a list
+        // near its bound still needs about one query, not one per draw.
+        let spares = (CANDIDATES_PER_QUERY / unchecked.len()).saturating_sub(1);
+        let offers: Vec<Vec<i64>> = unchecked
+            .iter()
+            .map(|&n| {
+                let mut offer = vec![chosen[n]];
+                offer.extend(std::iter::from_fn(|| draw_spare(bound, &mut seen)).take(spares));
+                offer
+            })
+            .collect();
+        let candidates: Vec<i64> = offers.iter().flatten().copied().collect();
         let taken = status_lists::taken_indices(tx, &list.id, &candidates).await?;
         let mut colliding = Vec::new();
-        for n in unchecked {
-            if taken.contains(&chosen[n]) {
-                chosen[n] = draw_unseen(&list.id, bound, &mut seen)?;
-                colliding.push(n);
+        for (n, offer) in unchecked.into_iter().zip(offers) {
+            match offer.into_iter().find(|idx| !taken.contains(idx)) {
+                Some(free) => chosen[n] = free,
+                None => {
+                    chosen[n] = draw_unseen(&list.id, bound, &mut seen)?;
+                    colliding.push(n);
+                }
             }
         }
         unchecked = colliding;
@@ -232,14 +248,16 @@ async fn free_indices(
 
 /// A random index below `bound` not in `seen`, which it joins.
 fn draw_unseen(list_id: &str, bound: u64, seen: &mut HashSet<i64>) -> Result<i64, StoreError> {
-    for _ in 0..INDEX_ROUNDS {
-        let idx = i64::try_from(OsRng.next_u64() % bound)
-            .map_err(|_| StoreError::Row("index out of range".into()))?;
-        if seen.insert(idx) {
-            return Ok(idx);
-        }
-    }
-    Err(no_free_index(list_id))
+    draw_spare(bound, seen).ok_or_else(|| no_free_index(list_id))
+}
+
+/// A random index below `bound` not in `seen` (which it joins), if one turns up within
+/// [`INDEX_ROUNDS`] draws.
+fn draw_spare(bound: u64, seen: &mut HashSet<i64>) -> Option<i64> {
+    (0..INDEX_ROUNDS).find_map(|_| {
+        let idx = i64::try_from(OsRng.next_u64() % bound).ok()?;
+        seen.insert(idx).then_some(idx)
+    })
 }
 
 fn no_free_index(list_id: &str) -> StoreError {

@@ -13,6 +13,7 @@
 pub mod alg;
 pub mod b64;
 pub mod cert;
+pub mod clock;
 pub mod crl;
 pub mod deflate;
 pub mod ids;

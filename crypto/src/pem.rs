@@ -231,8 +231,10 @@ mod tests {
 
     #[test]
     fn other_blocks_can_be_skipped_undecoded() {
-        let key = "-----BEGIN RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\n!!\n-----END RSA PRIVATE KEY-----";
-        let text = format!("{key}\n{CERT}\n{key}\n{CERT}");
+        // A legacy block whose body is not base64 (as an encrypted PEM key's headers are not).
+        let legacy =
+            "-----BEGIN LEGACY BLOCK-----\nProc-Type: 4,ENCRYPTED\n!!\n-----END LEGACY BLOCK-----";
+        let text = format!("{legacy}\n{CERT}\n{legacy}\n{CERT}");
         assert_eq!(
             decode_only(text.as_bytes(), "CERTIFICATE", 16)
                 .unwrap()

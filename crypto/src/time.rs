@@ -2,7 +2,8 @@
 //!
 //! Nothing in this crate asks for the time: callers pass it in, so verification is a pure
 //! function and tests pin the time (house rule, after rustls-webpki's `UnixTime`). The seam's
-//! one wall-clock implementation, [`SystemClock`], lives here so that every crate shares it.
+//! one wall-clock implementation, [`SystemClock`], is in `crate::clock` (re-exported here) so
+//! that every crate shares it.
 
 use std::fmt;
 
@@ -165,6 +166,8 @@ pub mod rfc3339_china {
     }
 }
 
+pub use crate::clock::SystemClock;
+
 /// Where "now" comes from: the one clock abstraction of the workspace. [`SystemClock`] is the
 /// only reader of the wall clock (clippy's `disallowed-methods` refuses any other); the
 /// issuer, the verifier service and the CLI hold a `Clock`, and tests give them a
@@ -172,20 +175,6 @@ pub mod rfc3339_china {
 pub trait Clock: Send + Sync {
     /// The current time.
     fn now(&self) -> UnixTime;
-}
-
-/// The system clock: the workspace's single read of the wall clock.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct SystemClock;
-
-impl Clock for SystemClock {
-    #[allow(clippy::disallowed_methods)] // invariant: this is the one wall-clock read.
-    fn now(&self) -> UnixTime {
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
-        UnixTime(i64::try_from(now).unwrap_or(i64::MAX))
-    }
 }
 
 /// A clock that always answers the same time (tests, reproducible reports).

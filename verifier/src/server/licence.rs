@@ -20,8 +20,8 @@ use serde::Deserialize;
 
 use super::problem::{ApiError, Expected, ImageFault, Refusal, Task};
 use super::request::{
-    answer_error, caller, content_type, declared_length, fresh, json_answer, request_id,
-    within_rate, Codes, VerifyQuery,
+    answer_error, caller, content_type, declared_length, fresh, json_answer, multipart_refusal,
+    request_id, within_rate, Codes, VerifyQuery,
 };
 use super::state::ServerState;
 use crate::verifier::Held;
@@ -54,13 +54,8 @@ fn bad_multipart(detail: String) -> Refusal {
     }
 }
 
-/// A multipart body over the limit is "too large" (413), whatever else is broken.
 fn multipart_error(e: &MultipartError) -> Refusal {
-    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-        TOO_LARGE
-    } else {
-        bad_multipart(e.body_text())
-    }
+    multipart_refusal(e, MAX_BODY_BYTES, Expected::Licence)
 }
 
 /// What was sent: text (as received; checked to be UTF-8 where it is used) or what a JSON body

@@ -39,6 +39,23 @@ fn client_address(state: &ServerState, headers: &HeaderMap, peer: SocketAddr) ->
 /// Longest caller name logged, in characters.
 const MAX_CALLER_CHARS: usize = 64;
 
+/// What a broken multipart body is refused as: "too large" (413) when it went over `limit`,
+/// whatever else is broken, else a bad multipart body for the route that `expected` it.
+pub(super) fn multipart_refusal(
+    e: &axum::extract::multipart::MultipartError,
+    limit: usize,
+    expected: Expected,
+) -> Refusal {
+    if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+        Refusal::BodyTooLarge { limit }
+    } else {
+        Refusal::BadMultipart {
+            expected,
+            detail: e.body_text(),
+        }
+    }
+}
+
 /// The header carrying a request's id.
 pub(super) const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 

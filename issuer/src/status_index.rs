@@ -229,12 +229,18 @@ async fn free_indices(
         let taken = status_lists::taken_indices(tx, &list.id, &candidates).await?;
         let mut colliding = Vec::new();
         for (n, offer) in unchecked.into_iter().zip(offers) {
-            match offer.into_iter().find(|idx| !taken.contains(idx)) {
-                Some(free) => chosen[n] = free,
+            let mut free = offer.into_iter().filter(|idx| !taken.contains(idx));
+            match free.next() {
+                Some(idx) => chosen[n] = idx,
                 None => {
                     chosen[n] = draw_unseen(&list.id, bound, &mut seen)?;
                     colliding.push(n);
                 }
+            }
+            // Free spares it did not need go back to the pool: on a nearly full list they may
+            // be the only free indices left for the other positions.
+            for spare in free {
+                seen.remove(&spare);
             }
         }
         unchecked = colliding;
@@ -390,5 +396,30 @@ mod tests {
             full.to_string().contains("no free index found in 330000-0"),
             "{full}"
         );
+    }
+
+    #[tokio::test]
+    async fn the_last_free_indices_of_a_list_all_go_to_one_batch() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = region_store(&dir).await;
+        let mut tx = store.begin().await.unwrap();
+        let list = status_lists::open(&mut tx, 0, 16, 0).await.unwrap();
+        for idx in (0..16).filter(|idx| ![3, 7, 11].contains(idx)) {
+            hold(
+                &mut tx,
+                &Position {
+                    list_id: list.id.clone(),
+                    idx,
+                },
+                "licence",
+            )
+            .await;
+        }
+        // Spare candidates one position does not need must stay available to the others.
+        for _ in 0..20 {
+            let mut found = free_indices(&mut tx, &list, 3).await.unwrap();
+            found.sort_unstable();
+            assert_eq!(found, [3, 7, 11]);
+        }
     }
 }

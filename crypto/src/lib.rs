@@ -14,6 +14,7 @@ pub mod alg;
 pub mod b64;
 pub mod cert;
 pub mod clock;
+pub mod copy;
 pub mod crl;
 pub mod deflate;
 pub mod ids;

@@ -93,7 +93,11 @@ fn summarise(report: &Report) {
     };
     let what = report
         .licence()
-        .map(|l| format!(" — {} {} ({})", l.type_name, l.holder_name, l.iss_name))
+        .map(|l| {
+            // A copy may withhold the holder's name.
+            let holder = l.holder_name.as_deref().unwrap_or("«未出示»");
+            format!(" — {} {holder} ({})", l.type_name, l.iss_name)
+        })
         .unwrap_or_default();
     eprintln!("{zh} {en}{what}");
     for reason in &report.reasons {

@@ -42,9 +42,10 @@ fn main() -> Result<ExitCode, Box<dyn std::error::Error>> {
         println!(
             "licence: {} {} — {} ({}), issued by {} ({})",
             licence.type_name,
-            licence.number,
-            licence.holder_name,
-            licence.holder_id_masked,
+            // An annotated copy shows only what its holder disclosed.
+            licence.number.as_deref().unwrap_or("«未出示»"),
+            licence.holder_name.as_deref().unwrap_or("«未出示»"),
+            licence.holder_id_masked.as_deref().unwrap_or("«未出示»"),
             licence.issuer_name,
             licence.iss_name
         );

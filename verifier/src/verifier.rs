@@ -13,8 +13,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use huren_crypto::cert::Certificate;
+use huren_crypto::ids::Uscc;
 use huren_crypto::time::UnixTime;
-use huren_crypto::verify::{verify_licence, Outcome, Report, VerifyOptions};
+use huren_crypto::verify::{verify_licence_for, Outcome, Report, VerifyOptions};
 
 use crate::crl_cache::CrlCache;
 use crate::disk::DiskCache;
@@ -42,12 +43,13 @@ pub struct VerifierConfig {
 pub enum Held {
     /// The answer; fetching would not change it.
     Answer(Report),
-    /// The answer without the status list at `uri`, which should be fetched.
+    /// The answer without the status lists at `uris`, which should be fetched (a copy names
+    /// two entries, which may sit in two lists).
     NeedsFetch {
         /// The report as things stand.
         held: Report,
-        /// The status list to fetch.
-        uri: String,
+        /// The status lists to fetch.
+        uris: Vec<String>,
     },
 }
 
@@ -126,54 +128,81 @@ impl Verifier {
         &self.options
     }
 
-    /// Verifies scanned or pasted input (`HR1:` text or a bare JWS) at `at`.
+    /// Verifies scanned or pasted input (`HR1:` text or a bare JWS) at `at`: a licence, or an
+    /// annotated copy by a verifier that does not know its own unit (a copy naming a unit is
+    /// then valid with the warning `audience_not_checked`).
     pub fn verify(&self, input: &str, at: UnixTime) -> Report {
-        self.verify_inner(input, at, false)
+        self.verify_inner(input, at, false, None)
     }
 
-    /// Like [`Verifier::verify`], but refetches the licence's status list first (online mode).
-    pub fn verify_fresh(&self, input: &str, at: UnixTime) -> Report {
-        self.verify_inner(input, at, true)
+    /// Like [`Verifier::verify`], for the using unit `unit` (用证单位): a copy made for
+    /// another unit is `wrong_audience` (SPEC §11).
+    pub fn verify_for(&self, input: &str, at: UnixTime, unit: Option<&Uscc>) -> Report {
+        self.verify_inner(input, at, false, unit)
+    }
+
+    /// Like [`Verifier::verify_for`], but refetches the token's status lists first (online
+    /// mode).
+    pub fn verify_fresh(&self, input: &str, at: UnixTime, unit: Option<&Uscc>) -> Report {
+        self.verify_inner(input, at, true, unit)
     }
 
     /// Verifies with what is held, never touching the network. Returns the report, or the
-    /// report and the status-list URI to fetch when a fetch would change the answer (online,
-    /// and the list is missing or stale, or `fresh` was asked for). Lets a server answer most
+    /// report and the status-list URIs to fetch when a fetch would change the answer (online,
+    /// and a list is missing or stale, or `fresh` was asked for). Lets a server answer most
     /// requests without handing them to a blocking thread.
-    pub fn verify_held(&self, input: &str, at: UnixTime, fresh: bool) -> Held {
+    pub fn verify_held(&self, input: &str, at: UnixTime, fresh: bool, unit: Option<&Uscc>) -> Held {
         let loaded = self.trust.current();
-        let report = verify_licence(input, &loaded.trust, &self.status, at, &self.options);
+        let report =
+            verify_licence_for(input, &loaded.trust, &self.status, at, &self.options, unit);
         if !self.online {
             return Held::Answer(report);
         }
-        // Only a URI the checks accepted (inside the region's prefix) is ever listed here.
-        let Some(uri) = report.status_lists.first().map(|s| s.uri.clone()) else {
-            return Held::Answer(report);
-        };
-        // Lazily, once: the list is missing or stale and no fetch failed just now.
-        let should_fetch = fresh
-            || (report.reasons.contains(&Outcome::StatusUnknown) && self.status.may_try(&uri, at));
-        if should_fetch {
-            Held::NeedsFetch { held: report, uri }
-        } else {
+        // Only URIs the checks accepted (inside the region's prefix) are ever listed here.
+        let mut uris: Vec<String> = Vec::with_capacity(report.status_lists.len());
+        for used in &report.status_lists {
+            // Lazily, once: the list is missing or stale and no fetch failed just now.
+            let wanted = fresh
+                || (report.reasons.contains(&Outcome::StatusUnknown)
+                    && self.status.may_try(&used.uri, at));
+            if wanted && !uris.contains(&used.uri) {
+                uris.push(used.uri.clone());
+            }
+        }
+        if uris.is_empty() {
             Held::Answer(report)
+        } else {
+            Held::NeedsFetch { held: report, uris }
         }
     }
 
-    /// Fetches `uri` and verifies again; on a failed fetch, `held` (the answer without it)
-    /// stands. May block on the network for the fetcher's timeout.
-    pub fn verify_after_fetch(&self, input: &str, at: UnixTime, held: Report, uri: &str) -> Report {
+    /// Fetches `uris` and verifies again; if no fetch succeeded, `held` (the answer without
+    /// them) stands. May block on the network for the fetcher's timeout, once per list.
+    pub fn verify_after_fetch(
+        &self,
+        input: &str,
+        at: UnixTime,
+        held: Report,
+        uris: &[String],
+        unit: Option<&Uscc>,
+    ) -> Report {
         let loaded = self.trust.current();
-        match self.status.fetch(uri, &loaded.trust, at) {
-            Ok(_) => verify_licence(input, &loaded.trust, &self.status, at, &self.options),
-            Err(_) => held,
+        let fetched = uris
+            .iter()
+            .filter(|uri| self.status.fetch(uri, &loaded.trust, at).is_ok())
+            .count();
+        if fetched == 0 {
+            return held;
         }
+        verify_licence_for(input, &loaded.trust, &self.status, at, &self.options, unit)
     }
 
-    fn verify_inner(&self, input: &str, at: UnixTime, fresh: bool) -> Report {
-        match self.verify_held(input, at, fresh) {
+    fn verify_inner(&self, input: &str, at: UnixTime, fresh: bool, unit: Option<&Uscc>) -> Report {
+        match self.verify_held(input, at, fresh, unit) {
             Held::Answer(report) => report,
-            Held::NeedsFetch { held, uri } => self.verify_after_fetch(input, at, held, &uri),
+            Held::NeedsFetch { held, uris } => {
+                self.verify_after_fetch(input, at, held, &uris, unit)
+            }
         }
     }
 

@@ -241,13 +241,13 @@ async fn check(
     let at = (state.now)();
     // Verification is CPU work of tens of microseconds and runs right here; only a status-list
     // fetch may wait on the network, and that alone goes to a blocking thread.
-    let report = match state.verifier.verify_held(text, at, fresh) {
+    let report = match state.verifier.verify_held(text, at, fresh, None) {
         Held::Answer(report) => report,
-        Held::NeedsFetch { held, uri } => {
+        Held::NeedsFetch { held, uris } => {
             let verifier = state.verifier.clone();
             let text = text.to_owned();
             let fetched = tokio::task::spawn_blocking(move || {
-                verifier.verify_after_fetch(&text, at, held, &uri)
+                verifier.verify_after_fetch(&text, at, held, &uris, None)
             })
             .await;
             ApiError::joined(Task::LicenceStatusFetch, fetched)?

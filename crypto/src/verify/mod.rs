@@ -1,0 +1,475 @@
+//! Licence verification exactly as SPEC §6, and of annotated copies as §11: the ordered checks,
+//! the stable outcome codes, the verdict, warnings, and a report saying what ran and with what
+//! data.
+//!
+//! [`verify_licence`] is a pure function of (input, trust list, status lists, time, options);
+//! [`verify_licence_for`] adds the unit verifying, which only copies look at. Neither fetches:
+//! status lists come from a [`StatusSource`] the caller filled. The licence data in a
+//! [`Report`] is present only when the signature verified and the claims parsed, so nothing an
+//! attacker wrote is ever shown as if it came from an issuer.
+//!
+//! A copy goes through the very steps a licence does (decode, header, signer, signature,
+//! claims, authority, scope, region); `typ` alone decides which claims are read, and then the
+//! copy's own checks run on top ([`outcome::COPY_CHECKS`]).
+
+mod checks;
+mod outcome;
+mod report;
+mod status;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use crate::copy::{CopyClaims, COPY_TYP};
+use crate::ids::{LicenceId, Uscc};
+use crate::jws::{JwsError, Limits, UnverifiedJws, VerifiedJws};
+use crate::licence::{LicenceClaims, LICENCE_TYP};
+use crate::qr;
+use crate::status_token::VerifiedStatusList;
+use crate::time::UnixTime;
+use crate::trust_list::{RegionStatus, TrustList};
+
+pub use outcome::{CheckName, Outcome, Verdict, Warning};
+pub use report::{Check, CopyView, LicenceView, Presented, Report, StatusListUse};
+
+use outcome::{COPY_CHECKS, LICENCE_CHECKS};
+use report::{DetailText, ReportBuilder, Source};
+use status::{Entry, StatusCheck};
+
+/// Policy knobs. Defaults fail closed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VerifyOptions {
+    /// Clock skew tolerated on `nbf`/`exp` and status-list `iat`, seconds (default 300).
+    pub skew_seconds: i64,
+    /// Grace after the trust list's `next_update` before it counts as stale (default 0).
+    pub trust_list_grace_seconds: i64,
+}
+
+impl Default for VerifyOptions {
+    fn default() -> Self {
+        VerifyOptions {
+            skew_seconds: 300,
+            trust_list_grace_seconds: 0,
+        }
+    }
+}
+
+/// Where verification finds status lists: verified ones, by URI.
+pub trait StatusSource {
+    /// The verified list for `uri`, if the caller has one.
+    fn status_list(&self, uri: &str) -> Option<Arc<VerifiedStatusList>>;
+}
+
+impl StatusSource for HashMap<String, Arc<VerifiedStatusList>> {
+    fn status_list(&self, uri: &str) -> Option<Arc<VerifiedStatusList>> {
+        self.get(uri).cloned()
+    }
+}
+
+/// No status lists at all (offline without a status directory).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoStatusLists;
+
+impl StatusSource for NoStatusLists {
+    fn status_list(&self, _uri: &str) -> Option<Arc<VerifiedStatusList>> {
+        None
+    }
+}
+
+/// Which token the header's `typ` announced; it decides the claims read and the checks run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Licence,
+    Copy,
+}
+
+impl Kind {
+    fn checks(self) -> &'static [CheckName] {
+        match self {
+            Kind::Licence => &LICENCE_CHECKS,
+            Kind::Copy => &COPY_CHECKS,
+        }
+    }
+}
+
+/// Verifies scanned or pasted input (`HR1:` text or a bare JWS) at time `at`: a licence, or an
+/// annotated copy by a verifier that does not know which unit it serves (see
+/// [`verify_licence_for`]).
+///
+/// ```no_run
+/// use huren_crypto::cert::Certificate;
+/// use huren_crypto::trust_list::TrustList;
+/// use huren_crypto::verify::{verify_licence, NoStatusLists, Verdict, VerifyOptions};
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let operator = Certificate::from_der(&std::fs::read("operator.crt.der")?)?;
+/// let trust = TrustList::verify(&std::fs::read_to_string("trust-list.jwt")?, &[operator])?;
+/// let report = verify_licence("HR1:5676…", &trust, &NoStatusLists, huren_crypto::UnixTime(1_795_400_000), &VerifyOptions::default());
+/// // Without status lists the best possible answer is "indeterminate" (status_unknown).
+/// assert_ne!(report.verdict, Verdict::Valid);
+/// # Ok(()) }
+/// ```
+pub fn verify_licence(
+    input: &str,
+    trust: &TrustList,
+    status: &dyn StatusSource,
+    at: UnixTime,
+    options: &VerifyOptions,
+) -> Report {
+    verify_licence_for(input, trust, status, at, options, None)
+}
+
+/// As [`verify_licence`], by a verifier that knows which using unit (用证单位) it serves: a copy
+/// made for another unit is then `wrong_audience`. With `unit` `None`, a copy naming a unit
+/// gets the warning `audience_not_checked` instead. Licences do not look at the unit.
+pub fn verify_licence_for(
+    input: &str,
+    trust: &TrustList,
+    status: &dyn StatusSource,
+    at: UnixTime,
+    options: &VerifyOptions,
+    unit: Option<&Uscc>,
+) -> Report {
+    let context = Context {
+        trust,
+        status,
+        at,
+        options,
+        unit,
+    };
+    let mut report = ReportBuilder::new(COPY_CHECKS.len());
+    let mut kind = Kind::Licence;
+    let mut signer_subject = None;
+    let presented = context.run(input, &mut report, &mut kind, &mut signer_subject);
+    // Checks that could not run are still listed, so the report always has the same shape.
+    let order = kind.checks();
+    for &check in order {
+        if !report.checks.iter().any(|c| c.check == check) {
+            report.not_run(check);
+        }
+    }
+    report
+        .checks
+        .sort_by_key(|c| order.iter().position(|n| *n == c.check));
+
+    let verdict = if report.reasons.is_empty() {
+        Verdict::Valid
+    } else if report.reasons.iter().all(|r| r.is_indeterminate()) {
+        Verdict::Indeterminate
+    } else {
+        Verdict::Invalid
+    };
+    let (claims, copy) = match &presented {
+        Some(Presented::Licence(claims)) => (Some(Arc::clone(claims)), None),
+        Some(Presented::Copy(claims)) => (None, Some(report::copy_view(claims, at))),
+        None => (None, None),
+    };
+    let source = presented.map(|presented| Source {
+        iss_name: trust.region(presented.iss()).map_or_else(
+            || presented.iss().province_name().to_owned(),
+            |r| r.name.clone(),
+        ),
+        presented,
+    });
+    Report {
+        verdict,
+        reasons: report.reasons,
+        warnings: report.warnings,
+        checks: report.checks,
+        source,
+        copy,
+        signer: signer_subject,
+        checked_at: at,
+        trust_list_seq: trust.seq(),
+        status_lists: report.status_lists,
+        claims,
+    }
+}
+
+/// What one verification runs against.
+struct Context<'a> {
+    trust: &'a TrustList,
+    status: &'a dyn StatusSource,
+    at: UnixTime,
+    options: &'a VerifyOptions,
+    unit: Option<&'a Uscc>,
+}
+
+impl Context<'_> {
+    /// The checks in order; returns the verified claims when the signature verified and the
+    /// claims parsed.
+    fn run(
+        &self,
+        input: &str,
+        report: &mut ReportBuilder,
+        kind: &mut Kind,
+        signer_subject: &mut Option<String>,
+    ) -> Option<Presented> {
+        let (trust, at, options) = (self.trust, self.at, self.options);
+        // 1. decode
+        let token = match qr::normalise_input(input) {
+            Ok(token) => token,
+            Err(e) => {
+                report.fail(CheckName::Decode, Outcome::Malformed, e.to_string());
+                return None;
+            }
+        };
+        let jws = match UnverifiedJws::parse(&token, Limits::LICENCE) {
+            Ok(jws) => {
+                report.pass(CheckName::Decode, None);
+                jws
+            }
+            Err(JwsError::UnsupportedAlgorithm(alg)) => {
+                report.pass(CheckName::Decode, None);
+                let detail = format!("algorithm {alg:?} is not accepted");
+                report.fail(CheckName::Header, Outcome::UnsupportedAlgorithm, detail);
+                return None;
+            }
+            Err(e @ (JwsError::BadHeader(_) | JwsError::ForbiddenHeader(_))) => {
+                report.pass(CheckName::Decode, None);
+                report.fail(CheckName::Header, Outcome::Malformed, e.to_string());
+                return None;
+            }
+            Err(e) => {
+                report.fail(CheckName::Decode, Outcome::Malformed, e.to_string());
+                return None;
+            }
+        };
+
+        // 2. header rules specific to licences and copies
+        let header = jws.header();
+        *kind = match header.typ.as_deref() {
+            Some(LICENCE_TYP) => Kind::Licence,
+            Some(COPY_TYP) => Kind::Copy,
+            other => {
+                let detail =
+                    format!("token type {other:?} is neither {LICENCE_TYP:?} nor {COPY_TYP:?}");
+                report.fail(CheckName::Header, Outcome::Malformed, detail);
+                return None;
+            }
+        };
+        let Some(x5t) = header.x5t_s256 else {
+            report.fail(
+                CheckName::Header,
+                Outcome::Malformed,
+                "no x5t#S256 header".into(),
+            );
+            return None;
+        };
+        report.pass(
+            CheckName::Header,
+            DetailText::new("alg ").text(header.alg.name()).done(),
+        );
+
+        // 3. signer
+        let Some(signer) = trust.signer(&x5t) else {
+            match trust.rejected_entry(&x5t) {
+                Some(problem) if problem.weak_key => report.fail(
+                    CheckName::Signer,
+                    Outcome::UnsupportedAlgorithm,
+                    format!("the signer's key is not accepted: {}", problem.problem),
+                ),
+                Some(problem) => report.fail(
+                    CheckName::Signer,
+                    Outcome::UnknownSigner,
+                    format!(
+                        "the signer's trust-list entry is unusable: {}",
+                        problem.problem
+                    ),
+                ),
+                None => report.fail(
+                    CheckName::Signer,
+                    Outcome::UnknownSigner,
+                    "no signer with this x5t#S256 in the trust list".into(),
+                ),
+            }
+            return None;
+        };
+        let key_kind = signer.cert.public_key().kind();
+        if header.alg.key_kind() != key_kind {
+            let detail = format!(
+                "alg {} cannot be used with the signer's {key_kind} key",
+                header.alg
+            );
+            report.fail(CheckName::Signer, Outcome::UnsupportedAlgorithm, detail);
+            return None;
+        }
+        // The trust-list entry's `alg` is binding (SPEC §5): an RSA key listed for PS256 never
+        // verifies RS256, even though the key could.
+        if let Some(listed) = signer.alg.filter(|listed| *listed != header.alg) {
+            let detail = format!(
+                "alg {} is not the {listed} the signer is listed for",
+                header.alg
+            );
+            report.fail(CheckName::Signer, Outcome::UnsupportedAlgorithm, detail);
+            return None;
+        }
+        let region = &trust.regions()[signer.region_index];
+        *signer_subject = Some(signer.cert.subject().to_owned());
+        report.pass(
+            CheckName::Signer,
+            DetailText::new(signer.cert.subject())
+                .text(" (")
+                .text(region.code.as_str())
+                .text(")")
+                .done(),
+        );
+
+        // 4. signature over the exact received bytes
+        let alg = header.alg;
+        let verified = match jws.verify(signer.cert.public_key()) {
+            Ok(verified) => {
+                report.pass(
+                    CheckName::Signature,
+                    DetailText::new(alg.name())
+                        .text(" ")
+                        .int(signer.cert.public_key().bits())
+                        .text("-bit ")
+                        .text(key_kind.name())
+                        .done(),
+                );
+                verified
+            }
+            Err(e) => {
+                report.fail(CheckName::Signature, Outcome::BadSignature, e.to_string());
+                return None;
+            }
+        };
+
+        // 5. claims
+        let presented = match parse_claims(&verified, *kind) {
+            Ok(presented) => presented,
+            Err(e) => {
+                report.fail(CheckName::Claims, Outcome::Malformed, e);
+                return None;
+            }
+        };
+        report.pass(CheckName::Claims, None);
+        let (identifier, holder_code) = match &presented {
+            Presented::Licence(claims) => {
+                let holder = &claims.licence.holder;
+                (&claims.jti, Some((holder.id_type, holder.id.as_str())))
+            }
+            Presented::Copy(claims) => {
+                let holder = &claims.licence.holder;
+                let code = holder.id_type.zip(holder.id.as_deref());
+                (&claims.copy_of, code)
+            }
+        };
+        if !LicenceId::check_ok(identifier) {
+            report.warn(Warning::NonstandardIdentifierCheck);
+        }
+        if holder_code.is_some_and(|(id_type, id)| id_type.validate(id).is_err()) {
+            report.warn(Warning::HolderCodeCheckFailed);
+        }
+
+        // 6. authority
+        checks::authority(
+            presented.iss(),
+            presented.iat(),
+            signer,
+            &region.code,
+            report,
+        );
+
+        // 7. scope
+        let type_code = presented.type_code();
+        if signer.may_sign_type(type_code) {
+            report.pass(
+                CheckName::TypeScope,
+                DetailText::new(type_code)
+                    .text(" within [")
+                    .text(&signer.scopes.join(", "))
+                    .text("]")
+                    .done(),
+            );
+        } else {
+            let detail = format!(
+                "type {type_code} is outside the signer's scopes {:?}",
+                signer.scopes
+            );
+            report.fail(CheckName::TypeScope, Outcome::TypeNotAuthorised, detail);
+        }
+
+        // 8. region status
+        match region.status {
+            RegionStatus::Active => report.pass(
+                CheckName::RegionStatus,
+                DetailText::new(region.code.as_str()).text(" active").done(),
+            ),
+            RegionStatus::Suspended => report.fail(
+                CheckName::RegionStatus,
+                Outcome::IssuerSuspended,
+                format!(
+                    "{} {} is suspended in the trust list",
+                    region.code, region.name
+                ),
+            ),
+        }
+
+        // 9. validity, audience and 10. status: a licence's, or a copy's and its licence's
+        let status = StatusCheck {
+            iss: presented.iss(),
+            trust,
+            status: self.status,
+            at,
+            options,
+        };
+        let skew = options.skew_seconds;
+        match &presented {
+            Presented::Licence(claims) => {
+                let (nbf, exp) = (UnixTime(claims.nbf), claims.exp.map(UnixTime));
+                checks::licence_period(nbf, exp, at, skew, report);
+                status.run(Entry::Licence, claims.status.as_ref(), report);
+            }
+            Presented::Copy(claims) => {
+                checks::copy_period(claims, at, skew, report);
+                let licence = &claims.licence;
+                checks::licence_period(licence.not_before(), licence.not_after(), at, skew, report);
+                checks::audience(claims, self.unit, report);
+                status.run(Entry::Licence, claims.status.as_ref(), report);
+                status.run(Entry::Copy, claims.copy_status.as_ref(), report);
+            }
+        }
+
+        // 11. trust list freshness
+        if trust.is_stale(at, options.trust_list_grace_seconds) {
+            report.unknown(
+                CheckName::TrustListFreshness,
+                Outcome::TrustListStale,
+                format!(
+                    "trust list seq {} was due for update at {}",
+                    trust.seq(),
+                    trust.next_update()
+                ),
+            );
+        } else {
+            report.pass(
+                CheckName::TrustListFreshness,
+                DetailText::new("seq ")
+                    .int(trust.seq())
+                    .text(", next update ")
+                    .time(trust.next_update())
+                    .done(),
+            );
+        }
+        Some(presented)
+    }
+}
+
+/// Step 5: inflates and parses the claims `typ` announced; a copy must also have its
+/// documented shape ([`CopyClaims::check_shape`]).
+fn parse_claims(verified: &VerifiedJws<'_>, kind: Kind) -> Result<Presented, String> {
+    let payload = verified
+        .payload(crate::jws::MAX_LICENCE_PAYLOAD_BYTES)
+        .map_err(|e| e.to_string())?;
+    match kind {
+        Kind::Licence => serde_json::from_slice::<LicenceClaims>(&payload)
+            .map(|claims| Presented::Licence(Arc::new(claims)))
+            .map_err(|e| e.to_string()),
+        Kind::Copy => {
+            let claims: CopyClaims = serde_json::from_slice(&payload).map_err(|e| e.to_string())?;
+            claims.check_shape()?;
+            Ok(Presented::Copy(Arc::new(claims)))
+        }
+    }
+}

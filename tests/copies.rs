@@ -1,0 +1,439 @@
+//! Annotated copies (加注件, SPEC §11) through the verification library: made from a licence of
+//! each province, verified by the licence path plus the copy's own checks, and refused for every
+//! reason §11 names — each with the exact reason list a correct verifier gives.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a panic is a failure report
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use huren_crypto::copy::{Copier, CopyClaims, CopyId, CopyMaking, CopyTerms, COPY_TYP};
+use huren_crypto::ids::Uscc;
+use huren_crypto::jws::{sign_json_compact, HeaderParams};
+use huren_crypto::licence::LICENCE_TYP;
+use huren_crypto::qr;
+use huren_crypto::status_list::{StatusListPointer, StatusReference, StatusValue};
+use huren_crypto::status_token::VerifiedStatusList;
+use huren_crypto::time::UnixTime;
+use huren_crypto::trust_list::TrustList;
+use huren_crypto::verify::{
+    verify_licence, verify_licence_for, CheckName, Outcome, Report, Verdict, VerifyOptions, Warning,
+};
+
+mod common;
+use common::*;
+
+/// The unit the sample copy is made for, and another one.
+const AUD: &str = "11320105MB12345623";
+const OTHER_UNIT: &str = "11320105MB0000001X";
+/// The copy's own entry, beside the licence's `IDX` in the same list.
+const COPY_IDX: u64 = IDX + 1;
+/// When copies are made: after the licence was signed, shortly before `NOW`.
+const MADE_COPY: UnixTime = UnixTime(NOW.0 - 600);
+
+fn terms(json: serde_json::Value) -> CopyTerms {
+    serde_json::from_value(json).unwrap()
+}
+
+/// 办理异地建筑工程施工许可 for 南京市建邺区行政审批局, default disclosure, 24 h.
+fn for_nanjing() -> CopyTerms {
+    terms(serde_json::json!({
+        "purpose": {"cause": "办理异地建筑工程施工许可", "category": 0,
+                    "item_code": "320105-JS-001", "item_name": "建筑工程施工许可证核发"},
+        "aud": {"name": "南京市建邺区行政审批局", "code": AUD},
+    }))
+}
+
+fn copy_of(province: &Province, terms: &CopyTerms, made: UnixTime) -> CopyClaims {
+    let uri = province.status_uri();
+    terms
+        .make(
+            &province.claims(),
+            CopyMaking {
+                id: CopyId::from_random([0x42; 16]),
+                iat: made,
+                copier: Copier {
+                    name: "浙江政务服务网".into(),
+                },
+                copy_status: Some(StatusReference {
+                    status_list: StatusListPointer { idx: COPY_IDX, uri },
+                }),
+                face_disclosable: &|_| true,
+            },
+        )
+        .unwrap()
+}
+
+fn sign_copy(province: &Province, claims: &CopyClaims) -> String {
+    claims
+        .sign(&province.signer, province.signer_cert.x5t_s256())
+        .unwrap()
+}
+
+/// Every province's list with the licence's entry at `licence` and the copy's at `copy`,
+/// signed shortly before `at`.
+fn lists(
+    trust: &TrustList,
+    licence: StatusValue,
+    copy: StatusValue,
+    at: UnixTime,
+) -> HashMap<String, Arc<VerifiedStatusList>> {
+    let f = fixture();
+    [&f.zhejiang, &f.jiangsu, &f.anhui]
+        .iter()
+        .map(|p| {
+            let token = p.status_list_with(&[(IDX, licence), (COPY_IDX, copy)], at.minus(600));
+            let list = VerifiedStatusList::verify(&token, &p.status_uri(), trust).unwrap();
+            (p.status_uri(), Arc::new(list))
+        })
+        .collect()
+}
+
+fn verify_as(input: &str, unit: Option<&str>, at: UnixTime) -> Report {
+    verify_with(input, unit, at, StatusValue::Valid, StatusValue::Valid)
+}
+
+fn verify_with(
+    input: &str,
+    unit: Option<&str>,
+    at: UnixTime,
+    licence: StatusValue,
+    copy: StatusValue,
+) -> Report {
+    let trust = fixture().trust();
+    let unit = unit.map(|u| Uscc::parse(u).unwrap());
+    verify_licence_for(
+        input,
+        &trust,
+        &lists(&trust, licence, copy, at),
+        at,
+        &VerifyOptions::default(),
+        unit.as_ref(),
+    )
+}
+
+#[track_caller]
+fn assert_reasons(report: &Report, expected: &[Outcome]) {
+    assert_eq!(report.reasons, expected, "{report:#?}");
+}
+
+#[test]
+fn copies_from_three_provinces_verify_with_every_copy_check_in_order() {
+    let f = fixture();
+    for province in [&f.zhejiang, &f.jiangsu, &f.anhui] {
+        let token = sign_copy(province, &copy_of(province, &for_nanjing(), MADE_COPY));
+        for input in [token.clone(), qr::encode(&token).unwrap()] {
+            let report = verify_as(&input, Some(AUD), NOW);
+            assert_eq!(report.verdict, Verdict::Valid, "{report:#?}");
+            assert!(report.warnings.is_empty(), "{report:#?}");
+            let names: Vec<CheckName> = report.checks.iter().map(|c| c.check).collect();
+            assert_eq!(
+                names,
+                [
+                    CheckName::Decode,
+                    CheckName::Header,
+                    CheckName::Signer,
+                    CheckName::Signature,
+                    CheckName::Claims,
+                    CheckName::IssuerAuthority,
+                    CheckName::TypeScope,
+                    CheckName::RegionStatus,
+                    CheckName::CopyValidity,
+                    CheckName::ValidityPeriod,
+                    CheckName::Audience,
+                    CheckName::Status,
+                    CheckName::CopyStatus,
+                    CheckName::TrustListFreshness,
+                ]
+            );
+            assert!(
+                report.checks.iter().all(|c| c.ok == Some(true)),
+                "{report:#?}"
+            );
+            // Both entries were read: the licence's and the copy's own.
+            let idx: Vec<u64> = report.status_lists.iter().map(|s| s.idx).collect();
+            assert_eq!(idx, [IDX, COPY_IDX]);
+            assert!(report.claims.is_none(), "a copy is not a licence's claims");
+        }
+    }
+}
+
+#[test]
+fn the_report_shows_only_what_was_disclosed_and_says_what_the_copy_is_for() {
+    let f = fixture();
+    let claims = copy_of(&f.zhejiang, &for_nanjing(), MADE_COPY);
+    let report = verify_as(&sign_copy(&f.zhejiang, &claims), Some(AUD), NOW);
+    let json = serde_json::to_value(&report).unwrap();
+    let licence = &json["licence"];
+    assert_eq!(licence["jti"], f.zhejiang.claims().jti.as_str());
+    assert_eq!(licence["number"], "D233012345");
+    assert_eq!(licence["holder_name"], "杭州示例建设有限公司");
+    for withheld in ["holder_id_masked", "holder_id_type", "issued_on"] {
+        assert!(licence.get(withheld).is_none(), "{withheld}: {licence}");
+    }
+    assert_eq!(licence["face"], serde_json::json!({}));
+    let text = json.to_string();
+    assert!(
+        !text.contains("91350100M000100Y43") && !text.contains("9135**"),
+        "{text}"
+    );
+    assert_eq!(
+        json["copy"],
+        serde_json::json!({
+            "id": claims.jti.as_str(),
+            "copy_of": f.zhejiang.claims().jti.as_str(),
+            "purpose": {"cause": "办理异地建筑工程施工许可", "category": 0,
+                        "item_code": "320105-JS-001", "item_name": "建筑工程施工许可证核发"},
+            "aud": {"name": "南京市建邺区行政审批局", "code": AUD},
+            "copier": {"name": "浙江政务服务网"},
+            "issued_at": MADE_COPY.to_rfc3339_china(),
+            "expires_at": MADE_COPY.plus(86_400).to_rfc3339_china(),
+            "seconds_left": 86_400 - 600,
+            "on_screen": false,
+            "disclosed": ["number", "holder.name"],
+        })
+    );
+    assert_eq!(report.jti(), Some(claims.jti.as_str()));
+}
+
+#[test]
+fn the_audience_decides_when_the_verifier_knows_its_unit() {
+    let f = fixture();
+    let token = sign_copy(
+        &f.zhejiang,
+        &copy_of(&f.zhejiang, &for_nanjing(), MADE_COPY),
+    );
+    // Another unit: refused.
+    let report = verify_as(&token, Some(OTHER_UNIT), NOW);
+    assert_eq!(report.verdict, Verdict::Invalid);
+    assert_reasons(&report, &[Outcome::WrongAudience]);
+    // A verifier that does not know its unit: valid, with the warning.
+    let report = verify_as(&token, None, NOW);
+    assert_eq!(report.verdict, Verdict::Valid, "{report:#?}");
+    assert_eq!(report.warnings, [Warning::AudienceNotChecked]);
+    let audience = report
+        .checks
+        .iter()
+        .find(|c| c.check == CheckName::Audience)
+        .unwrap();
+    assert_eq!(audience.ok, None);
+    // The same through the plain entry point.
+    let trust = f.trust();
+    let plain = verify_licence(
+        &token,
+        &trust,
+        &lists(&trust, StatusValue::Valid, StatusValue::Valid, NOW),
+        NOW,
+        &VerifyOptions::default(),
+    );
+    assert_eq!(plain.warnings, [Warning::AudienceNotChecked]);
+    // A copy for any window: valid for every unit, no warning.
+    let mut any_window = for_nanjing();
+    any_window.aud = None;
+    let token = sign_copy(&f.zhejiang, &copy_of(&f.zhejiang, &any_window, MADE_COPY));
+    for unit in [None, Some(OTHER_UNIT)] {
+        let report = verify_as(&token, unit, NOW);
+        assert_eq!(report.verdict, Verdict::Valid, "{report:#?}");
+        assert!(report.warnings.is_empty());
+    }
+}
+
+#[test]
+fn a_copy_past_its_end_is_copy_expired_and_its_licence_past_its_end_is_expired() {
+    let f = fixture();
+    let claims = copy_of(&f.zhejiang, &for_nanjing(), MADE_COPY);
+    let token = sign_copy(&f.zhejiang, &claims);
+    let skew = VerifyOptions::default().skew_seconds;
+    let last_moment = UnixTime(claims.exp).plus(skew);
+    assert_eq!(
+        verify_as(&token, Some(AUD), last_moment).verdict,
+        Verdict::Valid
+    );
+    let report = verify_as(&token, Some(AUD), last_moment.plus(1));
+    assert_reasons(&report, &[Outcome::CopyExpired]);
+    assert_eq!(report.copy.as_ref().unwrap().seconds_left, 0);
+
+    // A copy (signed by hand: the issuer clamps) claiming to outlive an expired licence.
+    let mut outliving = claims.clone();
+    outliving.licence.valid_until =
+        Some(huren_crypto::licence::CivilDate::parse("2026-11-21").unwrap());
+    let report = verify_as(&sign_copy(&f.zhejiang, &outliving), Some(AUD), NOW);
+    assert_reasons(&report, &[Outcome::Expired]);
+
+    // Made in the future.
+    let report = verify_as(&token, Some(AUD), MADE_COPY.minus(skew + 1));
+    assert_reasons(&report, &[Outcome::NotYetValid]);
+}
+
+#[test]
+fn both_status_entries_count_and_each_says_what_it_means() {
+    let f = fixture();
+    let token = sign_copy(
+        &f.zhejiang,
+        &copy_of(&f.zhejiang, &for_nanjing(), MADE_COPY),
+    );
+    let cases = [
+        (
+            StatusValue::Revoked,
+            StatusValue::Valid,
+            vec![Outcome::Revoked],
+            Verdict::Invalid,
+        ),
+        (
+            StatusValue::Suspended,
+            StatusValue::Valid,
+            vec![Outcome::Suspended],
+            Verdict::Invalid,
+        ),
+        (
+            StatusValue::Valid,
+            StatusValue::Revoked,
+            vec![Outcome::CopyWithdrawn],
+            Verdict::Invalid,
+        ),
+        (
+            StatusValue::Revoked,
+            StatusValue::Revoked,
+            vec![Outcome::Revoked, Outcome::CopyWithdrawn],
+            Verdict::Invalid,
+        ),
+        // A copy's entry is never suspended: a list that says so is not trusted.
+        (
+            StatusValue::Valid,
+            StatusValue::Suspended,
+            vec![Outcome::StatusUnknown],
+            Verdict::Indeterminate,
+        ),
+    ];
+    for (licence, copy, reasons, verdict) in cases {
+        let report = verify_with(&token, Some(AUD), NOW, licence, copy);
+        assert_eq!(report.verdict, verdict, "{licence:?}/{copy:?}");
+        assert_reasons(&report, &reasons);
+    }
+    // No lists at all: both checks unknown, one reason.
+    let trust = f.trust();
+    let aud = Uscc::parse(AUD).unwrap();
+    let report = verify_licence_for(
+        &token,
+        &trust,
+        &huren_crypto::verify::NoStatusLists,
+        NOW,
+        &VerifyOptions::default(),
+        Some(&aud),
+    );
+    assert_eq!(report.verdict, Verdict::Indeterminate);
+    assert_reasons(&report, &[Outcome::StatusUnknown]);
+    let unknown: Vec<CheckName> = report
+        .checks
+        .iter()
+        .filter(|c| c.ok.is_none())
+        .map(|c| c.check)
+        .collect();
+    assert_eq!(unknown, [CheckName::Status, CheckName::CopyStatus]);
+}
+
+#[test]
+fn tampered_forged_and_misdeclared_copies_are_refused_for_what_they_are() {
+    let f = fixture();
+    let claims = copy_of(&f.zhejiang, &for_nanjing(), MADE_COPY);
+    let token = sign_copy(&f.zhejiang, &claims);
+
+    // A flipped signature byte.
+    let mut bytes = token.clone().into_bytes();
+    let last = bytes.len() - 5;
+    bytes[last] = if bytes[last] == b'A' { b'B' } else { b'A' };
+    let report = verify_as(std::str::from_utf8(&bytes).unwrap(), Some(AUD), NOW);
+    assert_reasons(&report, &[Outcome::BadSignature]);
+    assert!(report.copy.is_none() && report.licence().is_none());
+
+    // Signed by a province outside the trust list.
+    let report = verify_as(&sign_copy(&f.outsider, &claims), Some(AUD), NOW);
+    assert_reasons(&report, &[Outcome::UnknownSigner]);
+
+    // Zhejiang's signer claiming a Jiangsu copy.
+    let mut cross = claims.clone();
+    cross.iss = f.jiangsu.code();
+    cross.status.as_mut().unwrap().status_list.uri = f.jiangsu.status_uri();
+    cross.copy_status.as_mut().unwrap().status_list.uri = f.jiangsu.status_uri();
+    let report = verify_as(&sign_copy(&f.zhejiang, &cross), Some(AUD), NOW);
+    assert_reasons(&report, &[Outcome::IssuerNotAuthorised]);
+
+    // Copy claims under the licence `typ`, and licence claims under the copy `typ`.
+    let signed_as = |typ: &'static str, claims: &dyn erased::Claims| {
+        let params = HeaderParams {
+            typ: Some(typ),
+            x5t_s256: Some(f.zhejiang.signer_cert.x5t_s256()),
+            ..HeaderParams::default()
+        };
+        claims.sign(&params, &f.zhejiang)
+    };
+    let report = verify_as(&signed_as(LICENCE_TYP, &claims), Some(AUD), NOW);
+    assert_reasons(&report, &[Outcome::Malformed]);
+    assert_eq!(failed(&report), [CheckName::Claims]);
+    let report = verify_as(&signed_as(COPY_TYP, &f.zhejiang.claims()), Some(AUD), NOW);
+    assert_reasons(&report, &[Outcome::Malformed]);
+    assert_eq!(failed(&report), [CheckName::Claims]);
+
+    // A copy carrying a field its `disclosed` does not name.
+    let mut hidden = claims.clone();
+    hidden.licence.holder.id = Some("91350100M000100Y43".into());
+    let report = verify_as(&sign_copy(&f.zhejiang, &hidden), Some(AUD), NOW);
+    assert_reasons(&report, &[Outcome::Malformed]);
+    assert!(
+        report.licence().is_none(),
+        "nothing of a malformed copy is shown"
+    );
+
+    // A copy claiming to last longer than 90 days.
+    let mut forever = claims.clone();
+    forever.exp = forever.iat + 90 * 86_400 + 1;
+    let report = verify_as(&sign_copy(&f.zhejiang, &forever), Some(AUD), NOW);
+    assert_reasons(&report, &[Outcome::Malformed]);
+
+    // A copy naming a status list outside its region's prefix.
+    let mut elsewhere = claims;
+    elsewhere.copy_status.as_mut().unwrap().status_list.uri = "https://evil.example/list".into();
+    let report = verify_as(&sign_copy(&f.zhejiang, &elsewhere), Some(AUD), NOW);
+    assert_reasons(&report, &[Outcome::Malformed]);
+    assert_eq!(failed(&report), [CheckName::CopyStatus]);
+}
+
+#[test]
+fn an_on_screen_copy_counts_its_seconds_down() {
+    let f = fixture();
+    let on_screen = terms(serde_json::json!({
+        "purpose": {"cause": "窗口亮证", "category": 1},
+        "valid_for_secs": 120,
+    }));
+    let claims = copy_of(&f.zhejiang, &on_screen, NOW.minus(30));
+    let report = verify_as(&sign_copy(&f.zhejiang, &claims), None, NOW);
+    assert_eq!(report.verdict, Verdict::Valid, "{report:#?}");
+    let copy = report.copy.unwrap();
+    assert!(copy.on_screen);
+    assert_eq!(copy.seconds_left, 90);
+    assert!(report.warnings.is_empty());
+}
+
+fn failed(report: &Report) -> Vec<CheckName> {
+    report
+        .checks
+        .iter()
+        .filter(|c| c.ok == Some(false))
+        .map(|c| c.check)
+        .collect()
+}
+
+/// Signing either kind of claims under any `typ` (to misdeclare one as the other).
+mod erased {
+    use super::*;
+
+    pub trait Claims {
+        fn sign(&self, params: &HeaderParams, province: &Province) -> String;
+    }
+
+    impl<T: serde::Serialize> Claims for T {
+        fn sign(&self, params: &HeaderParams, province: &Province) -> String {
+            sign_json_compact(params, self, &province.signer, true).unwrap()
+        }
+    }
+}

@@ -186,3 +186,13 @@ pub fn fetch_status_list(uri: &str, trust: &TrustList) -> Option<VerifiedStatusL
         }
     }
 }
+
+/// The licence-type catalogue: the built-in types plus a province's own from `extra` (TOML).
+pub fn catalogue(extra: Option<&Path>) -> Result<huren_issuer::catalogue::Catalogue> {
+    let mut types = huren_issuer::catalogue::Catalogue::builtin();
+    if let Some(path) = extra {
+        let text = std::fs::read_to_string(path).with_context(|| format!("{}", path.display()))?;
+        types = types.with_extra_toml(&text)?;
+    }
+    Ok(types)
+}

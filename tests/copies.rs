@@ -437,3 +437,134 @@ mod erased {
         }
     }
 }
+
+/// Realistic faces for every built-in type (every field, optional ones too), as a department
+/// fills them in.
+fn realistic_face(type_code: &str) -> serde_json::Value {
+    match type_code {
+        "11100000000013338W032" => serde_json::json!({
+            "qualification": "建筑工程施工总承包壹级", "legal_representative": "王五",
+            "registered_capital": "5000万元人民币", "address": "杭州市西湖区示例路1号",
+            "economic_nature": "有限责任公司"}),
+        "11100000000019713D008" => serde_json::json!({
+            "business_scope": "道路普通货物运输，货物专用运输（集装箱）", "economic_type": "有限责任公司",
+            "address": "杭州市萧山区物流园2号"}),
+        "11100000MB0143028R001" => serde_json::json!({
+            "entity_type": "有限责任公司（自然人投资或控股）", "legal_representative": "王五",
+            "registered_capital": "壹仟万元整", "established_on": "2016年03月18日",
+            "business_term": "2016年03月18日至长期", "domicile": "浙江省杭州市西湖区示例路1号",
+            "business_scope": "一般项目：技术服务、技术开发、技术咨询、技术交流、技术转让、技术推广；软件开发；信息系统集成服务（除依法须经批准的项目外，凭营业执照依法自主开展经营活动）。"}),
+        "11100000MB0143028R002" => serde_json::json!({
+            "operator_name": "杭州示例餐饮管理有限公司", "legal_representative": "王五",
+            "domicile": "浙江省杭州市西湖区示例路1号", "business_premises": "浙江省杭州市西湖区示例路1号1层",
+            "business_format": "餐饮服务经营者（中型餐馆）", "business_items": "热食类食品制售；冷食类食品制售",
+            "supervising_authority": "杭州市西湖区市场监督管理局", "complaint_hotline": "12315"}),
+        "11100000MB03271699001" => serde_json::json!({
+            "co_ownership": "单独所有", "location": "杭州市西湖区示例路1号1幢1单元101室",
+            "unit_number": "330106001001GB00001F00010001", "right_type": "国有建设用地使用权/房屋所有权",
+            "right_nature": "出让/市场化商品房", "usage": "城镇住宅用地/住宅", "area": "共有宗地面积12345.6㎡/房屋建筑面积89.5㎡",
+            "term_of_use": "2010年01月01日起2080年12月31日止", "other_conditions": "无"}),
+        "11100000MB9HUREN7W001" => serde_json::json!({
+            "sex": "女", "practice_category": "临床", "practice_scope": "内科专业",
+            "practice_location": "浙江省杭州市", "certifying_authority": "浙江省卫生健康委员会"}),
+        other => panic!("no realistic face for built-in type {other}: add one"),
+    }
+}
+
+/// Issue 12: a copy's QR is smaller than its licence's. For every built-in type, a licence with
+/// a realistic face and an organisation or a person as holder, and its copy with the default
+/// disclosure, for the SPEC's example purpose and unit and as an on-screen 亮证码; prints the
+/// tables the README records. The on-screen copy is smaller for every type (asserted). The
+/// service-item copy carries ~150 deflated bytes of purpose, unit and copier a licence does
+/// not, so it is smaller only than licences with large faces (README "Annotated copies",
+/// "Size"; recorded, not asserted).
+#[test]
+fn an_on_screen_copy_qr_is_smaller_than_its_licence_qr_for_every_built_in_type() {
+    use huren_issuer::catalogue::Catalogue;
+    let f = fixture();
+    let catalogue = Catalogue::builtin();
+    let on_screen = terms(serde_json::json!({
+        "purpose": {"cause": "窗口亮证", "category": 1},
+        "valid_for_secs": 300,
+    }));
+    let (mut rows, mut larger) = (Vec::new(), Vec::new());
+    for (terms, purpose) in [
+        (
+            for_nanjing(),
+            "for a service item and a unit (SPEC §11's example)",
+        ),
+        (on_screen, "on-screen 亮证码 (category 1, no unit, 300 s)"),
+    ] {
+        rows.push(format!(
+            "\n{purpose}:\n| type | licence HR1 chars | copy HR1 chars |\n|---|---:|---:|"
+        ));
+        for licence_type in catalogue.types() {
+            let person = licence_type.code == "11100000MB9HUREN7W001";
+            let holder = if person {
+                serde_json::json!({"name": "张三", "id_type": "111", "id": "11010519491231002X"})
+            } else {
+                serde_json::json!({"name": "杭州示例建设有限公司", "id_type": "001", "id": "91350100M000100Y43"})
+            };
+            let licence = serde_json::from_value(serde_json::json!({
+                "type_code": licence_type.code, "type_name": licence_type.name,
+                "number": "D233012345", "holder": holder,
+                "issuer": {"name": "浙江省住房和城乡建设厅", "code": "11220000013544541J"},
+                "issued_on": "2026-11-20", "valid_from": "2026-11-20", "valid_until": "2031-11-19",
+                "face": realistic_face(&licence_type.code),
+            }))
+            .unwrap();
+            catalogue.check(&licence).unwrap();
+            let claims = f.zhejiang.claims_for("2026000001", licence, Some(IDX));
+            let licence_qr = qr::encode(&f.zhejiang.sign(&claims)).unwrap();
+            let copy = terms
+                .make(
+                    &claims,
+                    CopyMaking {
+                        id: CopyId::from_random([0x42; 16]),
+                        iat: MADE_COPY,
+                        copier: Copier {
+                            name: "浙江政务服务网".into(),
+                        },
+                        copy_status: Some(StatusReference {
+                            status_list: StatusListPointer {
+                                idx: COPY_IDX,
+                                uri: f.zhejiang.status_uri(),
+                            },
+                        }),
+                        face_disclosable: &|_| true,
+                    },
+                )
+                .unwrap();
+            let copy_qr = qr::encode(&sign_copy(&f.zhejiang, &copy)).unwrap();
+            let version = |text: &str| {
+                let code =
+                    qrcode::QrCode::with_error_correction_level(text, qrcode::EcLevel::M).unwrap();
+                match code.version() {
+                    qrcode::Version::Normal(v) => v,
+                    qrcode::Version::Micro(_) => {
+                        unreachable!("numeric HR1 text never fits a Micro QR")
+                    }
+                }
+            };
+            let (licence_version, copy_version) = (version(&licence_qr), version(&copy_qr));
+            let modules = |version: i16| 17 + 4 * version;
+            rows.push(format!(
+            "| {} | {} (version {licence_version}, {} modules a side) | {} (version {copy_version}, {} modules a side) |",
+            licence_type.name,
+            licence_qr.len(),
+            modules(licence_version),
+            copy_qr.len(),
+            modules(copy_version),
+        ));
+            let asserted = terms.purpose.category == 1;
+            if asserted && !(copy_qr.len() < licence_qr.len() && copy_version <= licence_version) {
+                larger.push(format!("{} {purpose}", licence_type.name));
+            }
+        }
+    }
+    eprintln!("{}", rows.join("\n"));
+    assert!(
+        larger.is_empty(),
+        "copies not smaller than their licence: {larger:?}"
+    );
+}

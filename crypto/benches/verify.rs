@@ -15,6 +15,9 @@
 //! 2. `full_verify`: `verify_licence` on a real licence from its `HR1:` QR text and from the
 //!    bare JWS, through every check of SPEC §6 including the status lookup in a cached,
 //!    verified 2^17-entry status list. Each report is asserted `valid` before timing.
+//!    `copy_verify`: each algorithm's licence and an annotated copy of it (SPEC §11, default
+//!    disclosure, verified by the unit it names), back to back; the summary prints the
+//!    copy/licence time ratio (issue 12's target: ≤ 1.05).
 //! 3. `steps`: the non-signature parts of (2) on their own, to see where time goes, next to
 //!    proposed replacements for the two largest (`*_proposed`, `inflate_*`; defined in this
 //!    file, checked against the current code's output before timing).
@@ -33,257 +36,25 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::collections::HashMap;
 use std::hint::black_box;
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use criterion::measurement::WallTime;
 use criterion::{BenchmarkGroup, Criterion, SamplingMode, Throughput};
 use huren_crypto::alg::Algorithm;
 use huren_crypto::b64;
-use huren_crypto::cert::Certificate;
 use huren_crypto::deflate;
-use huren_crypto::ids::{LicenceId, RegionCode};
 use huren_crypto::jws::{Limits, UnverifiedJws, MAX_LICENCE_PAYLOAD_BYTES};
-use huren_crypto::licence::{Licence, LicenceClaims};
+use huren_crypto::licence::LicenceClaims;
 use huren_crypto::qr;
-use huren_crypto::status_list::{
-    StatusList, StatusListClaim, StatusListPointer, StatusReference, StatusValue,
-};
-use huren_crypto::status_token::{StatusListClaims, VerifiedStatusList};
-use huren_crypto::time::UnixTime;
-use huren_crypto::trust_list::TrustList;
-use huren_crypto::verify::{verify_licence, Verdict, VerifyOptions};
+use huren_crypto::verify::Verdict;
 use huren_crypto::Signer;
-use huren_keys::layout::{init_operator, init_region, InitRegion};
-use huren_keys::store::Protection;
-use huren_keys::{trust_build, PrivateKey};
+use huren_keys::PrivateKey;
 
-/// Entries in each status list (SPEC §4's example size).
-const STATUS_LIST_ENTRIES: usize = 1 << 17;
-/// The licence's index in its status list.
-const STATUS_IDX: u64 = 4711;
-
-/// One province, its licence and what verifying it needs.
-struct Province {
-    alg: Algorithm,
-    signer: PrivateKey,
-    signer_cert: Certificate,
-    claims: LicenceClaims,
-    token: String,
-    hr1: String,
-}
-
-struct Fixture {
-    trust: TrustList,
-    status: HashMap<String, Arc<VerifiedStatusList>>,
-    at: UnixTime,
-    provinces: Vec<Province>,
-}
-
-fn sample_licence() -> Licence {
-    // As `sample_licence` in crypto/src/licence.rs tests.
-    serde_json::from_value(serde_json::json!({
-        "type_code": "11100000000013338W032",
-        "type_name": "建筑业企业资质证书",
-        "number": "D233012345",
-        "holder": {"name": "杭州示例建设有限公司", "id_type": "001", "id": "91350100M000100Y43"},
-        "issuer": {"name": "浙江省住房和城乡建设厅", "code": "11220000013544541J"},
-        "issued_on": "2026-11-22",
-        "valid_from": "2026-11-22",
-        "valid_until": "2031-11-21",
-        "face": {"qualification": "建筑工程施工总承包壹级"}
-    }))
-    .unwrap()
-}
-
-impl Fixture {
-    /// A trust list of one province per algorithm in `algs` (ES256 浙江, PS256 江苏,
-    /// RS256 广东, SM2SM3 北京), each with a verified status list and a signed licence.
-    fn build(algs: &[Algorithm]) -> Fixture {
-        let dir = tempfile::tempdir().unwrap();
-        let now = UnixTime::start_of_china_day(time::macros::date!(2026 - 11 - 22)).plus(10 * 3600);
-        let operator = init_operator(
-            &dir.path().join("operator"),
-            "国家政务服务平台",
-            Algorithm::Es256,
-            Protection::Plaintext,
-            now,
-        )
-        .unwrap();
-        let specs = [
-            ("330000", "浙江省", "zj", Algorithm::Es256),
-            ("320000", "江苏省", "js", Algorithm::Ps256),
-            ("440000", "广东省", "gd", Algorithm::Rs256),
-            ("110000", "北京市", "bj", Algorithm::Sm2Sm3),
-        ];
-        let regions: Vec<_> = specs
-            .iter()
-            .filter(|spec| algs.contains(&spec.3))
-            .map(|(code, name, short, alg)| {
-                init_region(
-                    &dir.path().join(short),
-                    &InitRegion {
-                        code: RegionCode::parse(code).unwrap(),
-                        name: (*name).to_owned(),
-                        alg: *alg,
-                        public_url: format!("https://issuer.{short}.example"),
-                        protection: Protection::Plaintext,
-                        now,
-                    },
-                )
-                .unwrap()
-            })
-            .collect();
-        let claims = trust_build::assemble(
-            "国家政务服务平台",
-            &regions,
-            1,
-            now,
-            trust_build::DEFAULT_VALIDITY_SECONDS,
-        )
-        .unwrap();
-        let operator_cert = operator.certificate().unwrap();
-        let token =
-            trust_build::sign(&claims, &operator.key(None).unwrap(), &operator_cert).unwrap();
-        let trust =
-            TrustList::verify(&token, &[Certificate::from_der(&operator_cert).unwrap()]).unwrap();
-        assert!(trust.problems().is_empty(), "{:?}", trust.problems());
-
-        let mut status = HashMap::new();
-        let mut provinces = Vec::new();
-        for region in &regions {
-            let config = &region.config;
-            // The region's status list: 2^17 entries, a few revoked and suspended, not ours.
-            let uri = format!("{}{}-0", config.status_uri_prefix(), config.code);
-            let mut list = StatusList::new(2, STATUS_LIST_ENTRIES).unwrap();
-            for i in [3usize, 17, 4710, 4712, 99_999] {
-                list.set(i, StatusValue::Revoked).unwrap();
-            }
-            list.set(12_345, StatusValue::Suspended).unwrap();
-            let (status_key, status_cert) = region.status_signer(None).unwrap();
-            let list_token = StatusListClaims {
-                sub: uri.clone(),
-                iat: now.seconds(),
-                exp: now.plus(86_400).seconds(),
-                ttl: 3600,
-                status_list: StatusListClaim::from_list(&list),
-            }
-            .sign(&status_key, &status_cert)
-            .unwrap();
-            let verified = VerifiedStatusList::verify(&list_token, &uri, &trust).unwrap();
-            assert_eq!(verified.capacity(), STATUS_LIST_ENTRIES);
-            status.insert(uri.clone(), Arc::new(verified));
-
-            let (signer, cert_der) = region.active_signer(None).unwrap();
-            let signer_cert = Certificate::from_der(&cert_der).unwrap();
-            let licence = sample_licence();
-            licence.check_for_issuance().unwrap();
-            let jti = LicenceId::generate(
-                &licence.type_code,
-                &licence.issuer.code,
-                "2026000001",
-                "001",
-            )
-            .unwrap();
-            let claims = LicenceClaims::new(
-                config.code.clone(),
-                jti,
-                now,
-                licence,
-                Some(StatusReference {
-                    status_list: StatusListPointer {
-                        idx: STATUS_IDX,
-                        uri,
-                    },
-                }),
-            );
-            let token = claims.sign(&signer, signer_cert.x5t_s256()).unwrap();
-            let hr1 = qr::encode(&token).unwrap();
-            provinces.push(Province {
-                alg: config.alg,
-                signer,
-                signer_cert,
-                claims,
-                token,
-                hr1,
-            });
-        }
-        Fixture {
-            trust,
-            status,
-            at: now.plus(3600),
-            provinces,
-        }
-    }
-
-    fn province(&self, alg: Algorithm) -> &Province {
-        self.provinces.iter().find(|p| p.alg == alg).unwrap()
-    }
-
-    fn verify(&self, input: &str) -> huren_crypto::verify::Report {
-        verify_licence(
-            input,
-            &self.trust,
-            &self.status,
-            self.at,
-            &VerifyOptions::default(),
-        )
-    }
-
-    /// Every licence verifies as valid from both input forms, with every check run and passed.
-    fn assert_valid(&self) {
-        for p in &self.provinces {
-            for input in [&p.hr1, &p.token, &format!("{}\r\n", p.hr1)] {
-                let report = self.verify(input);
-                assert_eq!(report.verdict, Verdict::Valid, "{}: {report:?}", p.alg);
-                assert!(report.reasons.is_empty() && report.warnings.is_empty());
-                assert!(
-                    report.checks.iter().all(|c| c.ok == Some(true)),
-                    "{report:?}"
-                );
-                assert_eq!(report.status_lists.len(), 1);
-                assert_eq!(report.status_lists[0].idx, STATUS_IDX);
-                assert_eq!(report.claims.as_deref(), Some(&p.claims));
-            }
-        }
-    }
-
-    fn print_sizes(&self) {
-        eprintln!();
-        eprintln!("licence token sizes (sample_licence, status reference, x5t#S256 header):");
-        eprintln!(
-            "  {:<7} {:>10} {:>8} {:>10} {:>10} {:>6} {:>8} {:>9}",
-            "alg", "key", "JSON B", "deflate B", "sig B", "zip", "JWS B", "HR1 chars"
-        );
-        for p in &self.provinces {
-            let jws = UnverifiedJws::parse(&p.token, Limits::LICENCE).unwrap();
-            let json = serde_json::to_vec(&p.claims).unwrap();
-            let signature = signature_bytes(&p.token);
-            let key = p.signer_cert.public_key();
-            eprintln!(
-                "  {:<7} {:>10} {:>8} {:>10} {:>10} {:>6} {:>8} {:>9}",
-                p.alg.name(),
-                format!("{}-{}", key.kind(), key.bits()),
-                json.len(),
-                deflate::deflate(&json).len(),
-                signature.len(),
-                if jws.header().zip { "DEF" } else { "no" },
-                p.token.len(),
-                p.hr1.len(),
-            );
-        }
-        eprintln!();
-    }
-}
-
-/// The decoded signature of a compact JWS.
-fn signature_bytes(token: &str) -> Vec<u8> {
-    let (_, signature) = token.rsplit_once('.').unwrap();
-    b64::decode_url(signature, 4096).unwrap()
-}
+#[path = "common/licences.rs"]
+mod licences;
+use licences::{signature_bytes, Fixture, STATUS_IDX};
 
 /// The signed part of a compact JWS.
 fn signing_input(token: &str) -> &[u8] {
@@ -428,6 +199,23 @@ fn full_verify(c: &mut Criterion, f: &Fixture) {
         let input = if from_hr1 { &p.hr1 } else { &p.token };
         let name = format!("{}_{}", alg.name(), if from_hr1 { "HR1" } else { "JWS" });
         g.bench_function(name, |b| b.iter(|| f.verify(black_box(input))));
+    }
+    g.finish();
+}
+
+/// Annotated copies (SPEC §11) against their licences, per algorithm, from the HR1 text: the
+/// copy path adds the copy's own period, audience and status entry (issue 12: within 5 %).
+/// The licence rows are repeated here so each pair is measured back to back.
+fn copy_verify(c: &mut Criterion, f: &Fixture) {
+    let mut g = group(c, "copy_verify");
+    for p in &f.provinces {
+        let name = p.alg.name();
+        g.bench_function(format!("{name}_licence_HR1"), |b| {
+            b.iter(|| f.verify(black_box(&p.hr1)))
+        });
+        g.bench_function(format!("{name}_copy_HR1"), |b| {
+            b.iter(|| f.verify_copy(black_box(&p.copy_hr1)))
+        });
     }
     g.finish();
 }
@@ -756,7 +544,7 @@ fn median_seconds(group: &str, bench: &str, since: SystemTime) -> Option<f64> {
 fn summary(since: SystemTime) {
     let dir = criterion_dir();
     let mut rows = Vec::new();
-    for group in ["raw_verify", "full_verify", "steps", "sign"] {
+    for group in ["raw_verify", "full_verify", "copy_verify", "steps", "sign"] {
         let Ok(entries) = std::fs::read_dir(dir.join(group)) else {
             continue;
         };
@@ -787,6 +575,7 @@ fn summary(since: SystemTime) {
             1.0 / s
         );
     }
+    copy_ratios(since);
     let fastest_raw = [
         "ES256_aws-lc-rs_parsed",
         "ES256_aws-lc-rs_unparsed",
@@ -808,6 +597,25 @@ fn summary(since: SystemTime) {
             1.0 / raw,
             if ratio >= 0.85 { "met" } else { "NOT met" }
         );
+    }
+}
+
+/// Copy against licence verification time per algorithm (issue 12's target: at most 1.05).
+fn copy_ratios(since: SystemTime) {
+    for alg in Algorithm::ALL {
+        let name = alg.name();
+        let licence = median_seconds("copy_verify", &format!("{name}_licence_HR1"), since);
+        let copy = median_seconds("copy_verify", &format!("{name}_copy_HR1"), since);
+        if let (Some(licence), Some(copy)) = (licence, copy) {
+            let ratio = copy / licence;
+            eprintln!(
+                "{name} copy verification: {:.0}/s, {:.3}× the licence's time ({:.0}/s); target ≤ 1.05: {}",
+                1.0 / copy,
+                ratio,
+                1.0 / licence,
+                if ratio <= 1.05 { "met" } else { "NOT met" }
+            );
+        }
     }
 }
 
@@ -930,6 +738,48 @@ fn interleaved_ratio(f: &Fixture) {
     }
 }
 
+/// Copy against licence verification as alternating blocks per algorithm (robust against other
+/// load on a shared machine, as `interleaved_ratio`): median and fastest block ratios.
+fn interleaved_copy_ratio(f: &Fixture) {
+    const ROUNDS: usize = 40;
+    const BLOCK: u32 = 100;
+    for p in &f.provinces {
+        let time_block = |op: &dyn Fn()| {
+            let start = std::time::Instant::now();
+            for _ in 0..BLOCK {
+                op();
+            }
+            start.elapsed().as_secs_f64() / f64::from(BLOCK)
+        };
+        let (mut licence, mut copy) = (Vec::new(), Vec::new());
+        for _ in 0..ROUNDS {
+            licence.push(time_block(&|| {
+                black_box(f.verify(black_box(&p.hr1)));
+            }));
+            copy.push(time_block(&|| {
+                black_box(f.verify_copy(black_box(&p.copy_hr1)));
+            }));
+        }
+        let median = |v: &mut Vec<f64>| {
+            v.sort_by(f64::total_cmp);
+            v[v.len() / 2]
+        };
+        let (licence_best, copy_best) = (
+            licence.iter().copied().fold(f64::INFINITY, f64::min),
+            copy.iter().copied().fold(f64::INFINITY, f64::min),
+        );
+        let (licence, copy) = (median(&mut licence), median(&mut copy));
+        eprintln!(
+            "interleaved, {ROUNDS} blocks of {BLOCK}: {} copy/licence time {:.3} (median; {:.0}/s vs {:.0}/s), {:.3} (fastest); target ≤ 1.05",
+            p.alg.name(),
+            copy / licence,
+            1.0 / copy,
+            1.0 / licence,
+            copy_best / licence_best,
+        );
+    }
+}
+
 fn main() {
     // The start of this run, from the file system's clock (the one estimates are stamped with).
     let marker = tempfile::NamedTempFile::new().unwrap();
@@ -958,6 +808,7 @@ fn main() {
         .configure_from_args();
     raw_verify(&mut c, &fixture);
     full_verify(&mut c, &fixture);
+    copy_verify(&mut c, &fixture);
     steps(&mut c, &fixture);
     sign(&mut c, &fixture);
     c.final_summary();
@@ -966,5 +817,6 @@ fn main() {
     if std::env::args().any(|a| a == "--bench") {
         summary(started);
         interleaved_ratio(&fixture);
+        interleaved_copy_ratio(&fixture);
     }
 }

@@ -9,7 +9,6 @@ use huren_crypto::ids::RegionCode;
 use huren_crypto::time::Clock;
 use huren_issuer::anchor::HeadStore;
 use huren_issuer::app::{self, App};
-use huren_issuer::catalogue::Catalogue;
 use huren_issuer::config::IssuerFile;
 use huren_issuer::issuance::{BatchOutcome, IssueRequest};
 use huren_issuer::store::{RegionStore, Store};
@@ -254,11 +253,7 @@ fn cli_actor() -> String {
 }
 
 pub fn types(catalogue: Option<&Path>) -> Result<ExitCode> {
-    let mut types = Catalogue::builtin();
-    if let Some(path) = catalogue {
-        let text = std::fs::read_to_string(path).with_context(|| format!("{}", path.display()))?;
-        types = types.with_extra_toml(&text)?;
-    }
+    let types = common::catalogue(catalogue)?;
     common::emit(&serde_json::to_string_pretty(&types.to_json())?)?;
     Ok(ExitCode::SUCCESS)
 }

@@ -1,5 +1,6 @@
 //! One module per command family.
 
+mod copy;
 mod demo;
 mod demo_seals;
 mod issuer;
@@ -25,6 +26,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Sign(args) => sign::sign(&args, passphrase_file),
         Command::StatusList(args) => sign::status_list(&args, passphrase_file),
         Command::Verify(args) => verify::run(&args),
+        Command::Copy(args) => copy::run(&args, passphrase_file),
         Command::Issuer(command) => issuer::run(command, passphrase_file),
         Command::Verifier(command) => verifier::run(command),
         Command::Types { catalogue } => issuer::types(catalogue.as_deref()),

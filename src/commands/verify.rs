@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
 use huren_crypto::status_token::VerifiedStatusList;
-use huren_crypto::verify::{verify_licence, Report, Verdict, VerifyOptions};
+use huren_crypto::verify::{verify_licence_for, Report, Verdict, VerifyOptions};
 
 use crate::args::VerifyArgs;
 use crate::common;
@@ -27,19 +27,29 @@ pub fn run(args: &VerifyArgs) -> Result<ExitCode> {
         skew_seconds: args.skew,
         trust_list_grace_seconds: args.grace,
     };
-    let mut report = verify_licence(&input, &trust, &status, at, &options);
+    let unit = args.audience.as_ref();
+    let mut report = verify_licence_for(&input, &trust, &status, at, &options, unit);
     if args.fetch_status {
-        // Only a URI the verification itself accepted (within the region's prefix) is fetched.
-        let missing = report
+        // Only URIs the verification itself accepted (within the region's prefix) are fetched:
+        // a licence's list, or a copy's two (its licence's entry and its own).
+        let missing: Vec<String> = report
             .status_lists
-            .first()
+            .iter()
             .map(|s| s.uri.clone())
-            .filter(|uri| !status.contains_key(uri));
-        if let Some(uri) = missing {
+            .filter(|uri| !status.contains_key(uri))
+            .collect();
+        let mut fetched = false;
+        for uri in missing {
+            if status.contains_key(&uri) {
+                continue;
+            }
             if let Some(list) = common::fetch_status_list(&uri, &trust) {
                 status.insert(uri, Arc::new(list));
-                report = verify_licence(&input, &trust, &status, at, &options);
+                fetched = true;
             }
+        }
+        if fetched {
+            report = verify_licence_for(&input, &trust, &status, at, &options, unit);
         }
     }
     common::emit(&serde_json::to_string_pretty(&report)?)?;
@@ -100,6 +110,16 @@ fn summarise(report: &Report) {
         })
         .unwrap_or_default();
     eprintln!("{zh} {en}{what}");
+    if let Some(copy) = &report.copy {
+        let unit = copy
+            .aud
+            .as_ref()
+            .map_or("任意窗口 any window", |aud| aud.name.as_str());
+        eprintln!(
+            "  加注件 annotated copy · 仅用于 {} · 用证单位 {unit} · 有效期至 {}",
+            copy.purpose.cause, copy.expires_at
+        );
+    }
     for reason in &report.reasons {
         eprintln!(
             "  {}: {} / {}",

@@ -53,6 +53,7 @@ use huren_crypto::verify::{
     verify_licence, CheckName, NoStatusLists, Outcome, Report, Verdict, VerifyOptions, Warning,
 };
 use huren_keys::layout::{OperatorDir, RegionDir};
+pub mod cli;
 pub mod fetch;
 pub mod issuer;
 pub mod multipart;

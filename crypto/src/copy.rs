@@ -238,7 +238,10 @@ impl CopyClaims {
                 "a copy lasts more than 0 s and at most 90 days; this one claims {life} s"
             ));
         }
-        if let Some(error) = purpose_errors(&self.purpose).into_iter().next() {
+        if let Some(error) = purpose_errors(&self.purpose, Rules::Verification)
+            .into_iter()
+            .next()
+        {
             return Err(error.to_string());
         }
         let present = self.licence.present_keys();
@@ -322,7 +325,7 @@ impl fmt::Debug for CopyMaking<'_> {
 impl CopyTerms {
     /// Every problem with the terms on their own, each naming its field.
     pub fn check(&self) -> Result<(), Vec<FieldError>> {
-        let mut errors = purpose_errors(&self.purpose);
+        let mut errors = purpose_errors(&self.purpose, Rules::Issuance);
         if let Some(aud) = &self.aud {
             if let Err(e) = check_text(&aud.name, Surrounding::Allowed) {
                 errors.push(field_error("aud.name", e));
@@ -470,8 +473,18 @@ impl CopyTerms {
     }
 }
 
+/// Which purpose rules apply.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Rules {
+    /// Everything huren asks of a holder's terms.
+    Issuance,
+    /// What SPEC §11 itself requires of a signed copy: huren's own format choices (the item
+    /// code's characters) are not held against copies other issuers made.
+    Verification,
+}
+
 /// The purpose rules, shared by the issuer's request check and the verifier's shape check.
-fn purpose_errors(purpose: &Purpose) -> Vec<FieldError> {
+fn purpose_errors(purpose: &Purpose, rules: Rules) -> Vec<FieldError> {
     let mut errors = Vec::new();
     let bounded = |text: &str| {
         check_text(text, Surrounding::Allowed).and_then(|()| {
@@ -493,8 +506,13 @@ fn purpose_errors(purpose: &Purpose) -> Vec<FieldError> {
                     "purpose.item_code",
                     "required with category 0 (a service item)".into(),
                 )),
-                Some(code) => {
+                Some(code) if rules == Rules::Issuance => {
                     if let Err(e) = check_item_code(code) {
+                        errors.push(field_error("purpose.item_code", e));
+                    }
+                }
+                Some(code) => {
+                    if let Err(e) = check_text(code, Surrounding::Allowed) {
                         errors.push(field_error("purpose.item_code", e));
                     }
                 }

@@ -269,3 +269,20 @@ fn unknown_fields_in_a_copy_or_its_terms_are_refused() {
     json["licence"]["issued_on"] = "2026-11-22".into();
     assert!(serde_json::from_value::<CopyClaims>(json).is_err());
 }
+
+#[test]
+fn item_code_characters_are_huren_s_rule_for_its_own_copies_not_for_verifying_others() {
+    let mut copy = terms()
+        .make(&licence_claims(), making(&all_disclosable))
+        .unwrap();
+    copy.purpose.item_code = Some("事项 0001".into());
+    copy.check_shape().unwrap();
+    let mut terms = terms();
+    terms.purpose.item_code = copy.purpose.item_code.clone();
+    assert_eq!(fields(terms.check().unwrap_err()), ["purpose.item_code"]);
+    copy.purpose.item_code = None;
+    assert!(copy
+        .check_shape()
+        .unwrap_err()
+        .contains("purpose.item_code"));
+}

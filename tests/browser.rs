@@ -3,7 +3,9 @@
 //! `playwright-core`, see `tests/browser/`) scans licences the way a USB scanner does — keys
 //! typed into the focused input, then Enter — while the test revokes one at its issuer; and, in
 //! a second scenario, checks a sealed contract (SPEC §8) the way a clerk does: the document and
-//! its `.ses` chosen in the page's file inputs, then a tampered copy.
+//! its `.ses` chosen in the page's file inputs, then a tampered copy. The first scenario ends
+//! with annotated copies (加注件, SPEC §11) of a Zhejiang licence, made with the demo's signer:
+//! one for a using unit, one on-screen 亮证码.
 //!
 //! Needs Debian's `chromium`, Node.js >= 20 and `npm ci` in `tests/browser` (`.ci/run` installs
 //! them). Without them the test prints a note and passes, unless `CI` is set: then it fails, so
@@ -16,7 +18,10 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use huren_crypto::cert::Certificate;
+use huren_crypto::copy::{Copier, CopyId, CopyMaking, CopyTerms, Purpose, Unit};
 use huren_crypto::ids::{RegionCode, Uscc};
+use huren_crypto::jws::{Limits, UnverifiedJws};
+use huren_crypto::licence::LicenceClaims;
 use huren_crypto::seal::{make_seal, sign_document, EsId, PictureType, SealPicture, SealSpec};
 use huren_crypto::time::Clock;
 use huren_keys::holder::{issue_holder, HolderRequest};
@@ -276,6 +281,80 @@ fn chromium_or_skip(test: &str) -> Option<PathBuf> {
     Some(chromium)
 }
 
+/// Annotated copies of Zhejiang's sample licence `token`, made with the demo's active signer
+/// now: (for a using unit, showing the default fields; an on-screen 亮证码 showing only the
+/// holder's name), as `HR1:` QR text.
+fn copies_of(demo_dir: &Path, token: &str) -> (String, String) {
+    let passphrase = std::fs::read_to_string(demo_dir.join(".passphrase")).unwrap();
+    let passphrase = Passphrase::new(passphrase.trim().to_owned()).unwrap();
+    let region = RegionDir::open(&demo_dir.join("330000")).unwrap();
+    let (signer, signer_der) = region.active_signer(Some(&passphrase)).unwrap();
+    let signer_cert = Certificate::from_der(&signer_der).unwrap();
+    let payload = UnverifiedJws::parse(token, Limits::LICENCE)
+        .unwrap()
+        .verify(signer_cert.public_key())
+        .unwrap()
+        .payload(Limits::LICENCE.max_payload_bytes)
+        .unwrap();
+    let licence: LicenceClaims = serde_json::from_slice(&payload).unwrap();
+    let make = |terms: CopyTerms, id: u8| {
+        let claims = terms
+            .make(
+                &licence,
+                CopyMaking {
+                    id: CopyId::from_random([id; 16]),
+                    iat: SystemClock.now(),
+                    copier: Copier {
+                        name: "浙江政务服务网".into(),
+                    },
+                    // The demo's issuers allocate no copy entries: these copies cannot be
+                    // withdrawn, only follow their licence's entry.
+                    copy_status: None,
+                    face_disclosable: &|_| true,
+                },
+            )
+            .unwrap();
+        let jws = claims.sign(&signer, signer_cert.x5t_s256()).unwrap();
+        huren_crypto::qr::encode(&jws).unwrap()
+    };
+    let for_unit = make(
+        CopyTerms {
+            purpose: Purpose {
+                cause: COPY_CAUSE.into(),
+                category: 0,
+                item_code: Some("320105-0001".into()),
+                item_name: Some(COPY_ITEM.into()),
+            },
+            aud: Some(Unit {
+                name: COPY_UNIT.into(),
+                code: "11320105MB12345623".into(),
+            }),
+            disclose: None,
+            valid_for_secs: Some(86_400),
+        },
+        1,
+    );
+    let on_screen = make(
+        CopyTerms {
+            purpose: Purpose {
+                cause: "亮证".into(),
+                category: 1,
+                item_code: None,
+                item_name: None,
+            },
+            aud: None,
+            disclose: Some(vec!["holder.name".into()]),
+            valid_for_secs: Some(300),
+        },
+        2,
+    );
+    (for_unit, on_screen)
+}
+
+const COPY_CAUSE: &str = "办理异地建筑工程施工许可";
+const COPY_ITEM: &str = "建筑工程施工许可证核发";
+const COPY_UNIT: &str = "南京市建邺区行政审批局";
+
 #[test]
 fn clerk_scans_verifies_sees_a_revocation_and_switches_language() {
     let started = Instant::now();
@@ -297,6 +376,7 @@ fn clerk_scans_verifies_sees_a_revocation_and_switches_language() {
     let revoked = samples_of(&manifest, "320000")[0];
     let after_switch = samples_of(&manifest, "340000")[0];
     let jiangsu = issuer_of(&manifest, "320000");
+    let (copy_for_unit, copy_on_screen) = copies_of(dir.path(), valid["token"].as_str().unwrap());
 
     let artifacts = artifacts_dir();
     std::fs::create_dir_all(&artifacts).unwrap();
@@ -320,6 +400,8 @@ fn clerk_scans_verifies_sees_a_revocation_and_switches_language() {
             "admin_token": jiangsu["admin_token"],
         },
         "after_switch": {"qr_text": after_switch["qr_text"]},
+        "copy": {"qr_text": copy_for_unit},
+        "on_screen": {"qr_text": copy_on_screen},
         // A PC in another zone and locale (12 h with AM/PM, 12 or 13 hours behind China): the
         // page's times must still be China's, 24 h.
         "locale": "en-US",
@@ -435,7 +517,66 @@ fn clerk_scans_verifies_sees_a_revocation_and_switches_language() {
     assert_eq!(strings(step, "history").len(), 3, "{step}");
     assert_history_time_is_the_cards(step, "Checked at ");
 
-    assert_only_the_verifier(&obs, verifier, "/v1/verify", 3);
+    // Back in Chinese, an annotated copy for a using unit: under its purpose band, titled as a
+    // copy, the fields it does not show said to be withheld; valid, with the note that this
+    // window (no unit configured) did not check the audience.
+    let step = &steps["copy"];
+    assert_eq!(text(step, "lang"), "zh-CN", "{step}");
+    assert_eq!(text(step, "verdict"), "有效", "{step}");
+    assert!(
+        text(step, "card_class").split(' ').any(|c| c == "copy"),
+        "{step}"
+    );
+    assert_eq!(text(step, "card_title"), "加注件", "{step}");
+    let band = text(step, "band");
+    let expected =
+        format!("加注件 · 仅用于{COPY_CAUSE}（{COPY_ITEM}） · 用证单位 {COPY_UNIT} · 有效期至 ");
+    assert!(band.starts_with(&expected), "{band:?} vs {expected:?}");
+    let until = band.strip_prefix(&expected).unwrap();
+    assert!(
+        until.len() == 16 && until.as_bytes()[10] == b' ' && until.as_bytes()[13] == b':',
+        "YYYY-MM-DD HH:MM: {until:?}"
+    );
+    let undisclosed: Vec<String> = strings(step, "undisclosed");
+    assert_eq!(undisclosed, ["holderId", "issued"], "{step}");
+    assert_eq!(text(step, "holder_id"), "未出示", "{step}");
+    assert!(text(step, "fields").contains("示例建设有限公司"), "{step}");
+    assert!(text(step, "warnings").contains("未核对"), "{step}");
+    assert_eq!(step["seconds_left"], Value::Null, "{step}");
+    let history = strings(step, "history");
+    assert_eq!(history.len(), 4, "{step}");
+    assert!(history[0].contains("加注件 · "), "{history:?}");
+    assert_eq!(strings(step, "history_kinds")[0], "copy", "{step}");
+
+    // The on-screen 亮证码: any window, only the holder's name shown, seconds left counting.
+    let step = &steps["on_screen"];
+    assert_eq!(text(step, "verdict"), "有效", "{step}");
+    let band = text(step, "band");
+    assert!(
+        band.starts_with("加注件 · 亮证码 · 仅用于亮证 · 用证单位 任意窗口 · 有效期至 "),
+        "{band:?}"
+    );
+    assert_eq!(
+        strings(step, "undisclosed"),
+        ["holderId", "number", "issued"],
+        "{step}"
+    );
+    let left: u64 = text(step, "seconds_left")
+        .parse()
+        .unwrap_or_else(|_| panic!("seconds left is a number: {step}"));
+    assert!((1..=300).contains(&left), "{step}");
+    assert!(strings(step, "warnings_list").is_empty(), "{step}");
+
+    // In English: the title, the band and the withheld rows follow.
+    let step = &steps["copy_english"];
+    assert_eq!(text(step, "card_title"), "Annotated copy", "{step}");
+    assert!(
+        text(step, "band").starts_with("Annotated copy · on-screen code · only for: 亮证 · using unit: any window · valid until "),
+        "{step}"
+    );
+    assert_eq!(text(step, "holder_id"), "Not shown", "{step}");
+
+    assert_only_the_verifier(&obs, verifier, "/v1/verify", 5);
 
     let png = std::fs::read(artifacts.join("clerk-page.png")).unwrap();
     assert!(

@@ -30,6 +30,13 @@ async function snapshot(page) {
       title: document.title,
       label: text("label[for=scan]"),
       trust: text("#trust"),
+      card_title: text("#card-title"),
+      band: text("#copy-band"),
+      undisclosed: [...document.querySelectorAll("#fields dd.undisclosed")].map((dd) => dd.dataset.field),
+      seconds_left: text("#seconds-left-n"),
+      warnings: text("#warnings"),
+      warnings_list: document.querySelector("#warnings") ? [document.querySelector("#warnings").textContent] : [],
+      history_kinds: [...document.querySelectorAll("#history li")].map((li) => li.dataset.kind),
     };
   });
 }
@@ -82,4 +89,16 @@ await drive(plan, "clerk-page-failure.png", snapshot, async (page, obs) => {
   obs.steps.after_switch = await scan(page, plan.after_switch.qr_text, 3);
 
   await page.screenshot({ path: join(plan.artifacts_dir, "clerk-page.png") });
+
+  // 6. Back to Chinese; annotated copies (加注件): one for a using unit, then an on-screen
+  //    亮证码 whose seconds left count down; then the on-screen one in English.
+  await page.click("#lang");
+  await page.waitForFunction(() => document.documentElement.lang === "zh-CN");
+  obs.steps.copy = await scan(page, plan.copy.qr_text, 4);
+  await page.screenshot({ path: join(plan.artifacts_dir, "clerk-page-copy.png") });
+  obs.steps.on_screen = await scan(page, plan.on_screen.qr_text, 5);
+  await page.screenshot({ path: join(plan.artifacts_dir, "clerk-page-on-screen.png") });
+  await page.click("#lang");
+  await page.waitForFunction(() => document.documentElement.lang === "en");
+  obs.steps.copy_english = await snapshot(page);
 });

@@ -130,6 +130,7 @@ impl App {
         .await??;
         let mut state = state_with_metrics(Arc::new(verifier), config.rate_limit, metrics);
         state.trusted_proxy = config.trusted_proxy.clone().map(Arc::new);
+        state.unit = config.unit.clone();
         if let Some(path) = &config.addr_file {
             let addr = listener.local_addr()?;
             write_addr_file(path, addr).map_err(|source| StartError::AddrFile {

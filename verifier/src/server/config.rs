@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use axum::http::HeaderName;
+use huren_crypto::ids::Uscc;
 use serde::Deserialize;
 
 use super::rate::{AddressBlock, TrustedProxy};
@@ -40,6 +41,10 @@ pub struct VerifierFile {
     /// `HUREN_TRUSTED_PROXIES`: addresses or blocks of the reverse proxies (comma-separated in
     /// the environment), e.g. `10.0.0.5, 2001:db8::/64`.
     pub trusted_proxies: Option<Vec<String>>,
+    /// `HUREN_VERIFIER_UNIT`: the using unit (用证单位) this service verifies for, as its
+    /// 统一社会信用代码. Annotated copies made for another unit are then `wrong_audience`, and a
+    /// request naming another audience is refused (SPEC §11).
+    pub unit: Option<String>,
 }
 
 /// Validated settings.
@@ -67,6 +72,8 @@ pub struct ServiceConfig {
     pub log_format: LogFormat,
     /// The reverse proxy whose header names the client, if any.
     pub trusted_proxy: Option<TrustedProxy>,
+    /// The using unit this service verifies for, if configured.
+    pub unit: Option<Uscc>,
 }
 
 /// How log lines are written (`log_format`, `HUREN_LOG_FORMAT`).
@@ -151,6 +158,9 @@ impl VerifierFile {
         if let Some(v) = env("HUREN_TRUSTED_PROXIES") {
             self.trusted_proxies = Some(v.split(',').map(|p| p.trim().to_owned()).collect())
         }
+        if let Some(v) = env("HUREN_VERIFIER_UNIT") {
+            self.unit = Some(v)
+        }
         if let Some(v) = env("HUREN_GRACE_SECS") {
             self.grace_secs = Some(
                 v.parse()
@@ -222,7 +232,19 @@ impl VerifierFile {
                 ))
             }
         };
+        let unit = self
+            .unit
+            .map(|code| {
+                Uscc::parse(code.trim()).map_err(|e| {
+                    err(
+                        "unit (HUREN_VERIFIER_UNIT)",
+                        format!("{code:?} is not a valid USCC (统一社会信用代码): {e}"),
+                    )
+                })
+            })
+            .transpose()?;
         Ok(ServiceConfig {
+            unit,
             trusted_proxy,
             listen,
             trust_list: self
@@ -318,6 +340,36 @@ mod tests {
             bad_header.setting,
             "trusted_proxy_header (HUREN_TRUSTED_PROXY_HEADER)"
         );
+    }
+
+    #[test]
+    fn the_verifier_unit_is_a_valid_uscc_or_the_service_does_not_start() {
+        assert!(base().resolve().unwrap().unit.is_none());
+        let config = base()
+            .with_env(|name| {
+                (name == "HUREN_VERIFIER_UNIT").then(|| "91350100M000100Y43".to_owned())
+            })
+            .unwrap()
+            .resolve()
+            .unwrap();
+        assert_eq!(config.unit.unwrap().as_str(), "91350100M000100Y43");
+        let from_file = VerifierFile::from_toml(
+            "trust_list = \"tl.jwt\"\noperator_cert = [\"op.pem\"]\nunit = \"91350100M000100Y43\"\n",
+        )
+        .unwrap()
+        .resolve()
+        .unwrap();
+        assert_eq!(from_file.unit.unwrap().as_str(), "91350100M000100Y43");
+        // A wrong check character, lower case, a short code: refused at start, naming the
+        // variable.
+        for bad in ["91350100M000100Y44", "91350100m000100y43", "913501", ""] {
+            let error = base()
+                .with_env(move |name| (name == "HUREN_VERIFIER_UNIT").then(|| bad.to_owned()))
+                .unwrap()
+                .resolve()
+                .unwrap_err();
+            assert_eq!(error.setting, "unit (HUREN_VERIFIER_UNIT)", "{bad}");
+        }
     }
 
     #[test]

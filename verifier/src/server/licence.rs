@@ -1,6 +1,7 @@
-//! `POST /v1/verify` (SPEC §7): a licence in — `HR1:` text or a JWS as `text/plain`,
-//! `{"token": …}` / `{"qr": …}` as JSON, or a photo of its QR code as multipart `image` — and
-//! the SPEC §6 report out, HTTP 200 whatever the verdict.
+//! `POST /v1/verify` (SPEC §7): a licence or an annotated copy in — `HR1:` text or a JWS as
+//! `text/plain`, `{"token": …}` / `{"qr": …}` as JSON, or a photo of its QR code as multipart
+//! `image` — and the SPEC §6 / §11 report out, HTTP 200 whatever the verdict. The unit verifying
+//! (for copies) is the service's own, or the request's `audience` ([`super::audience`]).
 //!
 //! Photos are decoded one at a time on a blocking thread with an answer budget
 //! ([`IMAGE_DECODE_BUDGET`]); text never waits for them. A status-list fetch is the only other
@@ -18,14 +19,16 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde::Deserialize;
 
+use super::audience::unit_for;
 use super::problem::{ApiError, Expected, ImageFault, Refusal, Task};
 use super::request::{
-    answer_error, caller, content_type, declared_length, fresh, json_answer, multipart_refusal,
-    request_id, within_rate, Codes, VerifyQuery,
+    answer_error, caller, content_type, declared_length, json_answer, multipart_refusal,
+    parsed_query, request_id, within_rate, Codes,
 };
 use super::state::ServerState;
 use crate::verifier::Held;
 use crate::{Report, Verdict};
+use huren_crypto::verify::Presented;
 
 /// Largest request body (a phone photo of a QR code).
 pub const MAX_BODY_BYTES: usize = 10 * 1024 * 1024;
@@ -41,6 +44,25 @@ struct VerifyBody {
     token: Option<String>,
     #[serde(default)]
     qr: Option<String>,
+    /// The using unit verifying (SPEC §11); `null` = not said.
+    #[serde(default)]
+    audience: Option<Audience>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Audience {
+    code: String,
+}
+
+/// `?fresh=true`: refetch the status lists first; `?audience=CODE`: the using unit verifying
+/// (for `text/plain` and photos; JSON bodies may also say it in the body).
+#[derive(Deserialize)]
+pub(super) struct LicenceQuery {
+    #[serde(default)]
+    fresh: bool,
+    #[serde(default)]
+    audience: Option<String>,
 }
 
 const TOO_LARGE: Refusal = Refusal::BodyTooLarge {
@@ -74,12 +96,13 @@ impl Input {
     }
 }
 
-/// Reads the licence from `request`, whose headers the caller has taken out (`headers`).
+/// Reads the licence (and a JSON body's audience code) from `request`, whose headers the
+/// caller has taken out (`headers`).
 async fn read_input(
     headers: &HeaderMap,
     mut request: Request,
     image_slots: &Arc<tokio::sync::Semaphore>,
-) -> Result<Input, ApiError> {
+) -> Result<(Input, Option<String>), ApiError> {
     let content_type = content_type(headers);
     // A body declared larger than the limit is refused before any of it is read.
     if declared_length(headers).is_some_and(|n| n > MAX_BODY_BYTES as u64) {
@@ -98,9 +121,8 @@ async fn read_input(
         {
             if field.name() == Some("image") {
                 let bytes = field.bytes().await.map_err(|e| multipart_error(&e))?;
-                return Ok(Input::Decoded(
-                    decode_with_budget(bytes, image_slots).await?,
-                ));
+                let text = decode_with_budget(bytes, image_slots).await?;
+                return Ok((Input::Decoded(text), None));
             }
         }
         return Err(Refusal::MissingImage.into());
@@ -127,11 +149,10 @@ async fn read_input(
             }
             let body: VerifyBody =
                 serde_json::from_slice(&bytes).map_err(|e| malformed(Some(e.to_string())))?;
-            Ok(Input::Decoded(
-                body.token.or(body.qr).ok_or(Refusal::MissingInput)?,
-            ))
+            let text = body.token.or(body.qr).ok_or(Refusal::MissingInput)?;
+            Ok((Input::Decoded(text), body.audience.map(|a| a.code)))
         }
-        "text/plain" | "" => Ok(Input::Text(bytes)),
+        "text/plain" | "" => Ok((Input::Text(bytes), None)),
         other => Err(Refusal::UnsupportedMediaType {
             expected: Expected::Licence,
             given: other.to_owned(),
@@ -194,7 +215,7 @@ fn decode_qr_image_unguarded(bytes: &[u8]) -> Result<String, Refusal> {
 pub(super) async fn verify(
     State(state): State<ServerState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    query: Result<Query<VerifyQuery>, QueryRejection>,
+    query: Result<Query<LicenceQuery>, QueryRejection>,
     mut request: Request,
 ) -> Response {
     // The headers are taken out of the request rather than copied (the `HeaderMap` extractor
@@ -202,16 +223,25 @@ pub(super) async fn verify(
     let headers = std::mem::take(request.headers_mut());
     let caller = caller(&state, &headers, peer);
     let answer = match check(&state, peer, query, &headers, request).await {
-        Ok((report, at)) => {
+        Ok((report, at, unit)) => {
             let counter = match report.verdict {
                 Verdict::Valid => &state.metrics.valid,
                 Verdict::Invalid => &state.metrics.invalid,
                 Verdict::Indeterminate => &state.metrics.indeterminate,
             };
             counter.inc();
+            // What was checked, never whose: a copy's id and the licence it copies.
+            let (kind, copy_of) = match report.presented() {
+                Some(Presented::Licence(_)) => ("licence", "-"),
+                Some(Presented::Copy(claims)) => ("copy", claims.copy_of.as_str()),
+                None => ("-", "-"),
+            };
             tracing::info!(
                 target: "huren::usage",
                 jti = report.jti().unwrap_or("-"),
+                kind,
+                copy_of,
+                unit = unit.as_deref().unwrap_or("-"),
                 verdict = ?report.verdict,
                 reasons = ?Codes(report.reasons.iter().map(|r| r.code())),
                 at = at.seconds(),
@@ -230,28 +260,40 @@ pub(super) async fn verify(
 async fn check(
     state: &ServerState,
     peer: SocketAddr,
-    query: Result<Query<VerifyQuery>, QueryRejection>,
+    query: Result<Query<LicenceQuery>, QueryRejection>,
     headers: &HeaderMap,
     request: Request,
-) -> Result<(Report, huren_crypto::time::UnixTime), ApiError> {
+) -> Result<(Report, huren_crypto::time::UnixTime, Option<String>), ApiError> {
     within_rate(state, headers, peer)?;
-    let fresh = fresh(query)?;
-    let input = read_input(headers, request, &state.image_slots).await?;
+    let query = parsed_query(query)?;
+    let (input, body_audience) = read_input(headers, request, &state.image_slots).await?;
+    let unit = unit_for(
+        state.unit.as_ref(),
+        body_audience.as_deref(),
+        query.audience.as_deref(),
+    )?;
     let text = input.text()?;
     let at = (state.now)();
     // Verification is CPU work of tens of microseconds and runs right here; only a status-list
     // fetch may wait on the network, and that alone goes to a blocking thread.
-    let report = match state.verifier.verify_held(text, at, fresh, None) {
+    let report = match state
+        .verifier
+        .verify_held(text, at, query.fresh, unit.as_deref())
+    {
         Held::Answer(report) => report,
         Held::NeedsFetch { held, uris } => {
             let verifier = state.verifier.clone();
             let text = text.to_owned();
+            let owned = unit.as_deref().cloned();
             let fetched = tokio::task::spawn_blocking(move || {
-                verifier.verify_after_fetch(&text, at, held, &uris, None)
+                verifier.verify_after_fetch(&text, at, held, &uris, owned.as_ref())
             })
             .await;
             ApiError::joined(Task::LicenceStatusFetch, fetched)?
         }
     };
-    Ok((report, at))
+    // The unit's code is an organisation's, not personal data: the usage log says whom a copy
+    // was checked for.
+    let unit = unit.map(|u| u.as_str().to_owned());
+    Ok((report, at, unit))
 }

@@ -11,11 +11,13 @@
 //! Modules, top to bottom (each uses only those below it): [`app`] builds and runs the service
 //! (router, background refresh); [`service`] is its process plumbing (logging, shutdown
 //! signal), [`config`] its settings; `licence` and `seal` are the two verification routes,
-//! `ops` the read-only ones, `page` the clerk's page; `request` holds what both verification
+//! `ops` the read-only ones, `page` the clerk's page; `audience` decides whom a licence
+//! request is verified for (annotated copies, SPEC §11); `request` holds what both verification
 //! routes read from a request; `state` what every handler shares; [`problem`] is the one error
 //! envelope; [`rate`] decides who a client is and how fast it may go.
 
 pub mod app;
+mod audience;
 pub mod config;
 mod licence;
 pub mod metrics;

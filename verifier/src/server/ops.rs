@@ -1,4 +1,5 @@
-//! The read-only routes: `GET /v1/trust` (what trust material is held), `/readyz`,
+//! The read-only routes: `GET /v1/trust` (what trust material is held, and the using unit the
+//! service verifies for), `/readyz`,
 //! `/metrics` (OpenMetrics text) and `/openapi.json`.
 
 use axum::extract::State;
@@ -16,7 +17,7 @@ pub(super) async fn trust(State(state): State<ServerState>) -> Response {
     let lists = state.verifier.status_cache().summary(now);
     let crls = state.verifier.crl_cache().summary(now);
     let crl_problems = state.verifier.crl_cache().problems();
-    Json(serde_json::json!({"trust_list": status, "status_lists": lists, "crls": crls, "crl_problems": crl_problems}))
+    Json(serde_json::json!({"trust_list": status, "status_lists": lists, "crls": crls, "crl_problems": crl_problems, "unit": state.unit}))
         .into_response()
 }
 

@@ -18,6 +18,10 @@ const TEXT = {
     sealName: "印章名称", sealType: "印章类型", esId: "印章编码", maker: "制章者", signer: "签章人", signedAt: "签章时间",
     sealValidity: "印章有效期", sealPicture: "印章图像", pictureNotShown: "印章图像无法显示（类型：{type}）", checks: "核验项目", sealHistory: "印章",
     ok: "通过", failedCheck: "未通过", notRun: "未运行", undecided: "无法确认", sealTypeN: "类型 ",
+    copyTitle: "加注件", copyBand: "加注件", onScreen: "亮证码", bandFor: "仅用于{cause}", bandUnit: "用证单位 {unit}",
+    anyWindow: "任意窗口", bandUntil: "有效期至 {time}", undisclosed: "未出示", copier: "制作者", copyId: "加注件标识",
+    copyNote: "这是加注件，不是证照原件：仅显示持证人同意出示的信息，仅限上述用途。", secondsLeftPre: "剩余 ", secondsLeftPost: " 秒",
+    copyEnded: "已到期，请持证人刷新亮证码", unit: "本窗口单位", historyCopy: "加注件",
   },
   en: {
     title: "Cross-province e-licence and e-seal check", scanLabel: "Scan or paste the licence QR code", camera: "Use camera", upload: "Upload QR image",
@@ -31,6 +35,10 @@ const TEXT = {
     sealName: "Seal", sealType: "Seal type", esId: "Seal ID (esID)", maker: "Made by", signer: "Signed by", signedAt: "Signed at",
     sealValidity: "Seal valid", sealPicture: "Seal image", pictureNotShown: "The seal image cannot be shown (type: {type})", checks: "Checks", sealHistory: "Seal",
     ok: "passed", failedCheck: "failed", notRun: "not run", undecided: "undecided", sealTypeN: "type ",
+    copyTitle: "Annotated copy", copyBand: "Annotated copy", onScreen: "on-screen code", bandFor: "only for: {cause}", bandUnit: "using unit: {unit}",
+    anyWindow: "any window", bandUntil: "valid until {time}", undisclosed: "Not shown", copier: "Made by", copyId: "Copy ID",
+    copyNote: "This is an annotated copy, not the licence itself: it shows only what the holder chose to show, for the purpose above only.", secondsLeftPre: "", secondsLeftPost: " s left",
+    copyEnded: "expired: ask the holder to refresh the code", unit: "This window's unit", historyCopy: "Copy",
   },
 };
 const REASONS = {
@@ -39,14 +47,18 @@ const REASONS = {
     bad_signature: "签名无效（内容被篡改）", issuer_not_authorised: "签发方无权以该省份名义签发", type_not_authorised: "签发方无权签发该类证照",
     issuer_suspended: "签发省份已被暂停互认", not_yet_valid: "证照尚未生效", expired: "证照已过期", revoked: "证照已被吊销或注销",
     suspended: "证照已被暂扣或中止", status_unknown: "无法确认证照当前状态", trust_list_stale: "信任列表已过期，需要更新",
+    copy_expired: "加注件已过有效期", wrong_audience: "加注件不是出具给本单位的", copy_withdrawn: "持证人已撤回该加注件",
     nonstandard_identifier_check: "证照标识校验位不规范", holder_code_check_failed: "持证主体代码校验位有误",
+    audience_not_checked: "加注件指定了用证单位，本窗口未配置单位，未核对",
   },
   en: {
     malformed: "Not a readable licence code", unsupported_algorithm: "Signature algorithm not accepted", unknown_signer: "Signing key is not in the trust list",
     bad_signature: "Signature invalid (content altered)", issuer_not_authorised: "Signer may not issue for this province", type_not_authorised: "Signer may not issue this licence type",
     issuer_suspended: "Issuing province is suspended", not_yet_valid: "Licence not yet valid", expired: "Licence expired", revoked: "Licence revoked",
     suspended: "Licence suspended", status_unknown: "Current status cannot be confirmed", trust_list_stale: "Trust list out of date",
+    copy_expired: "Annotated copy expired", wrong_audience: "Annotated copy was made for another unit", copy_withdrawn: "Annotated copy withdrawn by its holder",
     nonstandard_identifier_check: "Non-standard check character in the licence ID", holder_code_check_failed: "Holder code check digit is wrong",
+    audience_not_checked: "The copy names a using unit; this window has no unit configured, so it was not checked",
   },
 };
 
@@ -95,6 +107,10 @@ let lang = sessionStorage.getItem("huren.lang") || "zh";
 // The last thing shown: { kind, report }.
 let last = null;
 let trustList = null;
+// The using unit this verifier is configured for (HUREN_VERIFIER_UNIT), if any.
+let windowUnit = null;
+// The running countdown of an on-screen copy's seconds left.
+let countdown = null;
 const history = JSON.parse(sessionStorage.getItem("huren.history") || "[]");
 const $ = (id) => document.getElementById(id);
 
@@ -117,19 +133,62 @@ function applyLanguage() {
   renderTrust();
 }
 
-// A history entry or a fresh answer: { kind: "licence" | "seal", report }.
+function fill(template, values) {
+  return template.replace(/\{(\w+)\}/g, (_, key) => String(values[key] ?? ""));
+}
+
+// A history entry or a fresh answer: { kind: "licence" | "seal", report, received }.
 function show(entry) {
-  if (entry.kind === "seal") renderSeal(entry.report); else render(entry.report);
+  if (countdown) { clearInterval(countdown); countdown = null; }
+  if (entry.kind === "seal") renderSeal(entry.report); else render(entry.report, entry.received);
   last = entry;
 }
 
-function render(report) {
+// An annotated copy's purpose band (SPEC §11): what it is for, for whom, until when (China
+// time, to the minute).
+function copyBand(c) {
+  const p = c.purpose || {};
+  const cause = (p.cause || "") + (p.item_name ? (lang === "zh" ? "（" + p.item_name + "）" : " (" + p.item_name + ")") : "");
+  const parts = [t("copyBand")];
+  if (c.on_screen) parts.push(t("onScreen"));
+  parts.push(fill(t("bandFor"), { cause }), fill(t("bandUnit"), { unit: c.aud ? c.aud.name : t("anyWindow") }),
+    fill(t("bandUntil"), { time: shortTime(c.expires_at).slice(0, 16) }));
+  return el("p", { class: "copy-band", id: "copy-band" }, parts.join(" · "));
+}
+
+// An on-screen 亮证码's seconds left, counting down from the answer's (the browser's clock only
+// measures the time since the answer arrived).
+function secondsLeft(c, received) {
+  const left = () => Math.max(0, c.seconds_left - Math.floor((Date.now() - (received || Date.now())) / 1000));
+  const number = el("span", { id: "seconds-left-n" }, left());
+  const line = el("p", { class: "seconds-left", id: "seconds-left" }, t("secondsLeftPre"), number, t("secondsLeftPost"));
+  const tick = () => {
+    const n = left();
+    number.textContent = String(n);
+    if (n === 0) {
+      line.replaceChildren(el("span", { id: "seconds-left-n" }, "0"), " · " + t("copyEnded"));
+      line.classList.add("ended");
+      if (countdown) { clearInterval(countdown); countdown = null; }
+    }
+  };
+  tick();
+  if (left() > 0) countdown = setInterval(tick, 1000);
+  return line;
+}
+
+function render(report, received) {
   const card = $("result");
-  card.className = "card " + report.verdict;
+  const c = report.copy;
+  card.className = "card " + report.verdict + (c ? " copy" : "");
   card.replaceChildren();
+  if (c) card.append(el("h2", { class: "card-title", id: "card-title" }, t("copyTitle")));
   card.append(el("p", { class: "verdict", id: "verdict" }, t(report.verdict)));
+  if (c) {
+    card.append(copyBand(c));
+    if (c.on_screen) card.append(secondsLeft(c, received));
+  }
   if (report.reasons.length) {
-    card.append(el("ul", { class: "reasons", id: "reasons" }, ...report.reasons.map((r) => el("li", {}, REASONS[lang][r] || r))));
+    card.append(el("ul", { class: "reasons", id: "reasons" }, ...report.reasons.map((r) => el("li", { "data-code": r }, REASONS[lang][r] || r))));
   }
   const l = report.licence;
   if (l) {
@@ -138,13 +197,22 @@ function render(report) {
       ["issuer", l.issuer_name], ["province", l.iss_name + " (" + l.iss + ")"], ["issued", l.issued_on],
       ["validity", l.valid_from + " — " + (l.valid_until || t("longTerm"))], ["jti", l.jti],
     ];
+    if (c) rows.push(["copier", c.copier && c.copier.name], ["copyId", c.id]);
     const dl = el("dl", { id: "fields" });
-    for (const [k, v] of rows) dl.append(el("dt", {}, t(k)), el("dd", { "data-field": k }, v));
+    for (const [k, v] of rows) {
+      // A copy shows only what its holder disclosed: the rest is said to be withheld, never
+      // shown as an empty row.
+      const withheld = c && (v === undefined || v === null);
+      dl.append(el("dt", {}, t(k)), withheld
+        ? el("dd", { "data-field": k, class: "undisclosed" }, t("undisclosed"))
+        : el("dd", { "data-field": k }, v));
+    }
     for (const [k, v] of Object.entries(l.face || {})) dl.append(el("dt", {}, faceLabel(k)), el("dd", { "data-face": k }, v));
     card.append(dl);
+    if (c) card.append(el("p", { class: "copy-note", id: "copy-note" }, t("copyNote")));
   }
   if (report.warnings.length) {
-    card.append(el("p", { class: "muted" }, t("warnings") + ": " + report.warnings.map((w) => REASONS[lang][w] || w).join("；")));
+    card.append(el("p", { class: "muted", id: "warnings" }, t("warnings") + ": " + report.warnings.map((w) => REASONS[lang][w] || w).join(lang === "zh" ? "；" : "; ")));
   }
   card.append(el("p", { class: "meta" }, t("checkedAt") + " " + shortTime(report.checked_at) + " · " + t("trust") + " " + report.trust_list_seq));
 }
@@ -215,6 +283,10 @@ function historyLabel(h) {
     const first = r.reasons.length ? textOf((r.reason_texts || [])[0]) || r.reasons[0] : "";
     return t("sealHistory") + " · " + (r.seal ? r.seal.name : first);
   }
+  if (r.copy && r.licence) {
+    const who = r.licence.holder_name || r.copy.purpose.cause;
+    return t("historyCopy") + " · " + r.licence.type_name + " · " + who;
+  }
   return r.licence ? r.licence.type_name + " · " + r.licence.holder_name : (r.reasons[0] || "");
 }
 
@@ -226,7 +298,8 @@ function historyTime(h) {
 
 function renderHistory() {
   $("history").replaceChildren(...history.slice().reverse().map((h) => {
-    const item = el("li", { class: h.report.verdict }, historyTime(h) + "  " + t(h.report.verdict) + "  " + historyLabel(h));
+    const item = el("li", { class: h.report.verdict + (h.report.copy ? " copy" : ""), "data-kind": h.report.copy ? "copy" : h.kind },
+      historyTime(h) + "  " + t(h.report.verdict) + "  " + historyLabel(h));
     item.addEventListener("click", () => show(h));
     return item;
   }));
@@ -250,7 +323,7 @@ function persistHistory() {
 }
 
 function remember(entry) {
-  history.push({ kind: entry.kind, report: entry.report });
+  history.push({ kind: entry.kind, report: entry.report, received: entry.received });
   while (history.length > 50) history.shift();
   persistHistory();
   renderHistory();
@@ -264,7 +337,7 @@ async function post(url, kind, notice, body, contentType) {
     const response = await fetch(url, options);
     const json = await response.json();
     if (!response.ok) throw new Error(json.detail || response.status);
-    const entry = { kind, report: json };
+    const entry = { kind, report: json, received: Date.now() };
     show(entry);
     remember(entry);
     $(notice).textContent = "";
@@ -356,10 +429,12 @@ document.addEventListener("click", (event) => {
 
 function renderTrust() {
   if (trustList) $("trust").textContent = t("trust") + " " + trustList.seq + (trustList.stale ? " ⚠" : "");
+  $("unit").textContent = windowUnit ? t("unit") + " " + windowUnit : "";
 }
 
 fetch("/v1/trust").then((r) => r.json()).then((json) => {
   trustList = json.trust_list;
+  windowUnit = typeof json.unit === "string" ? json.unit : null;
   renderTrust();
 }).catch(() => {});
 

@@ -30,3 +30,77 @@ pub async fn style() -> Response {
     )
         .into_response()
 }
+
+#[cfg(test)]
+mod tests {
+    use huren_crypto::verify::Outcome;
+
+    /// Every outcome code. The match makes adding one without listing it here a compile error.
+    fn every_outcome() -> Vec<Outcome> {
+        use Outcome as O;
+        let all = vec![
+            O::Malformed,
+            O::UnsupportedAlgorithm,
+            O::UnknownSigner,
+            O::BadSignature,
+            O::IssuerNotAuthorised,
+            O::TypeNotAuthorised,
+            O::IssuerSuspended,
+            O::NotYetValid,
+            O::Expired,
+            O::CopyExpired,
+            O::WrongAudience,
+            O::Revoked,
+            O::Suspended,
+            O::CopyWithdrawn,
+            O::StatusUnknown,
+            O::TrustListStale,
+        ];
+        for outcome in &all {
+            match outcome {
+                O::Malformed
+                | O::UnsupportedAlgorithm
+                | O::UnknownSigner
+                | O::BadSignature
+                | O::IssuerNotAuthorised
+                | O::TypeNotAuthorised
+                | O::IssuerSuspended
+                | O::NotYetValid
+                | O::Expired
+                | O::CopyExpired
+                | O::WrongAudience
+                | O::Revoked
+                | O::Suspended
+                | O::CopyWithdrawn
+                | O::StatusUnknown
+                | O::TrustListStale => {}
+            }
+        }
+        all
+    }
+
+    #[test]
+    fn the_page_words_every_outcome_as_the_library_does_and_the_document_lists_it() {
+        let page = include_str!("page.js");
+        let doc: serde_json::Value = serde_json::from_str(include_str!("openapi.json")).unwrap();
+        let listed: Vec<&str> = doc["components"]["schemas"]["Report"]["properties"]["reasons"]
+            ["items"]["enum"]
+            .as_array()
+            .expect("components.schemas.Report.properties.reasons.items.enum")
+            .iter()
+            .map(|c| c.as_str().unwrap())
+            .collect();
+        let all = every_outcome();
+        assert_eq!(
+            listed,
+            all.iter().map(|o| o.code()).collect::<Vec<_>>(),
+            "openapi.json lists the outcome codes in check order"
+        );
+        for outcome in all {
+            for text in [outcome.text_zh(), outcome.text_en()] {
+                let entry = format!("{}: \"{text}\"", outcome.code());
+                assert!(page.contains(&entry), "page.js lacks {entry}");
+            }
+        }
+    }
+}

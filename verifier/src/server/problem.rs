@@ -65,6 +65,34 @@ pub enum ImageFault {
     Unprocessable,
 }
 
+/// Where a request named the using unit it verifies for (SPEC §11).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AudienceField {
+    /// `{"audience": {"code": …}}` in a JSON body.
+    Body,
+    /// `?audience=CODE` (any body type).
+    Query,
+}
+
+impl AudienceField {
+    /// Its name in problems.
+    pub fn name(self) -> &'static str {
+        match self {
+            AudienceField::Body => "audience.code",
+            AudienceField::Query => "audience",
+        }
+    }
+}
+
+/// What a request's audience disagrees with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AudienceAgainst {
+    /// The unit the service is configured for (`HUREN_VERIFIER_UNIT`), which decides.
+    ServiceUnit,
+    /// The body's audience (the query names another).
+    Body,
+}
+
 /// Every 4xx answer of the verification service.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Refusal {
@@ -147,6 +175,21 @@ pub enum Refusal {
     BadBase64(Part),
     /// 429 `seal_verifier_busy` (Retry-After 5): every sealed-document slot is taken.
     SealVerifierBusy,
+    /// 422 `bad_audience`: the audience a request names is not a valid USCC.
+    BadAudience {
+        /// Where it was named.
+        field: AudienceField,
+        /// Why the code is refused.
+        detail: String,
+    },
+    /// 422 `audience_conflict`: the request names another audience than the service's own
+    /// unit, or its body and query name two.
+    AudienceConflict {
+        /// The audience at fault.
+        field: AudienceField,
+        /// What it disagrees with.
+        against: AudienceAgainst,
+    },
 }
 
 /// A problem document, before it is sent.
@@ -161,6 +204,9 @@ struct Problem {
     /// The request part at fault (`document`, `signature`), where there is one.
     #[serde(skip_serializing_if = "Option::is_none")]
     part: Option<&'static str>,
+    /// The request field at fault (`audience.code`, `audience`), where there is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    field: Option<&'static str>,
     /// `Retry-After`, in seconds (a header, not part of the document).
     #[serde(skip)]
     retry_after: Option<&'static str>,
@@ -175,8 +221,14 @@ impl Problem {
             code,
             detail,
             part: None,
+            field: None,
             retry_after: None,
         }
+    }
+
+    fn field(mut self, field: AudienceField) -> Problem {
+        self.field = Some(field.name());
+        self
     }
 
     fn about(mut self, part: Part) -> Problem {
@@ -359,6 +411,32 @@ impl Refusal {
                 "other sealed documents are being checked; try again shortly".into(),
             )
             .retry_after("5"),
+            Refusal::BadAudience { field, detail } => Problem::new(
+                S::UNPROCESSABLE_ENTITY,
+                "bad_audience",
+                "Bad audience",
+                format!(
+                    "{} must be the 统一社会信用代码 (USCC) of the using unit: {detail}",
+                    field.name()
+                ),
+            )
+            .field(*field),
+            Refusal::AudienceConflict { field, against } => Problem::new(
+                S::UNPROCESSABLE_ENTITY,
+                "audience_conflict",
+                "Audience conflict",
+                match against {
+                    AudienceAgainst::ServiceUnit => format!(
+                        "{} names another unit than the one this service verifies for (HUREN_VERIFIER_UNIT); omit it or name that unit",
+                        field.name()
+                    ),
+                    AudienceAgainst::Body => format!(
+                        "{} names another unit than the body's audience.code",
+                        field.name()
+                    ),
+                },
+            )
+            .field(*field),
         }
     }
 
@@ -521,6 +599,14 @@ mod tests {
             },
             Refusal::BadBase64(Part::Document),
             Refusal::SealVerifierBusy,
+            Refusal::BadAudience {
+                field: AudienceField::Body,
+                detail: "x".into(),
+            },
+            Refusal::AudienceConflict {
+                field: AudienceField::Query,
+                against: AudienceAgainst::ServiceUnit,
+            },
         ];
         for refusal in &all {
             match refusal {
@@ -543,7 +629,9 @@ mod tests {
                 | Refusal::DuplicatePart(_)
                 | Refusal::PartTooLarge { .. }
                 | Refusal::BadBase64(_)
-                | Refusal::SealVerifierBusy => {}
+                | Refusal::SealVerifierBusy
+                | Refusal::BadAudience { .. }
+                | Refusal::AudienceConflict { .. } => {}
             }
         }
         all

@@ -23,8 +23,13 @@ pub(super) struct VerifyQuery {
 
 /// The `fresh` flag of the query, or why the query is refused.
 pub(super) fn fresh(query: Result<Query<VerifyQuery>, QueryRejection>) -> Result<bool, Refusal> {
+    parsed_query(query).map(|query| query.fresh)
+}
+
+/// The parsed query, or why it is refused (400 `bad_query`).
+pub(super) fn parsed_query<T>(query: Result<Query<T>, QueryRejection>) -> Result<T, Refusal> {
     match query {
-        Ok(Query(query)) => Ok(query.fresh),
+        Ok(Query(query)) => Ok(query),
         Err(e) => Err(Refusal::BadQuery {
             detail: e.body_text(),
         }),

@@ -3,6 +3,8 @@
 
 use std::sync::Arc;
 
+use huren_crypto::ids::Uscc;
+
 use super::metrics::ServerMetrics;
 use super::rate;
 use crate::Verifier;
@@ -31,6 +33,9 @@ pub struct ServerState {
     /// Sealed-document slots: a seal request holds up to a 32 MiB document (and its base64
     /// form) in memory, so only this many are read and verified at once.
     pub seal_slots: Arc<tokio::sync::Semaphore>,
+    /// The using unit this service verifies for (`HUREN_VERIFIER_UNIT`): when set, it decides
+    /// the audience of every copy checked (SPEC §11), whatever a request names.
+    pub unit: Option<Uscc>,
 }
 
 impl std::fmt::Debug for ServerState {
@@ -62,5 +67,6 @@ pub fn state_with_metrics(
         now: Arc::new(crate::now),
         image_slots: Arc::new(tokio::sync::Semaphore::new(1)),
         seal_slots: Arc::new(tokio::sync::Semaphore::new(SEAL_SLOTS)),
+        unit: None,
     }
 }

@@ -610,7 +610,11 @@ fn builtin_types() -> Vec<LicenceType> {
                 ("operator_name", "经营者名称", true),
                 ("legal_representative", "法定代表人（负责人）", true),
                 // Optional: recorded by some provinces' permit systems with the face data.
-                ("legal_representative_id", "法定代表人（负责人）身份证件号码", false),
+                (
+                    "legal_representative_id",
+                    "法定代表人（负责人）身份证件号码",
+                    false,
+                ),
                 ("domicile", "住所", true),
                 ("business_premises", "经营场所", true),
                 ("business_format", "主体业态", true),

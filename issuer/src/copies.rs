@@ -220,8 +220,7 @@ impl Issuer {
             )));
         }
         let catalogue_type = self.catalogue.get(&licence.licence.type_code);
-        let face_disclosable =
-            |key: &str| catalogue_type.is_some_and(|t| t.face_disclosable(key));
+        let face_disclosable = |key: &str| catalogue_type.is_some_and(|t| t.face_disclosable(key));
         let mut random = [0u8; 16];
         OsRng.fill_bytes(&mut random);
         let making = CopyMaking {
@@ -231,9 +230,7 @@ impl Issuer {
             copy_status: None,
             face_disclosable: &face_disclosable,
         };
-        let mut claims = terms
-            .make(&licence, making)
-            .map_err(CopyError::Invalid)?;
+        let mut claims = terms.make(&licence, making).map_err(CopyError::Invalid)?;
         // The copy's own entry, from the licences' allocator (recorded in `status_entries`
         // by the `copies` trigger, so it is never handed out again).
         let Position { list_id, idx } =
@@ -241,7 +238,8 @@ impl Issuer {
         let uri = self.keys.status_uri(&list_id);
         claims.copy_status = Some(StatusReference {
             status_list: StatusListPointer {
-                idx: u64::try_from(idx).map_err(|_| CopyError::Internal("negative index".into()))?,
+                idx: u64::try_from(idx)
+                    .map_err(|_| CopyError::Internal("negative index".into()))?,
                 uri: uri.clone(),
             },
         });
@@ -336,7 +334,9 @@ impl Issuer {
             record_status::check_reason(reason).map_err(|e| CopyError::Invalid(vec![e]))?;
         let now = self.clock.now().seconds();
         let mut tx = self.store.begin().await?;
-        let row = self.copy_row(&mut tx, principal, &[Scope::Copy], id).await?;
+        let row = self
+            .copy_row(&mut tx, principal, &[Scope::Copy], id)
+            .await?;
         if row.withdrawn_at.is_some() {
             return Err(CopyError::Conflict(format!(
                 "copy {id} was withdrawn already"
@@ -349,7 +349,15 @@ impl Issuer {
             "list_id": row.list_id,
             "idx": row.idx,
         });
-        audit::append(&mut tx, now, &principal.id, Action::CopyWithdraw, id, &detail).await?;
+        audit::append(
+            &mut tx,
+            now,
+            &principal.id,
+            Action::CopyWithdraw,
+            id,
+            &detail,
+        )
+        .await?;
         let row = rows::find(&mut tx, id)
             .await?
             .ok_or_else(|| CopyError::NoCopy(id.to_owned()))?;
@@ -361,7 +369,9 @@ impl Issuer {
     pub async fn copy_page(&self, principal: &Principal, id: &str) -> Result<CopyPage, CopyError> {
         principal.require_any(&READ_SCOPES, &self.keys.region, None)?;
         let mut conn = self.store.acquire().await?;
-        let row = self.copy_row(&mut conn, principal, &READ_SCOPES, id).await?;
+        let row = self
+            .copy_row(&mut conn, principal, &READ_SCOPES, id)
+            .await?;
         let licence = licence_rows::row(&mut conn, &row.licence_jti)
             .await?
             .ok_or_else(|| CopyError::NoLicence(row.licence_jti.clone()))?;

@@ -105,10 +105,7 @@ pub(super) async fn view(
         [
             (header::CONTENT_TYPE, "text/html; charset=utf-8"),
             (header::CACHE_CONTROL, "no-store"),
-            (
-                header::CONTENT_SECURITY_POLICY,
-                render::PAGE_CSP,
-            ),
+            (header::CONTENT_SECURITY_POLICY, render::PAGE_CSP),
         ],
         html,
     )

@@ -81,10 +81,18 @@ fn china_minute(at: i64) -> String {
 }
 
 /// The purpose band (unescaped): «加注件 · 仅用于办理{cause}（{item_name}）· 用证单位 {aud.name} ·
-/// 有效期至 {YYYY-MM-DD HH:MM}». Without a service item the parenthesis is left out; without an
+/// 有效期至 {YYYY-MM-DD HH:MM}» (a cause that starts with 办理 does not get it twice, as in
+/// SPEC §11's example). Without a service item the parenthesis is left out; without an
 /// audience the unit reads 不限 (any window).
 pub fn purpose_band(claims: &CopyClaims) -> String {
-    let mut band = format!("加注件 · 仅用于办理{}", claims.purpose.cause);
+    // A cause usually reads 办理…: the band does not say it twice.
+    let cause = &claims.purpose.cause;
+    let verb = if cause.starts_with("办理") {
+        ""
+    } else {
+        "办理"
+    };
+    let mut band = format!("加注件 · 仅用于{verb}{cause}");
     match &claims.purpose.item_name {
         Some(item) => {
             let _ = write!(band, "（{item}）· ");
@@ -140,7 +148,11 @@ pub fn copy_html(view: &CopyHtml<'_>) -> String {
             None => (NOT_SHOWN.to_owned(), Some("withheld")),
         };
         let class = class.map(|c| format!(" class=\"{c}\"")).unwrap_or_default();
-        let _ = writeln!(html, "<tr><th>{}</th><td{class}>{value}</td></tr>", e(label));
+        let _ = writeln!(
+            html,
+            "<tr><th>{}</th><td{class}>{value}</td></tr>",
+            e(label)
+        );
     };
     row("证照编号", licence.number.as_deref(), None);
     let holder = &licence.holder;
@@ -174,10 +186,10 @@ pub fn copy_html(view: &CopyHtml<'_>) -> String {
     if let (Some(name), Some(code)) = (&claims.purpose.item_name, &claims.purpose.item_code) {
         row("办理事项", Some(&format!("{name}（{code}）")), None);
     }
-    let unit = claims
-        .aud
-        .as_ref()
-        .map_or_else(|| "不限".to_owned(), |a| format!("{}（{}）", a.name, a.code));
+    let unit = claims.aud.as_ref().map_or_else(
+        || "不限".to_owned(),
+        |a| format!("{}（{}）", a.name, a.code),
+    );
     row("用证单位", Some(&unit), None);
     row("制作者", Some(&claims.copier.name), None);
     row("制作时间", Some(&china_minute(claims.iat)), None);

@@ -137,10 +137,7 @@ pub async fn find(conn: &mut impl Confined, id: &str) -> Result<Option<CopyRow>,
 }
 
 /// The region's copies of licence `jti`, oldest first.
-pub async fn of_licence(
-    conn: &mut impl Confined,
-    jti: &str,
-) -> Result<Vec<CopyRow>, StoreError> {
+pub async fn of_licence(conn: &mut impl Confined, jti: &str) -> Result<Vec<CopyRow>, StoreError> {
     let region = conn.region().as_str().to_owned();
     let rows = sqlx::query(&format!(
         "SELECT {COLUMNS} FROM copies c JOIN licences l ON l.jti = c.licence_jti \

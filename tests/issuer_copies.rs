@@ -26,7 +26,7 @@ on_both_databases!(
     copies_refuse_another_holder_and_a_licence_that_is_not_valid,
     bad_copy_terms_are_422_naming_each_field,
     copies_are_confined_to_the_region_and_to_the_token_scopes_and_types,
-    revoking_the_licence_revokes_its_copies_and_withdrawing_a_copy_leaves_the_licence_valid,
+    suspending_or_revoking_the_licence_does_the_same_to_its_copies_and_withdrawing_a_copy_leaves_the_licence_valid,
 );
 
 /// The 用证单位 of the sample copy (a valid USCC).
@@ -606,7 +606,7 @@ async fn copies_are_confined_to_the_region_and_to_the_token_scopes_and_types(db:
     assert_problem(&reply, StatusCode::UNAUTHORIZED, "unauthorized", "no token");
 }
 
-async fn revoking_the_licence_revokes_its_copies_and_withdrawing_a_copy_leaves_the_licence_valid(
+async fn suspending_or_revoking_the_licence_does_the_same_to_its_copies_and_withdrawing_a_copy_leaves_the_licence_valid(
     db: Db,
 ) {
     let issuer = spawn_issuer(&db).await;
@@ -704,7 +704,8 @@ async fn revoking_the_licence_revokes_its_copies_and_withdrawing_a_copy_leaves_t
     .await;
     assert!(text(&reply).contains("已撤回"));
 
-    // Revocation of the licence: its copy reads revoked, though nothing was written to it.
+    // Suspension, then revocation of the licence: its copy reads the same, though nothing was
+    // written to it.
     let second = issue(&issuer, &building_licence()).await;
     let second_jti = second["id"].as_str().unwrap();
     let second_uri = second["status"]["uri"].as_str().unwrap();
@@ -712,6 +713,22 @@ async fn revoking_the_licence_revokes_its_copies_and_withdrawing_a_copy_leaves_t
     assert_eq!(made.status, StatusCode::CREATED, "{}", text(&made));
     let made = made.json();
     let copy_uri = made["copy_status"]["uri"].as_str().unwrap();
+    let reply = issuer
+        .post(
+            &format!("/v1/licences/{second_jti}/suspend"),
+            &serde_json::json!({"reason": "核查中"}),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", text(&reply));
+    let copy = verify(
+        &issuer,
+        made["token"].as_str().unwrap(),
+        &[second_uri, copy_uri],
+        Some(UNIT_CODE),
+    )
+    .await;
+    assert_eq!(copy.verdict, Verdict::Invalid);
+    assert_eq!(reasons(&copy), ["suspended"]);
     let reply = issuer
         .post(
             &format!("/v1/licences/{second_jti}/revoke"),

@@ -289,7 +289,8 @@ pub enum TokenCommand {
         /// Region the token may act for.
         #[arg(long)]
         region: String,
-        /// Comma-separated scopes: issue, read, revoke, audit, seal, seal_sign.
+        /// Comma-separated scopes: issue, read, revoke, audit, seal, seal_sign, copy (annotated
+        /// copies, for the holder-facing portal).
         #[arg(long, value_delimiter = ',', required = true)]
         scopes: Vec<String>,
         /// Comma-separated licence type codes (default: all).

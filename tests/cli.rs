@@ -581,6 +581,20 @@ face_fields = [{ key = "scope", label = "许可范围", required = true }]
         by_name("浙江省示例许可证")["holder_id_types"],
         serde_json::json!(["111", "001", "099", "516", "999"])
     );
+    // Which face fields an annotated copy may show (SPEC §11): all by default, never a third
+    // person's ID number.
+    assert_eq!(
+        by_name("浙江省示例许可证")["face_fields"][0]["disclosable"],
+        true
+    );
+    let food = by_name("食品经营许可证")["face_fields"].clone();
+    let representative_id = food
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["key"] == "legal_representative_id")
+        .unwrap_or_else(|| panic!("{food}"));
+    assert_eq!(representative_id["disclosable"], false);
 }
 
 /// Certificates (DER), in the order a list names them.
@@ -843,4 +857,35 @@ fn issuer_tokens_expire_are_listed_without_secrets_and_are_revoked() {
     let unknown = token_cli(d, &["revoke", "tok_0000000000000000"]);
     assert_ne!(unknown.code, 0);
     assert!(unknown.stderr.contains("no token"), "{}", unknown.stderr);
+}
+
+#[test]
+fn issuer_token_create_accepts_the_copy_scope_for_a_holder_portal() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let args = [
+        "create",
+        "--region",
+        "330000",
+        "--scopes",
+        "copy,read",
+        "--label",
+        "浙江政务服务网",
+    ];
+    let made = ok(token_cli(d, &args));
+    assert!(made.stdout.trim().starts_with("hrt_"), "{}", made.stdout);
+    let listed: serde_json::Value =
+        serde_json::from_str(&ok(token_cli(d, &["list"])).stdout).unwrap();
+    let mut scopes: Vec<&str> = listed["tokens"][0]["scopes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap())
+        .collect();
+    scopes.sort_unstable();
+    assert_eq!(scopes, ["copy", "read"], "{listed}");
+    // A misspelt scope is refused, and the message lists `copy` among the known ones.
+    let bad = token_cli(d, &["create", "--region", "330000", "--scopes", "copies"]);
+    assert_ne!(bad.code, 0);
+    assert!(bad.stderr.contains("copy)"), "{}", bad.stderr);
 }

@@ -1,5 +1,5 @@
-//! The hash-chained audit log: every issuance, revocation, suspension, reinstatement, token
-//! creation and token revocation is appended in the same transaction as the change it records.
+//! The hash-chained audit log: every issuance, revocation, suspension, reinstatement, annotated
+//! copy made or withdrawn, token creation and token revocation is appended in the same transaction as the change it records.
 //!
 //! One chain per region (SPEC §7: issuers of several regions may share a database): entries
 //! are appended through the region's write transaction ([`RegionTx`]) and read through its
@@ -46,6 +46,10 @@ pub enum Action {
     SealReinstate,
     /// A document was sealed server-side with a platform-held holder key.
     SealSign,
+    /// An annotated copy (加注件) was made.
+    CopyMake,
+    /// An annotated copy was withdrawn by its holder.
+    CopyWithdraw,
 }
 
 impl Action {
@@ -63,6 +67,8 @@ impl Action {
             Action::SealSuspend => "seal_suspend",
             Action::SealReinstate => "seal_reinstate",
             Action::SealSign => "seal_sign",
+            Action::CopyMake => "copy_make",
+            Action::CopyWithdraw => "copy_withdraw",
         }
     }
 }

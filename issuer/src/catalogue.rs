@@ -31,7 +31,9 @@
 //!   they are JSON keys in tokens and appear in error paths as `face.<key>`.
 //! - `huren types` prints exactly the keys SPEC §10 lists, `holder_id_types` among them (as
 //!   3-digit codes): the issuer refuses the other holder identifier types, so a client must be
-//!   able to know them before it asks.
+//!   able to know them before it asks. Each face field also says whether a holder may
+//!   disclose it in an annotated copy (`disclosable`, SPEC §11; default true): a portal must
+//!   know before it offers the field.
 //!
 //! This module must not do I/O (the caller reads the TOML file), read the clock, log, or
 //! decide who may issue which type (access control lives with the bearer tokens). Nothing
@@ -91,6 +93,15 @@ pub struct FaceField {
     pub label: String,
     /// Whether every licence of the type must carry a non-empty value.
     pub required: bool,
+    /// Whether a holder may disclose it in an annotated copy (加注件, SPEC §11); default true.
+    /// `false` for data a using unit never needs and that is not the holder's to give away,
+    /// such as a third person's identity-document number.
+    #[serde(default = "disclosable_by_default")]
+    pub disclosable: bool,
+}
+
+fn disclosable_by_default() -> bool {
+    true
 }
 
 /// One problem with one catalogue entry.
@@ -233,6 +244,12 @@ impl LicenceType {
         self.face_fields.iter().find(|f| f.key == key)
     }
 
+    /// Whether `face.<key>` may be disclosed in an annotated copy: a field of the type marked
+    /// `disclosable` (a key the type does not define is not: the catalogue cannot vouch for it).
+    pub fn face_disclosable(&self, key: &str) -> bool {
+        self.face_field(key).is_some_and(|f| f.disclosable)
+    }
+
     /// The type-specific checks of [`Catalogue::check`], appended to `errors`.
     fn check_licence(&self, licence: &Licence, errors: &mut Vec<FieldError>) {
         let mut fail = |field: String, message: String| errors.push(FieldError { field, message });
@@ -348,7 +365,7 @@ impl Catalogue {
     }
 
     /// The `huren types` JSON of SPEC §10: `{"types": [{"code", "name", "define_authority":
-    /// {"name", "code"}, "face_fields": [{"key", "label", "required"}],
+    /// {"name", "code"}, "face_fields": [{"key", "label", "required", "disclosable"}],
     /// "default_validity_years", "holder_id_types"}]}`, sorted by code;
     /// `default_validity_years` is `null` for long-term types; `holder_id_types` lists the
     /// 3-digit holder identifier type codes [`Catalogue::check`] accepts for the type.
@@ -359,7 +376,7 @@ impl Catalogue {
                 let fields: Vec<serde_json::Value> = t
                     .face_fields
                     .iter()
-                    .map(|f| serde_json::json!({"key": f.key, "label": f.label, "required": f.required}))
+                    .map(|f| serde_json::json!({"key": f.key, "label": f.label, "required": f.required, "disclosable": f.disclosable}))
                     .collect();
                 serde_json::json!({
                     "code": t.code,
@@ -528,6 +545,11 @@ const NHC: (&str, &str) = ("国家卫生健康委员会", "11100000MB9HUREN7W");
 /// `(key, label, required)`.
 type Field = (&'static str, &'static str, bool);
 
+/// Built-in face fields no annotated copy may show: a third person's identity-document number
+/// (the legal representative's, on a food-business permit) is neither the holder's to give
+/// away nor needed by any using unit, which sees the representative's name if it must.
+const NEVER_DISCLOSABLE: [&str; 1] = ["legal_representative_id"];
+
 fn licence_type(
     authority: (&str, &str),
     suffix: &str,
@@ -549,6 +571,7 @@ fn licence_type(
                 key: key.into(),
                 label: label.into(),
                 required,
+                disclosable: !NEVER_DISCLOSABLE.contains(&key),
             })
             .collect(),
         default_validity_years,
@@ -586,6 +609,12 @@ fn builtin_types() -> Vec<LicenceType> {
             &[
                 ("operator_name", "经营者名称", true),
                 ("legal_representative", "法定代表人（负责人）", true),
+                // Optional: recorded by some provinces' permit systems with the face data.
+                (
+                    "legal_representative_id",
+                    "法定代表人（负责人）身份证件号码",
+                    false,
+                ),
                 ("domicile", "住所", true),
                 ("business_premises", "经营场所", true),
                 ("business_format", "主体业态", true),
@@ -796,9 +825,12 @@ mod tests {
             assert_eq!(authority, ["code", "name"].into_iter().collect());
             for f in t["face_fields"].as_array().unwrap() {
                 assert!(
-                    f["key"].is_string() && f["label"].is_string() && f["required"].is_boolean()
+                    f["key"].is_string()
+                        && f["label"].is_string()
+                        && f["required"].is_boolean()
+                        && f["disclosable"].is_boolean()
                 );
-                assert_eq!(f.as_object().unwrap().len(), 3);
+                assert_eq!(f.as_object().unwrap().len(), 4);
             }
             let years = &t["default_validity_years"];
             assert!(years.is_null() || years.is_u64());
@@ -812,8 +844,14 @@ mod tests {
         assert_eq!(construction["default_validity_years"], 5);
         assert_eq!(
             construction["face_fields"][0],
-            serde_json::json!({"key": "qualification", "label": "资质类别及等级", "required": true})
+            serde_json::json!({"key": "qualification", "label": "资质类别及等级", "required": true, "disclosable": true})
         );
+        // A third person's ID number on a food-business permit is never disclosable.
+        let food = Catalogue::builtin();
+        let food = food.get("11100000MB0143028R002").unwrap();
+        assert!(!food.face_disclosable("legal_representative_id"));
+        assert!(food.face_disclosable("legal_representative"));
+        assert!(!food.face_disclosable("no_such_field"));
         let business = types
             .iter()
             .find(|t| t["code"] == BUSINESS_LICENCE)

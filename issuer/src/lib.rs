@@ -11,6 +11,7 @@ pub mod app;
 pub mod audit;
 pub mod catalogue;
 pub mod config;
+pub mod copies;
 pub mod http;
 pub mod issuance;
 pub mod keyring;

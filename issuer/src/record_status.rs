@@ -1,5 +1,6 @@
-//! The status of an issued record — a licence, a seal (and the annotated copies of SPEC §11
-//! next) — and the one table of which changes are allowed.
+//! The status of an issued record — a licence, a seal — and the one table of which changes are
+//! allowed. (An annotated copy's own entry knows one change only, withdrawal, final:
+//! `crate::copies`.)
 //!
 //! Owns two rules every kind of record shares, so they cannot drift apart:
 //! - the transitions: revoking is final, a suspension may be lifted, nothing else moves

@@ -1,5 +1,6 @@
 //! Status-list positions: which list a new record takes its entry from, and which index in it —
-//! for a single licence, a batch of licences and a seal (and the annotated copies next).
+//! for a single licence, a batch of licences, a seal, and an annotated copy's own entry (which
+//! is drawn as a single licence's: [`licence_position`]; the `copies` trigger records it).
 //!
 //! Owns the rule **an index never serves two subjects**. Licences and seals share the region's
 //! status lists (the publisher puts both into one signed list, so verifiers fetch one kind of

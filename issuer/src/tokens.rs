@@ -1,7 +1,7 @@
 //! API bearer tokens: each bound to one region, a set of licence types and scopes.
 //!
-//! Licence types restrict the licence scopes only; the seal scopes (`seal`, `seal_sign`) act
-//! on the region's seals, which have no licence type.
+//! Licence types restrict the licence scopes (and `copy`: a copy is of a licence of a type);
+//! the seal scopes (`seal`, `seal_sign`) act on the region's seals, which have no licence type.
 //!
 //! Tokens are 256-bit random secrets shown once (`huren issuer token create`); only their
 //! SHA-256 is stored, so a database leak yields no usable token. A high-entropy secret needs no
@@ -45,6 +45,9 @@ pub enum Scope {
     /// Apply seals to documents with holder keys the platform holds (server-side sealing).
     #[serde(rename = "seal_sign")]
     SealSign,
+    /// Make, list, view and withdraw annotated copies (加注件, SPEC §11): the province's
+    /// holder-facing portal, which has authenticated the holder.
+    Copy,
 }
 
 impl Scope {
@@ -57,6 +60,7 @@ impl Scope {
             Scope::Audit => "audit",
             Scope::Seal => "seal",
             Scope::SealSign => "seal_sign",
+            Scope::Copy => "copy",
         }
     }
 
@@ -69,8 +73,9 @@ impl Scope {
             "audit" => Ok(Scope::Audit),
             "seal" => Ok(Scope::Seal),
             "seal_sign" => Ok(Scope::SealSign),
+            "copy" => Ok(Scope::Copy),
             other => Err(format!(
-                "unknown scope {other:?} (issue, read, revoke, audit, seal, seal_sign)"
+                "unknown scope {other:?} (issue, read, revoke, audit, seal, seal_sign, copy)"
             )),
         }
     }
@@ -142,6 +147,37 @@ impl Principal {
         }
         Ok(())
     }
+
+    /// As [`Principal::require`], for an action any of `scopes` allows (e.g. reading copies:
+    /// `copy` or `read`). The refusal names the first scope.
+    pub fn require_any(
+        &self,
+        scopes: &[Scope],
+        region: &RegionCode,
+        type_code: Option<&str>,
+    ) -> Result<(), Denied> {
+        let mut first = None;
+        for &scope in scopes {
+            match self.require(scope, region, type_code) {
+                Ok(()) => return Ok(()),
+                Err(denied) => {
+                    first.get_or_insert(denied);
+                }
+            }
+        }
+        Err(first.unwrap_or(Denied::Scope("none")))
+    }
+}
+
+/// The label of the token `principal` presented (what a copy names as its maker), or its id
+/// when the label is empty.
+pub async fn label(store: &Store, principal: &Principal) -> Result<String, StoreError> {
+    let label = rows::label(store, &principal.id).await?.unwrap_or_default();
+    Ok(if label.trim().is_empty() {
+        principal.id.clone()
+    } else {
+        label
+    })
 }
 
 fn hash_token(token: &str) -> String {

@@ -1,6 +1,6 @@
 //! The one error envelope of the issuer's API (RFC 9457 problem JSON): each [`ApiError`]
 //! variant has one status and one stable `code`, and each domain error ([`IssueError`],
-//! [`SealError`], [`PublishError`], [`Denied`]) is mapped to it here, once.
+//! [`CopyError`], [`SealError`], [`PublishError`], [`Denied`]) is mapped to it here, once.
 //!
 //! Client mistakes are always 4xx with a stable `code`; a 5xx is logged with its cause and the
 //! client sees only a generic message.
@@ -13,6 +13,7 @@ use huren_crypto::licence::FieldError;
 use serde::Serialize;
 
 use super::MAX_BODY_BYTES;
+use crate::copies::CopyError;
 use crate::issuance::IssueError;
 use crate::publish::PublishError;
 use crate::seals::SealError;
@@ -29,6 +30,8 @@ pub enum ApiError {
     Unauthorized,
     /// Not allowed (403).
     Forbidden(String),
+    /// A copy asked for by someone other than the licence's holder (403, `holder_mismatch`).
+    HolderMismatch,
     /// Nothing there (404).
     NotFound(String),
     /// State conflict (409).
@@ -95,6 +98,15 @@ impl IntoResponse for ApiError {
                 "forbidden",
                 "Forbidden",
                 detail,
+                vec![],
+            ),
+            ApiError::HolderMismatch => (
+                StatusCode::FORBIDDEN,
+                "holder_mismatch",
+                "Not the licence's holder",
+                "the holder asserted (holder.id_type, holder.id) is not the licence's holder: \
+                 only the holder can consent to a copy"
+                    .into(),
                 vec![],
             ),
             ApiError::NotFound(detail) => (
@@ -185,6 +197,21 @@ impl From<IssueError> for ApiError {
             IssueError::IdempotencyMismatch => ApiError::IdempotencyMismatch,
             IssueError::Store(e) => ApiError::Internal(e.to_string()),
             IssueError::Sign(e) => ApiError::Internal(e),
+        }
+    }
+}
+
+impl From<CopyError> for ApiError {
+    fn from(e: CopyError) -> Self {
+        match e {
+            CopyError::Invalid(errors) => ApiError::Invalid(errors),
+            CopyError::Denied(denied) => ApiError::Forbidden(denied.to_string()),
+            CopyError::HolderMismatch => ApiError::HolderMismatch,
+            CopyError::NoLicence(jti) => ApiError::NotFound(format!("no licence {jti}")),
+            CopyError::NoCopy(id) => ApiError::NotFound(format!("no copy {id}")),
+            CopyError::Conflict(detail) => ApiError::Conflict(detail),
+            CopyError::Store(e) => ApiError::Internal(e.to_string()),
+            CopyError::Internal(cause) => ApiError::Internal(cause),
         }
     }
 }

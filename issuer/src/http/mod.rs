@@ -7,6 +7,7 @@
 //! | [`error`] | the one error envelope (problem JSON) and the mapping of every domain error to it |
 //! | [`extract`] | JSON bodies whose errors name the field, the bearer token, request headers |
 //! | [`licences`] | `/v1/licences…` |
+//! | [`copies`] | annotated copies: `/v1/licences/{jti}/copies`, `/v1/copies…` |
 //! | [`seals`] | `/v1/seals…` |
 //! | [`status`] | status lists, the trust list, the CRL (public) |
 //! | [`audit`] | the audit log and its signed head |
@@ -18,6 +19,7 @@
 //! status changes parse their small JSON body first, as they always have).
 
 mod audit;
+mod copies;
 pub mod error;
 pub mod extract;
 mod licences;
@@ -80,6 +82,13 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/licences/{jti}/qr.png", get(licences::qr_png))
         .route("/v1/licences/{jti}/qr.svg", get(licences::qr_svg))
         .route("/v1/licences/{jti}/view", get(licences::view))
+        // A static segment wins over `{change}` below, whatever the order.
+        .route(
+            "/v1/licences/{jti}/copies",
+            post(copies::make).get(copies::list),
+        )
+        .route("/v1/copies/{id}/withdraw", post(copies::withdraw))
+        .route("/v1/copies/{id}/view", get(copies::view))
         // `revoke`, `suspend`, `reinstate`: one handler per resource (any other word is 404).
         .route("/v1/licences/{jti}/{change}", post(licences::change))
         .route("/v1/status/{list_id}", get(status::status_list))

@@ -430,7 +430,7 @@ impl Issuer {
 
     /// Verifies our own signature before handing a token out: a faulty key or signing device
     /// must never produce licences that fail at every window.
-    fn self_check(&self, token: &str) -> Result<(), IssueError> {
+    pub(crate) fn self_check(&self, token: &str) -> Result<(), IssueError> {
         self_check::check_own_signature(self.keys.signer_cert.public_key(), token)
             .map_err(IssueError::Sign)
     }
@@ -502,6 +502,12 @@ impl Issuer {
     /// The claims of a token this issuer stored, checked against the trust list (the signer
     /// may have rolled over since).
     pub fn claims_of(&self, token: &str) -> Result<LicenceClaims, String> {
+        self.stored_claims(token)
+    }
+
+    /// The claims, of type `T`, of a token this issuer stored (a licence or an annotated
+    /// copy), checked against the trust list as [`Issuer::claims_of`] does.
+    pub fn stored_claims<T: serde::de::DeserializeOwned>(&self, token: &str) -> Result<T, String> {
         let jws =
             huren_crypto::jws::UnverifiedJws::parse(token, huren_crypto::jws::Limits::LICENCE)
                 .map_err(|e| e.to_string())?;

@@ -17,11 +17,12 @@
 //! the database) are serialised and read a consistent head. It holds no business rules.
 //!
 //! The SQL of each aggregate lives in one submodule, so both engines' differences are met in
-//! one place: [`licences`], [`seals`], [`status_lists`] (and the `status_entries` they hand
+//! one place: [`licences`], [`copies`], [`seals`], [`status_lists`] (and the `status_entries` they hand
 //! out), [`idempotency`], [`import_rows`], [`tokens`], [`audit_log`]. The rules stay with their
 //! owners (the hash chain in [`crate::audit`], token secrets in [`crate::tokens`]).
 
 pub mod audit_log;
+pub mod copies;
 pub mod idempotency;
 pub mod import_rows;
 pub mod licences;

@@ -169,7 +169,7 @@ pub async fn version_and_capacity(
 }
 
 /// The entries of `list_id` that are not valid, with their stored status codes: the region's
-/// licences and seals that share the list.
+/// licences and seals that share the list, and its withdrawn copies (revoked, 1).
 pub async fn marked_entries(
     conn: &mut impl Confined,
     list_id: &str,
@@ -177,8 +177,12 @@ pub async fn marked_entries(
     let region = conn.region().as_str().to_owned();
     let rows = sqlx::query(
         "SELECT idx, status FROM licences WHERE list_id = $1 AND region = $2 AND status <> 0 \
-         UNION ALL SELECT idx, status FROM seals WHERE list_id = $3 AND region = $4 AND status <> 0",
+         UNION ALL SELECT idx, status FROM seals WHERE list_id = $3 AND region = $4 AND status <> 0 \
+         UNION ALL SELECT idx, CAST(1 AS BIGINT) AS status FROM copies WHERE list_id = $5 AND region = $6 \
+         AND withdrawn_at IS NOT NULL",
     )
+    .bind(list_id)
+    .bind(&region)
     .bind(list_id)
     .bind(&region)
     .bind(list_id)

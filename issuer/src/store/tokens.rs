@@ -66,6 +66,15 @@ pub async fn insert(tx: &mut RegionTx, token: &TokenRow, hash: &str) -> Result<(
     Ok(())
 }
 
+/// The label of token `id`.
+pub async fn label(store: &Store, id: &str) -> Result<Option<String>, StoreError> {
+    let row = sqlx::query("SELECT label FROM api_tokens WHERE id = $1")
+        .bind(id)
+        .fetch_optional(store.pool())
+        .await?;
+    Ok(row.map(|row| row.try_get("label")).transpose()?)
+}
+
 /// The token whose secret hashes to `hash`, if it is neither revoked nor expired at `now`.
 pub async fn live_by_hash(
     store: &Store,

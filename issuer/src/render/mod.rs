@@ -1,5 +1,5 @@
 //! Rendering a licence for people: its `HR1:` QR text (SPEC §3.1) as a PNG or SVG QR code, and
-//! a self-contained printable HTML page.
+//! a self-contained printable HTML page; the page of an annotated copy is in [`copy`].
 //!
 //! Rendering costs more than signing and compressing together (about 5 ms for a 1,600-character
 //! text on these machines, nearly all of it in `qrcode`'s error correction and choice among the
@@ -22,6 +22,8 @@
 //! Policy; every text taken from the licence is escaped with [`escape_html`]. The holder's
 //! identifier is masked with [`mask_identifier`].
 
+mod copy;
+
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
@@ -31,6 +33,8 @@ use image::codecs::png::{CompressionType, FilterType, PngEncoder};
 use image::{ExtendedColorType, ImageEncoder};
 use qrcode::types::QrError;
 use qrcode::{Color, EcLevel, QrCode};
+
+pub use self::copy::{copy_html, purpose_band, CopyHtml, NOT_SHOWN, PAGE_CSP};
 
 /// The prefix every rendered QR text starts with (SPEC §3.1).
 pub const QR_PREFIX: &str = huren_crypto::qr::PREFIX;

@@ -73,6 +73,7 @@ fn demo_brings_up_issuers_and_verifier_and_every_sample_verifies() {
     assert_eq!(regions, ["330000", "320000", "340000"]);
     for issuer in issuers {
         assert!(issuer["admin_token"].as_str().unwrap().starts_with("hrt_"));
+        assert!(issuer["portal_token"].as_str().unwrap().starts_with("hrt_"));
         let health = ureq::get(&format!("{}/readyz", issuer["url"].as_str().unwrap()))
             .call()
             .unwrap();
@@ -80,14 +81,61 @@ fn demo_brings_up_issuers_and_verifier_and_every_sample_verifies() {
     }
     let verifier = manifest["verifier_url"].as_str().unwrap();
     let samples = manifest["samples"].as_array().unwrap();
-    assert_eq!(samples.len(), 6);
+    let kinds: Vec<&str> = samples
+        .iter()
+        .map(|s| s["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "licence", "copy", "licence", "licence", "copy", "licence", "licence", "copy",
+            "licence"
+        ]
+    );
     for sample in samples {
         let report = post_text(
             &format!("{verifier}/v1/verify"),
             sample["qr_text"].as_str().unwrap(),
         );
         assert_eq!(report["verdict"], "valid", "{report}");
-        assert_eq!(report["licence"]["jti"], sample["jti"]);
+        if sample["kind"] == "copy" {
+            // An annotated copy of the licence before it, for one unit (the demo's verifier
+            // serves no unit: the audience is not checked, and it says so).
+            assert_eq!(report["licence"]["jti"], sample["copy_of"]);
+            assert_eq!(report["copy"]["id"], sample["jti"]);
+            assert_eq!(
+                report["copy"]["disclosed"],
+                serde_json::json!(["number", "holder.name"])
+            );
+            assert_eq!(
+                report["warnings"],
+                serde_json::json!(["audience_not_checked"])
+            );
+            // The province's portal token lists the copies of that licence.
+            let issuer = issuers
+                .iter()
+                .find(|i| i["region"] == sample["region"])
+                .unwrap();
+            let listed = ureq::get(&format!(
+                "{}/v1/licences/{}/copies",
+                issuer["url"].as_str().unwrap(),
+                sample["copy_of"].as_str().unwrap()
+            ))
+            .header(
+                "Authorization",
+                &format!("Bearer {}", issuer["portal_token"].as_str().unwrap()),
+            )
+            .call()
+            .unwrap()
+            .body_mut()
+            .read_to_string()
+            .unwrap();
+            let listed: serde_json::Value = serde_json::from_str(&listed).unwrap();
+            assert_eq!(listed["copies"][0]["id"], sample["jti"], "{listed}");
+        } else {
+            assert_eq!(report["licence"]["jti"], sample["jti"]);
+            assert!(report["copy"].is_null());
+        }
     }
     // Each province's sealed sample verifies at the verifier, revocation checked through the
     // CRL its issuer serves (no "revocation not checked" warning).

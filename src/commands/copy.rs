@@ -12,7 +12,6 @@ use huren_crypto::jws::{Limits, UnverifiedJws, MAX_LICENCE_PAYLOAD_BYTES};
 use huren_crypto::licence::{LicenceClaims, LICENCE_TYP};
 use huren_crypto::qr;
 use huren_crypto::status_list::{StatusListPointer, StatusReference};
-use huren_issuer::catalogue::Catalogue;
 use huren_keys::layout::RegionDir;
 use huren_keys::store;
 use rand_core::{OsRng, RngCore};
@@ -52,7 +51,9 @@ pub fn run(args: &CopyArgs, passphrase_file: Option<&Path>) -> Result<ExitCode> 
     let mut id = [0u8; 16];
     OsRng.fill_bytes(&mut id);
     let type_code = licence.licence.type_code.clone();
-    let face_disclosable = |key: &str| MERGE_face_disclosable(&catalogue, &type_code, key);
+    // The catalogue decides which face fields may be shown; a type it does not know has none.
+    let licence_type = catalogue.get(&type_code);
+    let face_disclosable = |key: &str| licence_type.is_some_and(|t| t.face_disclosable(key));
     let making = CopyMaking {
         id: CopyId::from_random(id),
         iat: at,
@@ -169,9 +170,4 @@ fn terms(args: &CopyArgs) -> Result<CopyTerms> {
         disclose: args.disclose.clone(),
         valid_for_secs: args.valid_for_secs,
     })
-}
-
-#[allow(non_snake_case)]
-fn MERGE_face_disclosable(_: &Catalogue, _: &str, _: &str) -> bool {
-    true
 }

@@ -12,6 +12,7 @@ use huren_crypto::ids::RegionCode;
 use huren_crypto::time::Clock;
 use huren_issuer::app::{self, App};
 use huren_issuer::config::{IssuerFile, SealHolderFile};
+use huren_issuer::copies::CopyRequest;
 use huren_issuer::issuance::IssueRequest;
 use huren_issuer::tokens::{self, Scope, TokenSpec};
 use huren_keys::layout::{self, InitRegion, OperatorDir, RegionConfig, RegionDir};
@@ -60,6 +61,17 @@ fn sample_requests(region: &str) -> Vec<IssueRequest> {
         .into_iter()
         .filter_map(|v| serde_json::from_value(v).ok())
         .collect()
+}
+
+/// The sample copy each province's portal makes of its first sample licence: SPEC §11's
+/// example purpose, for one unit, with the default disclosure.
+fn sample_copy_request(licence: &huren_issuer::issuance::IssueRequest) -> Result<CopyRequest> {
+    Ok(serde_json::from_value(json!({
+        "holder": {"id_type": licence.holder.id_type.code(), "id": licence.holder.id},
+        "purpose": {"cause": "办理异地建筑工程施工许可", "category": 0,
+                    "item_code": "320105-JS-001", "item_name": "建筑工程施工许可证核发"},
+        "aud": {"name": "南京市建邺区行政审批局", "code": "11320105MB12345623"},
+    }))?)
 }
 
 pub fn run(dir: &Path, port: u16) -> Result<ExitCode> {
@@ -200,11 +212,36 @@ async fn run_async(dir: &Path, port: u16, passphrase: &Passphrase) -> Result<Exi
             &mut rand_core::OsRng,
         )
         .await?;
-        for request in sample_requests(region.config.code.as_str()) {
+        // The province's holder-facing portal: makes annotated copies (加注件) for holders it
+        // has authenticated, and reads licences; its label is the copies' copier.
+        let portal_label = format!("{}政务服务网（演示）", region.config.name);
+        let portal_spec = TokenSpec {
+            region: &issuer.keys.region,
+            scopes: &[Scope::Copy, Scope::Read],
+            types: &[],
+            label: &portal_label,
+            lifetime: tokens::Lifetime::DEFAULT,
+        };
+        let (portal_token, portal) = tokens::create(
+            &issuer.store,
+            &portal_spec,
+            "cli:demo",
+            now.seconds(),
+            &mut rand_core::OsRng,
+        )
+        .await?;
+        let region_code = region.config.code.as_str();
+        for (i, request) in sample_requests(region_code).into_iter().enumerate() {
             let (issued, _) = issuer.issue(&principal, &request, None).await?;
-            samples.push(json!({"jti": issued.id, "token": issued.token, "qr_text": issued.qr_text, "region": region.config.code.as_str()}));
+            samples.push(json!({"kind": "licence", "jti": issued.id, "token": issued.token, "qr_text": issued.qr_text, "region": region_code}));
+            if i == 0 {
+                let copy = issuer
+                    .make_copy(&portal, &issued.id, &sample_copy_request(&request)?)
+                    .await?;
+                samples.push(json!({"kind": "copy", "jti": copy.id, "copy_of": issued.id, "token": copy.token, "qr_text": copy.qr_text, "region": region_code}));
+            }
         }
-        issuers.push(json!({"region": region.config.code.as_str(), "name": region.config.name, "url": url, "admin_token": admin_token}));
+        issuers.push(json!({"region": region_code, "name": region.config.name, "url": url, "admin_token": admin_token, "portal_token": portal_token}));
         let mut stop = stop_rx.clone();
         handles.push(tokio::spawn(app.run_until(async move {
             let _ = stop.changed().await;
@@ -266,7 +303,13 @@ async fn run_async(dir: &Path, port: u16, passphrase: &Passphrase) -> Result<Exi
     eprintln!("  trust list: {}", trust_path.display());
     eprintln!("  verify a sample offline:");
     eprintln!("    huren verify --trust-list {} --operator-cert {} --fetch-status \"$(jq -r '.samples[0].qr_text' {})\"", trust_path.display(), operator_cert.display(), manifest_path.display());
-    eprintln!("  admin tokens for the issuers are in the manifest (mode 0600).");
+    eprintln!(
+        "  an annotated copy (加注件) per province is among the samples (\"kind\": \"copy\"); each"
+    );
+    eprintln!(
+        "  issuer's portal_token (scope copy, read) makes more: POST /v1/licences/{{jti}}/copies"
+    );
+    eprintln!("  admin and portal tokens for the issuers are in the manifest (mode 0600).");
 
     app::shutdown_signal().await;
     let _ = stop_tx.send(true);

@@ -83,7 +83,7 @@ fn china_minute(at: i64) -> String {
 /// The purpose band (unescaped): «加注件 · 仅用于办理{cause}（{item_name}）· 用证单位 {aud.name} ·
 /// 有效期至 {YYYY-MM-DD HH:MM}» (a cause that starts with 办理 does not get it twice, as in
 /// SPEC §11's example). Without a service item the parenthesis is left out; without an
-/// audience the unit reads 不限 (any window).
+/// audience the unit reads 任意窗口 (any window).
 pub fn purpose_band(claims: &CopyClaims) -> String {
     // A cause usually reads 办理…: the band does not say it twice.
     let cause = &claims.purpose.cause;
@@ -99,7 +99,10 @@ pub fn purpose_band(claims: &CopyClaims) -> String {
         }
         None => band.push_str(" · "),
     }
-    let unit = claims.aud.as_ref().map_or("不限", |aud| aud.name.as_str());
+    let unit = claims
+        .aud
+        .as_ref()
+        .map_or("任意窗口", |aud| aud.name.as_str());
     let _ = write!(
         band,
         "用证单位 {unit} · 有效期至 {}",
@@ -187,7 +190,7 @@ pub fn copy_html(view: &CopyHtml<'_>) -> String {
         row("办理事项", Some(&format!("{name}（{code}）")), None);
     }
     let unit = claims.aud.as_ref().map_or_else(
-        || "不限".to_owned(),
+        || "任意窗口".to_owned(),
         |a| format!("{}（{}）", a.name, a.code),
     );
     row("用证单位", Some(&unit), None);

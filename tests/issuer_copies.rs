@@ -271,7 +271,7 @@ async fn a_copy_for_the_holder_verifies_shows_only_the_default_fields_and_is_aud
         .unwrap()
         .starts_with("default-src 'none'"));
     let html = text(&reply);
-    let band = "加注件 · 仅用于办理异地建筑工程施工许可（建筑工程施工许可证核发）· 用证单位 南京市建邺区行政审批局 · 有效期至 2026-11-24 10:13<";
+    let band = "加注件 · 仅用于办理异地建筑工程施工许可（建筑工程施工许可证核发） · 用证单位 南京市建邺区行政审批局 · 有效期至 2026-11-24 10:13<";
     assert!(html.contains(band), "{html}");
     assert!(html.contains("class=\"watermark\""));
     assert!(html.contains("未出示"));

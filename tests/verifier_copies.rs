@@ -175,16 +175,17 @@ fn copy(making: Making) -> String {
         .unwrap()
 }
 
-/// The service on the fixture's trust list, its clock at `NOW`, status lists from `lists`,
-/// verifying for `unit` (as `HUREN_VERIFIER_UNIT` sets it).
-async fn window(lists: Arc<Lists>, unit: Option<Uscc>) -> Window {
+/// The library on the fixture's trust list, status lists from `lists`, configured for `unit`.
+fn library(lists: Arc<Lists>, unit: Option<Uscc>) -> Verifier {
     let f = fixture();
     let dir = tempfile::tempdir().unwrap();
     let trust_path = dir.path().join("trust-list.jwt");
     let token = trust_build::sign(&f.trust_claims, &f.operator_key, f.operator_cert.der()).unwrap();
     std::fs::write(&trust_path, token).unwrap();
-    let verifier = Verifier::open_with(
+    // The trust list is read at open; the directory may go afterwards.
+    Verifier::open_with(
         VerifierConfig {
+            unit,
             trust_source: TrustSource::File(trust_path),
             operator_certs: vec![f.operator_cert.clone()],
             cache_dir: None,
@@ -194,9 +195,14 @@ async fn window(lists: Arc<Lists>, unit: Option<Uscc>) -> Window {
         lists,
         NOW,
     )
-    .unwrap();
-    // The trust list was read at open; the directory may go.
-    drop(dir);
+    .unwrap()
+}
+
+/// The service on the fixture's trust list, its clock at `NOW`, status lists from `lists`,
+/// verifying for `unit` (as `HUREN_VERIFIER_UNIT` sets it).
+async fn window(lists: Arc<Lists>, unit: Option<Uscc>) -> Window {
+    // The service decides the unit per request; its library is configured for none.
+    let verifier = library(lists, None);
     let mut state = server::state(Arc::new(verifier), 0);
     state.now = Arc::new(|| NOW);
     state.unit = unit;
@@ -344,12 +350,13 @@ async fn a_copy_checked_without_a_known_unit_is_valid_with_audience_not_checked(
         ..Making::default()
     });
     let report = verify_json(&window, json!({ "token": token })).await;
-    assert_eq!(report["verdict"], "valid", "{report}");
     assert_eq!(warnings(&report), Vec::<String>::new());
     assert_eq!(report["copy"]["on_screen"], true);
     assert_eq!(report["copy"]["aud"], Value::Null);
-    // Made ten minutes before the check with five minutes to live: it has expired.
+    // Made ten minutes before the check with five minutes to live: it ended five minutes ago,
+    // beyond the 30 s a copy's end is given for clock skew (not the window's 5 minutes).
     assert_eq!(report["copy"]["seconds_left"], 0);
+    assert_eq!(reasons(&report), ["copy_expired"], "{report}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -585,4 +592,42 @@ async fn a_copy_whose_entries_sit_in_two_lists_has_both_fetched() {
     let report = verify_json(&window, json!({ "token": token })).await;
     assert_eq!(reasons(&report), ["copy_withdrawn"]);
     assert_eq!(lists.asked().len(), 2);
+}
+
+/// An embedder (a bank's batch job) that configures its unit gets copies for other units
+/// refused by plain `Verifier::verify`, and its own accepted without a warning.
+#[test]
+fn the_library_verifies_copies_for_the_unit_it_is_configured_for() {
+    let token = copy(Making::default());
+    let lists = || lists_with(StatusValue::Valid, StatusValue::Valid);
+    let other = library(lists(), configured_unit(OTHER_UNIT));
+    let report = other.verify(&token, NOW);
+    assert_eq!(
+        report.verdict,
+        huren_verifier::Verdict::Invalid,
+        "{report:?}"
+    );
+    assert_eq!(report.reasons, [huren_verifier::Outcome::WrongAudience]);
+    let own = library(lists(), configured_unit(UNIT));
+    let report = own.verify(&token, NOW);
+    assert_eq!(report.verdict, huren_verifier::Verdict::Valid, "{report:?}");
+    assert!(report.warnings.is_empty(), "{report:?}");
+    let unconfigured = library(lists(), None);
+    assert_eq!(
+        unconfigured.verify(&token, NOW).warnings,
+        [huren_verifier::Warning::AudienceNotChecked]
+    );
+}
+
+/// A misspelt audience parameter is refused, not ignored (it would verify for no unit).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unknown_query_parameter_is_refused_not_ignored() {
+    let window = window(lists_with(StatusValue::Valid, StatusValue::Valid), None).await;
+    let token = copy(Making::default());
+    for query in [format!("?aud={OTHER_UNIT}"), format!("?unit={OTHER_UNIT}")] {
+        let (status, problem) =
+            post(&window, &query, "text/plain", token.clone().into_bytes()).await;
+        assert_eq!(status, 400, "{query}: {problem}");
+        assert_eq!(problem["code"], "bad_query", "{query}: {problem}");
+    }
 }

@@ -334,6 +334,7 @@ impl Network {
     fn verifier_config(&self, source: TrustSource, cache_dir: Option<PathBuf>) -> VerifierConfig {
         let pem = std::fs::read(&self.operator_cert).unwrap();
         VerifierConfig {
+            unit: None,
             trust_source: source,
             operator_certs: huren_verifier::operator_certificates_from_pem(&pem).unwrap(),
             cache_dir,

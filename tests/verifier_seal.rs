@@ -313,6 +313,7 @@ impl World {
     fn config(&self, cache_dir: Option<PathBuf>) -> VerifierConfig {
         let pem = std::fs::read(&self.operator_cert).unwrap();
         VerifierConfig {
+            unit: None,
             trust_source: TrustSource::File(self.trust_path.clone()),
             operator_certs: huren_verifier::operator_certificates_from_pem(&pem).unwrap(),
             cache_dir,
@@ -1236,6 +1237,7 @@ async fn seal_made_and_revoked_at_the_issuer_is_checked_at_a_window() {
     let pem = std::fs::read(&operator_cert).unwrap();
     let verifier = Verifier::open_with(
         VerifierConfig {
+            unit: None,
             trust_source: TrustSource::File(trust_path.clone()),
             operator_certs: huren_verifier::operator_certificates_from_pem(&pem).unwrap(),
             cache_dir: None,

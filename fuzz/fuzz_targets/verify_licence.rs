@@ -71,7 +71,7 @@ fuzz_target!(|data: &[u8]| {
                 "{report:?}"
             );
             assert!(report.licence().is_some() && report.presented().is_some());
-            assert_eq!(report.copy.is_some(), report.claims.is_none());
+            assert_eq!(report.copy().is_some(), report.claims.is_none());
         }
         _ => assert!(!report.reasons.is_empty()),
     }

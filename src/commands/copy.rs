@@ -73,6 +73,12 @@ pub fn run(args: &CopyArgs, passphrase_file: Option<&Path>) -> Result<ExitCode> 
             bail!("the copy's terms are not accepted:\n{}", lines.join("\n"));
         }
     };
+    if copy.copy_status.is_none() {
+        eprintln!(
+            "warning: without --copy-status-idx/--copy-status-uri the copy has no entry of its \
+             own: its holder cannot withdraw it before it ends (revoking the licence still ends it)"
+        );
+    }
     let token = copy.sign(&key, cert.x5t_s256())?;
     common::emit(&if args.qr {
         qr::encode(&token)?

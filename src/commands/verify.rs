@@ -110,7 +110,7 @@ fn summarise(report: &Report) {
         })
         .unwrap_or_default();
     eprintln!("{zh} {en}{what}");
-    if let Some(copy) = &report.copy {
+    if let Some(copy) = report.copy() {
         let unit = copy
             .aud
             .as_ref()

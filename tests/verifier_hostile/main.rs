@@ -123,6 +123,7 @@ fn setup() -> Setup {
     let pki = make_pki();
     let verifier = Verifier::open_with(
         VerifierConfig {
+            unit: None,
             trust_source: TrustSource::File(pki.trust_path.clone()),
             operator_certs: vec![pki.operator_cert.clone()],
             cache_dir: Some(pki.cache_dir.clone()),

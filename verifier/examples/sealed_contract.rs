@@ -25,6 +25,7 @@ fn main() -> Result<ExitCode, Box<dyn std::error::Error>> {
     let operator_certs = huren_verifier::operator_certificates_from_pem(&read(operator_pem)?)?;
     let verifier = Verifier::open(
         VerifierConfig {
+            unit: None, // seals only: no annotated copies here
             trust_source: TrustSource::parse(trust_list),
             operator_certs,
             cache_dir: None, // a long-running service would keep one, to restart offline

@@ -16,6 +16,7 @@
 //! let operator = huren_verifier::operator_certificates_from_pem(&pem)?;
 //! let verifier = Verifier::open(
 //!     VerifierConfig {
+//!         unit: None,
 //!         trust_source: TrustSource::parse("https://trust.example.gov.cn/trust-list.jwt"),
 //!         operator_certs: operator,
 //!         cache_dir: Some("/var/cache/huren".into()),
@@ -55,6 +56,7 @@
 //!
 //! # fn open(operator_certs: Vec<huren_crypto::cert::Certificate>) -> Result<Verifier, huren_verifier::TrustStoreError> {
 //! let config = VerifierConfig {
+//!     unit: None,
 //!     trust_source: TrustSource::parse("/etc/huren/trust-list.jwt"),
 //!     operator_certs,
 //!     cache_dir: None,
@@ -83,8 +85,9 @@ pub use crl_cache::CrlCache;
 #[cfg(feature = "fetch")]
 pub use fetch::HttpFetcher;
 pub use fetch::{FetchError, Fetched, FetchedBytes, Fetcher};
+pub use huren_crypto::ids::Uscc;
 pub use huren_crypto::seal::{SealOutcome, SealReport, SealWarning};
-pub use huren_crypto::verify::{Outcome, Report, Verdict, VerifyOptions};
+pub use huren_crypto::verify::{CopyView, Outcome, Report, Verdict, VerifyOptions, Warning};
 pub use seal::{OutcomeText, SealAnswer, SealImage};
 pub use status_cache::StatusCache;
 pub use trust_store::{TrustSource, TrustStatus, TrustStore, TrustStoreError};

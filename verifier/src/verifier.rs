@@ -36,6 +36,11 @@ pub struct VerifierConfig {
     pub online: bool,
     /// Skew and grace.
     pub options: VerifyOptions,
+    /// The using unit (用证单位) this verifier serves, by its 统一社会信用代码: an annotated
+    /// copy (SPEC §11) made for another unit is then `wrong_audience`. `None`: a copy naming a
+    /// unit is `valid` with the warning `audience_not_checked` — an embedder that accepts
+    /// copies should set it (a bank: its own code).
+    pub unit: Option<Uscc>,
 }
 
 /// What [`Verifier::verify_held`] found.
@@ -60,6 +65,7 @@ pub struct Verifier {
     pub(crate) crls: CrlCache,
     pub(crate) options: VerifyOptions,
     pub(crate) online: bool,
+    unit: Option<Uscc>,
 }
 
 impl std::fmt::Debug for Verifier {
@@ -105,6 +111,7 @@ impl Verifier {
             crls,
             options: config.options,
             online: config.online,
+            unit: config.unit,
         })
     }
 
@@ -129,10 +136,10 @@ impl Verifier {
     }
 
     /// Verifies scanned or pasted input (`HR1:` text or a bare JWS) at `at`: a licence, or an
-    /// annotated copy by a verifier that does not know its own unit (a copy naming a unit is
-    /// then valid with the warning `audience_not_checked`).
+    /// annotated copy for the configured unit ([`VerifierConfig::unit`]; without one, a copy
+    /// naming a unit is valid with the warning `audience_not_checked`).
     pub fn verify(&self, input: &str, at: UnixTime) -> Report {
-        self.verify_inner(input, at, false, None)
+        self.verify_inner(input, at, false, self.unit.as_ref())
     }
 
     /// Like [`Verifier::verify`], for the using unit `unit` (用证单位): a copy made for

@@ -212,11 +212,16 @@ fn a_copy_never_outlives_its_licence_and_an_expired_one_cannot_be_copied() {
     licence.exp = Some(MADE.plus(600).seconds());
     let copy = terms().make(&licence, making(&all_disclosable)).unwrap();
     assert_eq!(copy.exp, MADE.plus(600).seconds());
-    licence.exp = Some(MADE.minus(1).seconds());
-    let errors = terms()
-        .make(&licence, making(&all_disclosable))
-        .unwrap_err();
-    assert_eq!(fields(errors), ["copy_of"]);
+    for end in [MADE.minus(1), MADE.plus(MIN_COPY_SECONDS - 1)] {
+        licence.exp = Some(end.seconds());
+        let errors = terms()
+            .make(&licence, making(&all_disclosable))
+            .unwrap_err();
+        assert_eq!(fields(errors), ["copy_of"]);
+    }
+    licence.exp = Some(MADE.plus(MIN_COPY_SECONDS).seconds());
+    let shortest = terms().make(&licence, making(&all_disclosable)).unwrap();
+    assert_eq!(shortest.exp - shortest.iat, MIN_COPY_SECONDS);
 }
 
 #[test]

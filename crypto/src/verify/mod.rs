@@ -33,7 +33,7 @@ pub use outcome::{CheckName, Outcome, Verdict, Warning};
 pub use report::{Check, CopyView, LicenceView, Presented, Report, StatusListUse};
 
 use outcome::{COPY_CHECKS, LICENCE_CHECKS};
-use report::{DetailText, ReportBuilder, Source};
+use report::{CopySource, DetailText, ReportBuilder, Source};
 use status::{Entry, StatusCheck};
 
 /// Policy knobs. Defaults fail closed.
@@ -158,9 +158,12 @@ pub fn verify_licence_for(
     } else {
         Verdict::Invalid
     };
-    let (claims, copy) = match &presented {
+    let (claims, copy_source) = match &presented {
         Some(Presented::Licence(claims)) => (Some(Arc::clone(claims)), None),
-        Some(Presented::Copy(claims)) => (None, Some(report::copy_view(claims, at))),
+        Some(Presented::Copy(claims)) => {
+            let claims = Arc::clone(claims);
+            (None, Some(CopySource { claims, at }))
+        }
         None => (None, None),
     };
     let source = presented.map(|presented| Source {
@@ -176,7 +179,7 @@ pub fn verify_licence_for(
         warnings: report.warnings,
         checks: report.checks,
         source,
-        copy,
+        copy_source,
         signer: signer_subject,
         checked_at: at,
         trust_list_seq: trust.seq(),

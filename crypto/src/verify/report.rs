@@ -167,8 +167,12 @@ pub struct Report {
     )]
     pub(super) source: Option<Source>,
     /// The copy, when a copy's signature verified (see [`Report::copy`]).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub copy: Option<CopyView>,
+    #[serde(
+        rename = "copy",
+        serialize_with = "serialize_copy",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub(super) copy_source: Option<CopySource>,
     /// Signer certificate subject, when found.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub signer: Option<String>,
@@ -193,6 +197,23 @@ pub(super) struct Source {
     pub(super) iss_name: String,
 }
 
+/// What [`CopyView`] is built from: the verified copy and the time it was checked for.
+#[derive(Debug, Clone)]
+pub(super) struct CopySource {
+    pub(super) claims: Arc<CopyClaims>,
+    pub(super) at: UnixTime,
+}
+
+fn serialize_copy<S: serde::Serializer>(
+    source: &Option<CopySource>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    source
+        .as_ref()
+        .map(|s| copy_view(&s.claims, s.at))
+        .serialize(serializer)
+}
+
 fn serialize_licence<S: serde::Serializer>(
     source: &Option<Source>,
     serializer: S,
@@ -206,6 +227,14 @@ impl Report {
     /// licence as the copy discloses it.
     pub fn licence(&self) -> Option<LicenceView> {
         self.source.as_ref().map(Source::view)
+    }
+
+    /// What the report says of a copy (serialized as `copy`), when a copy's signature
+    /// verified and its claims parsed; built when asked for, like [`Report::licence`].
+    pub fn copy(&self) -> Option<CopyView> {
+        self.copy_source
+            .as_ref()
+            .map(|s| copy_view(&s.claims, s.at))
     }
 
     /// The verified claims, licence or copy.
@@ -273,7 +302,7 @@ fn copied_view(claims: &CopyClaims, iss_name: &str) -> LicenceView {
 }
 
 /// The report's `copy` object for a verified copy checked at `at`.
-pub(super) fn copy_view(claims: &CopyClaims, at: UnixTime) -> CopyView {
+fn copy_view(claims: &CopyClaims, at: UnixTime) -> CopyView {
     CopyView {
         id: claims.jti.to_string(),
         copy_of: claims.copy_of.to_string(),

@@ -80,35 +80,28 @@ fn china_minute(at: i64) -> String {
     )
 }
 
-/// The purpose band (unescaped): «加注件 · 仅用于办理{cause}（{item_name}）· 用证单位 {aud.name} ·
-/// 有效期至 {YYYY-MM-DD HH:MM}» (a cause that starts with 办理 does not get it twice, as in
-/// SPEC §11's example). Without a service item the parenthesis is left out; without an
-/// audience the unit reads 任意窗口 (any window).
+/// The purpose band (unescaped), worded as the clerk's page words it: «加注件 · 仅用于{cause}
+/// （{item_name}） · 用证单位 {aud.name} · 有效期至 {YYYY-MM-DD HH:MM}» — the cause as the
+/// holder gave it (SPEC §11's example reads 办理…); «亮证码» after 加注件 for an on-screen code;
+/// without a service item no parenthesis; without an audience the unit reads 任意窗口.
 pub fn purpose_band(claims: &CopyClaims) -> String {
-    // A cause usually reads 办理…: the band does not say it twice.
-    let cause = &claims.purpose.cause;
-    let verb = if cause.starts_with("办理") {
-        ""
-    } else {
-        "办理"
-    };
-    let mut band = format!("加注件 · 仅用于{verb}{cause}");
-    match &claims.purpose.item_name {
-        Some(item) => {
-            let _ = write!(band, "（{item}）· ");
-        }
-        None => band.push_str(" · "),
+    let mut parts = vec!["加注件".to_owned()];
+    if claims.is_on_screen() {
+        parts.push("亮证码".to_owned());
     }
+    let item = claims
+        .purpose
+        .item_name
+        .as_ref()
+        .map_or_else(String::new, |name| format!("（{name}）"));
+    parts.push(format!("仅用于{}{item}", claims.purpose.cause));
     let unit = claims
         .aud
         .as_ref()
         .map_or("任意窗口", |aud| aud.name.as_str());
-    let _ = write!(
-        band,
-        "用证单位 {unit} · 有效期至 {}",
-        china_minute(claims.exp)
-    );
-    band
+    parts.push(format!("用证单位 {unit}"));
+    parts.push(format!("有效期至 {}", china_minute(claims.exp)));
+    parts.join(" · ")
 }
 
 /// The printable page of a copy (see the module doc).

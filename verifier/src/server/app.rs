@@ -110,6 +110,9 @@ impl App {
         listener: TcpListener,
     ) -> Result<App, StartError> {
         let verifier_config = VerifierConfig {
+            // The service decides the unit per request (`audience.rs`): its own, or the
+            // request's.
+            unit: None,
             trust_source: TrustSource::parse(&config.trust_list),
             operator_certs,
             cache_dir: Some(config.cache_dir.clone()),

@@ -57,7 +57,9 @@ struct Audience {
 
 /// `?fresh=true`: refetch the status lists first; `?audience=CODE`: the using unit verifying
 /// (for `text/plain` and photos; JSON bodies may also say it in the body).
+/// Unknown parameters are refused: a misspelt `?aud=` must not quietly verify for no unit.
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 pub(super) struct LicenceQuery {
     #[serde(default)]
     fresh: bool,

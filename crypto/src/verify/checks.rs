@@ -119,11 +119,7 @@ pub(super) fn copy_period(
     } else {
         report.pass(
             CheckName::CopyValidity,
-            DetailText::new("made ")
-                .time(iat)
-                .text(", until ")
-                .time(exp)
-                .done(),
+            DetailText::new("until ").time(exp).done(),
         );
     }
 }

@@ -65,6 +65,11 @@ impl StatusCheck<'_> {
             report.fail(check, Outcome::Malformed, detail);
             return;
         }
+        // A copy's own entry is usually in its licence's list, already looked up and described.
+        let same_list = report
+            .status_lists
+            .iter()
+            .any(|used| used.uri == pointer.uri);
         let list = self.status.status_list(&pointer.uri);
         report.status_lists.push(StatusListUse {
             uri: pointer.uri.clone(),
@@ -93,11 +98,12 @@ impl StatusCheck<'_> {
             return;
         }
         let detail = || {
-            DetailText::new("index ")
-                .int(pointer.idx)
-                .text(" in list signed ")
-                .time(list.iat())
-                .0
+            let detail = DetailText::new("index ").int(pointer.idx);
+            if same_list {
+                detail.text(" in the same list").0
+            } else {
+                detail.text(" in list signed ").time(list.iat()).0
+            }
         };
         match (list.status(pointer.idx), entry) {
             (None, _) => report.fail(

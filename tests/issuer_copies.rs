@@ -22,6 +22,7 @@ use huren_crypto::verify::{verify_licence_for, Report, Verdict, VerifyOptions};
 use huren_issuer::tokens::Scope;
 
 on_both_databases!(
+    an_on_screen_code_takes_no_status_entry_and_cannot_be_withdrawn_but_ends_with_its_licence,
     a_copy_for_the_holder_verifies_shows_only_the_default_fields_and_is_audited_without_personal_data,
     copies_refuse_another_holder_and_a_licence_that_is_not_valid,
     bad_copy_terms_are_422_naming_each_field,
@@ -745,4 +746,91 @@ async fn suspending_or_revoking_the_licence_does_the_same_to_its_copies_and_with
     .await;
     assert_eq!(copy.verdict, Verdict::Invalid);
     assert_eq!(reasons(&copy), ["revoked"]);
+}
+
+/// A 亮证码 a phone refreshes every few minutes takes no entry of its own (it would fill the
+/// status lists): its answer says `copy_status: null`, its token has none, it cannot be
+/// withdrawn (409), and revoking the licence still ends it. A copy for a unit still gets one.
+async fn an_on_screen_code_takes_no_status_entry_and_cannot_be_withdrawn_but_ends_with_its_licence(
+    db: Db,
+) {
+    let issuer = spawn_issuer(&db).await;
+    let portal = issuer.token("330000", &[Scope::Copy], &[]).await;
+    let licence = issue(&issuer, &building_licence()).await;
+    let jti = licence["id"].as_str().unwrap();
+    let licence_uri = licence["status"]["uri"].as_str().unwrap();
+    let on_screen = serde_json::json!({
+        "holder": {"id_type": "001", "id": HOLDER_ID},
+        "purpose": {"cause": "窗口亮证", "category": 1},
+        "valid_for_secs": 300
+    });
+    let made = make_copy(&issuer, &portal, jti, &on_screen).await;
+    assert_eq!(made.status, StatusCode::CREATED, "{}", text(&made));
+    let made = made.json();
+    assert_eq!(made["copy_status"], serde_json::Value::Null, "{made}");
+    let token = made["token"].as_str().unwrap();
+    let report = verify(&issuer, token, &[licence_uri], None).await;
+    assert_eq!(report.verdict, Verdict::Valid, "{:?}", reasons(&report));
+    let copy = report.copy().unwrap();
+    assert!(copy.on_screen);
+    let claims = match report.presented().unwrap() {
+        huren_crypto::verify::Presented::Copy(claims) => claims.clone(),
+        other => panic!("not a copy: {other:?}"),
+    };
+    assert_eq!(claims.copy_status, None);
+    assert_eq!(
+        report.status_lists.len(),
+        1,
+        "only the licence's entry is read"
+    );
+
+    let reply = send(
+        &issuer,
+        Method::POST,
+        &format!("/v1/copies/{}/withdraw", made["id"].as_str().unwrap()),
+        &portal,
+        Some(&serde_json::json!({"reason": "持证人撤回授权"})),
+    )
+    .await;
+    let problem = assert_problem(
+        &reply,
+        StatusCode::CONFLICT,
+        "conflict",
+        "on-screen withdrawal",
+    );
+    assert!(
+        problem["detail"].as_str().unwrap().contains("on-screen"),
+        "{problem}"
+    );
+    let listed = send(
+        &issuer,
+        Method::GET,
+        &format!("/v1/licences/{jti}/copies"),
+        &portal,
+        None,
+    )
+    .await
+    .json();
+    assert_eq!(listed["copies"][0]["copy_status"], serde_json::Value::Null);
+    assert_eq!(listed["copies"][0]["withdrawn_at"], serde_json::Value::Null);
+
+    // A copy for a unit, made next, still gets its own entry.
+    let for_unit = make_copy(&issuer, &portal, jti, &copy_request())
+        .await
+        .json();
+    assert!(for_unit["copy_status"]["uri"].is_string(), "{for_unit}");
+
+    // Revoking the licence ends the on-screen code at once.
+    let admin = issuer.token("330000", &[Scope::Revoke], &[]).await;
+    let reply = send(
+        &issuer,
+        Method::POST,
+        &format!("/v1/licences/{jti}/revoke"),
+        &admin,
+        Some(&serde_json::json!({"reason": "吊销"})),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", text(&reply));
+    let report = verify(&issuer, token, &[licence_uri], None).await;
+    assert_eq!(reasons(&report), ["revoked"]);
 }

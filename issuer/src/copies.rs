@@ -20,7 +20,9 @@
 //!
 //! The SQL lives in [`crate::store::copies`].
 
-use huren_crypto::copy::{Copier, CopyClaims, CopyId, CopyMaking, CopyTerms, Purpose, Unit};
+use huren_crypto::copy::{
+    Copier, CopyClaims, CopyId, CopyMaking, CopyTerms, Purpose, Unit, MIN_COPY_SECONDS,
+};
 use huren_crypto::ids::HolderIdType;
 use huren_crypto::licence::{FieldError, LicenceClaims};
 use huren_crypto::qr;
@@ -92,8 +94,8 @@ pub struct MadeCopy {
     pub qr_text: String,
     /// When it ends (Unix seconds; at most the licence's own end).
     pub expires_at: i64,
-    /// Its own status position (withdrawal).
-    pub copy_status: StatusPosition,
+    /// Its own status position (withdrawal); `null` for an on-screen 亮证码, which has none.
+    pub copy_status: Option<StatusPosition>,
 }
 
 /// A copy as listed: what it is for, for whom, what it shows, and its life — never the values
@@ -120,8 +122,8 @@ pub struct CopySummary {
     pub withdrawn_at: Option<i64>,
     /// Why.
     pub withdraw_reason: Option<String>,
-    /// Its own status position.
-    pub copy_status: StatusPosition,
+    /// Its own status position; `null` for an on-screen 亮证码.
+    pub copy_status: Option<StatusPosition>,
 }
 
 /// What the printable view of a copy is made from.
@@ -214,9 +216,13 @@ impl Issuer {
                 )))
             }
         }
-        if licence.exp.is_some_and(|exp| exp <= now.seconds()) {
+        if licence
+            .exp
+            .is_some_and(|exp| exp < now.seconds() + MIN_COPY_SECONDS)
+        {
             return Err(CopyError::Conflict(format!(
-                "licence {jti} has expired: no copy can be made of it"
+                "licence {jti} has expired or ends within {MIN_COPY_SECONDS} s: no copy can be \
+                 made of it"
             )));
         }
         let catalogue_type = self.catalogue.get(&licence.licence.type_code);
@@ -232,17 +238,25 @@ impl Issuer {
         };
         let mut claims = terms.make(&licence, making).map_err(CopyError::Invalid)?;
         // The copy's own entry, from the licences' allocator (recorded in `status_entries`
-        // by the `copies` trigger, so it is never handed out again).
-        let Position { list_id, idx } =
-            status_index::licence_position(&mut tx, self.list_capacity, now.seconds()).await?;
-        let uri = self.keys.status_uri(&list_id);
-        claims.copy_status = Some(StatusReference {
-            status_list: StatusListPointer {
-                idx: u64::try_from(idx)
-                    .map_err(|_| CopyError::Internal("negative index".into()))?,
-                uri: uri.clone(),
-            },
-        });
+        // by the `copies` trigger, so it is never handed out again) — except for an on-screen
+        // 亮证码: a phone refreshes it every few minutes, and it ends before a withdrawal could
+        // reach a verifier, so an entry each would only fill the lists (the licence's entry
+        // still ends it).
+        let position = if claims.is_on_screen() {
+            None
+        } else {
+            let Position { list_id, idx } =
+                status_index::licence_position(&mut tx, self.list_capacity, now.seconds()).await?;
+            let uri = self.keys.status_uri(&list_id);
+            claims.copy_status = Some(StatusReference {
+                status_list: StatusListPointer {
+                    idx: u64::try_from(idx)
+                        .map_err(|_| CopyError::Internal("negative index".into()))?,
+                    uri: uri.clone(),
+                },
+            });
+            Some(StatusPosition { list_id, idx, uri })
+        };
         let token = claims
             .sign(&self.keys.signer, self.keys.signer_cert.x5t_s256())
             .map_err(|e| CopyError::Internal(format!("signing failed: {e}")))?;
@@ -265,8 +279,8 @@ impl Issuer {
                 made_by: &principal.id,
                 expires_at: claims.exp,
                 token: &token,
-                list_id: &list_id,
-                idx,
+                list_id: position.as_ref().map(|p| p.list_id.as_str()),
+                idx: position.as_ref().map(|p| p.idx),
             },
         )
         .await?;
@@ -278,8 +292,8 @@ impl Issuer {
             "aud": claims.aud,
             "disclosed": claims.disclosed,
             "expires_at": claims.exp,
-            "list_id": list_id,
-            "idx": idx,
+            "list_id": position.as_ref().map(|p| &p.list_id),
+            "idx": position.as_ref().map(|p| p.idx),
         });
         audit::append(
             &mut tx,
@@ -296,7 +310,7 @@ impl Issuer {
             token,
             qr_text,
             expires_at: claims.exp,
-            copy_status: StatusPosition { list_id, idx, uri },
+            copy_status: position,
         })
     }
 
@@ -340,6 +354,13 @@ impl Issuer {
         if row.withdrawn_at.is_some() {
             return Err(CopyError::Conflict(format!(
                 "copy {id} was withdrawn already"
+            )));
+        }
+        if row.list_id.is_none() {
+            return Err(CopyError::Conflict(format!(
+                "copy {id} is an on-screen code with no entry of its own: it ends at {} by \
+                 itself (revoking the licence ends it at once)",
+                row.expires_at
             )));
         }
         rows::withdraw(&mut tx, &row, now, reason).await?;
@@ -410,11 +431,14 @@ impl Issuer {
         Ok(CopySummary {
             purpose: serde_json::from_str(&row.purpose).map_err(bad)?,
             disclosed: serde_json::from_str(&row.disclosed).map_err(bad)?,
-            copy_status: StatusPosition {
-                uri: self.keys.status_uri(&row.list_id),
-                list_id: row.list_id,
-                idx: row.idx,
-            },
+            copy_status: row
+                .list_id
+                .zip(row.idx)
+                .map(|(list_id, idx)| StatusPosition {
+                    uri: self.keys.status_uri(&list_id),
+                    list_id,
+                    idx,
+                }),
             id: row.id,
             copy_of: row.licence_jti,
             aud,

@@ -2,7 +2,9 @@
 --
 -- A copy lets one using unit use a licence for one matter, for a limited time, showing only
 -- the fields the holder chose. Each copy has its own status entry (withdrawal by the holder),
--- drawn from the region's status lists like a licence's: the trigger below records it in
+-- drawn from the region's status lists like a licence's — except an on-screen 亮证码 (category
+-- 1, no unit, at most 300 s), which a phone refreshes every few minutes and which ends before
+-- a withdrawal could reach a verifier: it has none (list_id and idx NULL). Otherwise the trigger below records it in
 -- `status_entries`, whose primary key keeps an index from ever serving two subjects. The
 -- licence's own entry is shared by every copy (revoking the licence revokes them all), so
 -- nothing here changes when the licence's status does. Rows are confined to their region as
@@ -22,18 +24,20 @@ CREATE TABLE copies (
     made_by          TEXT    NOT NULL,             -- API token id
     expires_at       BIGINT  NOT NULL,
     token            TEXT    NOT NULL,             -- the signed copy (licence-copy+jwt)
-    list_id          TEXT    NOT NULL REFERENCES status_lists (id),
-    idx              BIGINT  NOT NULL,
+    list_id          TEXT    REFERENCES status_lists (id),   -- NULL: an on-screen code
+    idx              BIGINT,
     withdrawn_at     BIGINT,
     withdraw_reason  TEXT,
-    UNIQUE (list_id, idx)
+    UNIQUE (list_id, idx),
+    CHECK ((list_id IS NULL) = (idx IS NULL))
 );
 CREATE INDEX copies_licence ON copies (region, licence_jti);
 CREATE INDEX copies_list_withdrawn ON copies (list_id, withdrawn_at);
 
 CREATE FUNCTION huren_copy_status_entries() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    INSERT INTO status_entries (list_id, idx, kind) SELECT list_id, idx, 'copy' FROM new_rows;
+    INSERT INTO status_entries (list_id, idx, kind)
+        SELECT list_id, idx, 'copy' FROM new_rows WHERE list_id IS NOT NULL;
     RETURN NULL;
 END;
 $$;

@@ -30,10 +30,10 @@ pub struct CopyRow {
     pub expires_at: i64,
     /// The signed copy.
     pub token: String,
-    /// Its own status list.
-    pub list_id: String,
+    /// Its own status list (`None`: an on-screen code, which has no entry of its own).
+    pub list_id: Option<String>,
     /// Its index there.
-    pub idx: i64,
+    pub idx: Option<i64>,
     /// When the holder withdrew it.
     pub withdrawn_at: Option<i64>,
     /// Why.
@@ -65,10 +65,10 @@ pub struct NewCopy<'a> {
     pub expires_at: i64,
     /// The signed copy.
     pub token: &'a str,
-    /// Its own status list.
-    pub list_id: &'a str,
+    /// Its own status list (`None`: an on-screen code).
+    pub list_id: Option<&'a str>,
     /// Its index there.
-    pub idx: i64,
+    pub idx: Option<i64>,
 }
 
 const COLUMNS: &str = "c.id, c.licence_jti, l.type_code, c.purpose, c.aud_code, c.aud_name, \
@@ -172,5 +172,9 @@ pub async fn withdraw(
     .bind(region)
     .execute(&mut **tx)
     .await?;
-    status_lists::bump_version(tx, &row.list_id, 1).await
+    match &row.list_id {
+        Some(list_id) => status_lists::bump_version(tx, list_id, 1).await,
+        // The caller refuses to withdraw a copy without an entry; nothing to publish.
+        None => Ok(()),
+    }
 }

@@ -3,6 +3,9 @@
 //! without personal data; another holder, a licence not valid, bad terms, another region, a
 //! missing scope are refused with exact statuses and codes; revoking the licence revokes the
 //! copy, withdrawing the copy leaves the licence valid; the printable view and the listing.
+//!
+//! Over 800 lines: one scenario per promise of SPEC §11 at the issuer, each run on both
+//! databases, sharing the request and verification helpers at the top.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a panic is a failure report
 

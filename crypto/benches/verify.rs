@@ -33,6 +33,9 @@
 //! N rounds of the proposed replacements) without criterion, for
 //! `valgrind --tool=callgrind --collect-atstart=no --toggle-collect='*profile_loop*'` or
 //! `perf record`; see `bench/README.md`.
+//!
+//! Over 800 lines: each benchmark group sits beside the proposed replacement it measures and
+//! the ratio summaries read back from the same run; the fixture is in `common/licences.rs`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 

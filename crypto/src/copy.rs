@@ -175,10 +175,10 @@ impl CopiedLicence {
         self.valid_until.map(|d| UnixTime::end_of_china_day(d.0))
     }
 
-    /// Whether `disclosed` is exactly [`CopiedLicence::present_keys`], compared without
-    /// building it (verification runs this on every copy).
-    fn disclosed_exactly(&self, disclosed: &[String]) -> bool {
-        let fixed = [
+    /// The disclosure keys of the fields present other than the face, in canonical order:
+    /// the one statement of that order ([`CopiedLicence::present_keys`] adds the face).
+    fn fixed_keys(&self) -> impl Iterator<Item = &'static str> {
+        [
             self.number.is_some().then_some("number"),
             self.holder.name.is_some().then_some("holder.name"),
             match (&self.holder.id_type, &self.holder.id) {
@@ -186,9 +186,16 @@ impl CopiedLicence {
                 (Some(_), None) => Some("holder.id_type"),
                 (None, None) => None,
             },
-        ];
+        ]
+        .into_iter()
+        .flatten()
+    }
+
+    /// Whether `disclosed` is exactly [`CopiedLicence::present_keys`], compared without
+    /// building it (verification runs this on every copy).
+    fn disclosed_exactly(&self, disclosed: &[String]) -> bool {
         let mut named = disclosed.iter();
-        for key in fixed.into_iter().flatten() {
+        for key in self.fixed_keys() {
             if named.next().map(String::as_str) != Some(key) {
                 return false;
             }
@@ -204,20 +211,10 @@ impl CopiedLicence {
 
     /// The disclosure keys of the optional fields present, in canonical order.
     fn present_keys(&self) -> Vec<String> {
-        let mut keys = Vec::new();
-        if self.number.is_some() {
-            keys.push("number".to_owned());
-        }
-        if self.holder.name.is_some() {
-            keys.push("holder.name".to_owned());
-        }
-        match (&self.holder.id_type, &self.holder.id) {
-            (_, Some(_)) => keys.push("holder.id".to_owned()),
-            (Some(_), None) => keys.push("holder.id_type".to_owned()),
-            (None, None) => {}
-        }
-        keys.extend(self.face.keys().map(|k| format!("face.{k}")));
-        keys
+        self.fixed_keys()
+            .map(str::to_owned)
+            .chain(self.face.keys().map(|k| format!("face.{k}")))
+            .collect()
     }
 }
 

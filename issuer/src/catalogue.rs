@@ -38,6 +38,9 @@
 //! This module must not do I/O (the caller reads the TOML file), read the clock, log, or
 //! decide who may issue which type (access control lives with the bearer tokens). Nothing
 //! here panics on any input.
+//!
+//! Over 800 lines with its tests: the rules and the built-in types end before `mod tests`
+//! (about 700 lines); the tests check every built-in type against the rules.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;

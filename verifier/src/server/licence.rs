@@ -57,9 +57,10 @@ struct Audience {
 
 /// `?fresh=true`: refetch the status lists first; `?audience=CODE`: the using unit verifying
 /// (for `text/plain` and photos; JSON bodies may also say it in the body).
-/// Unknown parameters are refused: a misspelt `?aud=` must not quietly verify for no unit.
+/// Unknown parameters are ignored, as they always were (proxies and cache-busters add them); a
+/// misspelt `?aud=` cannot pass unseen: a copy naming a unit then carries the warning
+/// `audience_not_checked`.
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 pub(super) struct LicenceQuery {
     #[serde(default)]
     fresh: bool,

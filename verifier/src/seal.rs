@@ -205,6 +205,7 @@ impl Verifier {
     ///         cache_dir: Some("/var/cache/huren".into()),
     ///         online: true,
     ///         options: Default::default(),
+    ///         unit: None, // seals only
     ///     },
     ///     huren_verifier::now(),
     /// )?;

@@ -16,7 +16,6 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use crate::ids::{HolderIdType, LicenceId, RegionCode, Uscc};
-use crate::jws::{self, HeaderParams};
 use crate::licence::{
     check_text, CivilDate, FieldError, IssuingAuthority, LicenceClaims, Surrounding,
 };
@@ -292,12 +291,7 @@ impl CopyClaims {
         signer: &dyn Signer,
         signer_x5t_s256: [u8; 32],
     ) -> Result<String, SignError> {
-        let params = HeaderParams {
-            typ: Some(COPY_TYP),
-            x5t_s256: Some(signer_x5t_s256),
-            ..HeaderParams::default()
-        };
-        jws::sign_json_compact(&params, self, signer, true)
+        crate::licence::sign_as(COPY_TYP, self, signer, signer_x5t_s256)
     }
 }
 

@@ -313,13 +313,24 @@ impl LicenceClaims {
         signer: &dyn Signer,
         signer_x5t_s256: [u8; 32],
     ) -> Result<String, SignError> {
-        let params = HeaderParams {
-            typ: Some(LICENCE_TYP),
-            x5t_s256: Some(signer_x5t_s256),
-            ..HeaderParams::default()
-        };
-        jws::sign_json_compact(&params, self, signer, true)
+        sign_as(LICENCE_TYP, self, signer, signer_x5t_s256)
     }
+}
+
+/// Signs claims as a token of type `typ` the way every licence-signer token is signed (a
+/// licence, an annotated copy): the signer named by `x5t#S256`, compressed only when shorter.
+pub(crate) fn sign_as<T: Serialize>(
+    typ: &'static str,
+    claims: &T,
+    signer: &dyn Signer,
+    signer_x5t_s256: [u8; 32],
+) -> Result<String, SignError> {
+    let params = HeaderParams {
+        typ: Some(typ),
+        x5t_s256: Some(signer_x5t_s256),
+        ..HeaderParams::default()
+    };
+    jws::sign_json_compact(&params, claims, signer, true)
 }
 
 #[cfg(test)]

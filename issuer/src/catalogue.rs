@@ -357,6 +357,19 @@ impl Catalogue {
         Ok(self)
     }
 
+    /// `(key, label)` of each face field of type `code`, in catalogue order (empty for a type
+    /// not catalogued): what a printed licence or copy calls its fields.
+    pub fn face_labels(&self, code: &str) -> Vec<(String, String)> {
+        self.get(code)
+            .map(|t| {
+                t.face_fields
+                    .iter()
+                    .map(|f| (f.key.clone(), f.label.clone()))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
     /// The type with `code`.
     pub fn get(&self, code: &str) -> Option<&LicenceType> {
         self.types.get(code)

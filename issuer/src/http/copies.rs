@@ -74,17 +74,10 @@ pub(super) async fn view(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let page = state.issuer.copy_page(&principal, &id).await?;
-    let labels: Vec<(String, String)> = state
+    let labels = state
         .issuer
         .catalogue
-        .get(&page.claims.licence.type_code)
-        .map(|t| {
-            t.face_fields
-                .iter()
-                .map(|f| (f.key.clone(), f.label.clone()))
-                .collect()
-        })
-        .unwrap_or_default();
+        .face_labels(&page.claims.licence.type_code);
     let status_text = if page.withdrawn {
         Some("已撤回 Withdrawn by the holder")
     } else {

@@ -210,17 +210,7 @@ pub(super) async fn view(
         .issuer
         .claims_of(&record.token)
         .map_err(ApiError::Internal)?;
-    let labels: Vec<(String, String)> = state
-        .issuer
-        .catalogue
-        .get(&record.type_code)
-        .map(|t| {
-            t.face_fields
-                .iter()
-                .map(|f| (f.key.clone(), f.label.clone()))
-                .collect()
-        })
-        .unwrap_or_default();
+    let labels = state.issuer.catalogue.face_labels(&record.type_code);
     let status_text = match record.current_status {
         RecordStatus::Valid => None,
         RecordStatus::Revoked => Some("已吊销/注销 Revoked"),

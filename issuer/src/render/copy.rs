@@ -11,7 +11,7 @@ use huren_crypto::copy::CopyClaims;
 use huren_crypto::ids::mask_identifier;
 use huren_crypto::time::UnixTime;
 
-use super::{encode, escape_html, svg_of};
+use super::{escape_html, push_qr_figure};
 
 /// What a field not disclosed shows.
 pub const NOT_SHOWN: &str = "未出示";
@@ -192,20 +192,8 @@ pub fn copy_html(view: &CopyHtml<'_>) -> String {
     row("加注件有效期至", Some(&china_minute(claims.exp)), None);
     row("加注件编号", Some(claims.jti.as_str()), Some("mono"));
 
-    html.push_str("</table>\n<figure>");
-    match encode(view.qr_text) {
-        Ok(code) => {
-            html.push_str(&svg_of(&code));
-            html.push_str("<figcaption>扫码核验（加注件）</figcaption>");
-        }
-        Err(err) => {
-            let _ = write!(
-                html,
-                "<figcaption>二维码无法生成：{}</figcaption>",
-                e(&err.to_string())
-            );
-        }
-    }
-    html.push_str("</figure>\n</div>\n</main>\n</body>\n</html>\n");
+    html.push_str("</table>\n");
+    push_qr_figure(&mut html, view.qr_text, "扫码核验（加注件）");
+    html.push_str("</div>\n</main>\n</body>\n</html>\n");
     html
 }

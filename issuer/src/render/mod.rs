@@ -331,22 +331,29 @@ pub fn licence_html(view: &LicenceHtml<'_>) -> String {
     row("签发省份", view.province_name, None);
     row("证照标识", &view.claims.jti.to_string(), Some("mono"));
 
-    html.push_str("</table>\n<figure>");
-    match encode(view.qr_text) {
+    html.push_str("</table>\n");
+    push_qr_figure(&mut html, view.qr_text, "扫码核验");
+    html.push_str("</div>\n</main>\n</body>\n</html>\n");
+    html
+}
+
+/// The page's QR code as an inline SVG figure with `caption`, or the reason it cannot be made.
+fn push_qr_figure(html: &mut String, qr_text: &str, caption: &str) {
+    html.push_str("<figure>");
+    match encode(qr_text) {
         Ok(code) => {
             html.push_str(&svg_of(&code));
-            html.push_str("<figcaption>扫码核验</figcaption>");
+            let _ = write!(html, "<figcaption>{}</figcaption>", escape_html(caption));
         }
         Err(err) => {
             let _ = write!(
                 html,
                 "<figcaption>二维码无法生成：{}</figcaption>",
-                e(&err.to_string())
+                escape_html(&err.to_string())
             );
         }
     }
-    html.push_str("</figure>\n</div>\n</main>\n</body>\n</html>\n");
-    html
+    html.push_str("</figure>\n");
 }
 
 #[cfg(test)]

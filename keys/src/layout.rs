@@ -14,8 +14,8 @@
 //! half-initialised province. Private keys are PKCS#8 encrypted under the passphrase
 //! (plaintext only when the caller explicitly asks, for test set-ups), mode 0600.
 //!
-//! Over 800 lines because it owns both directory kinds (region and operator) and their key loading;
-//! splitting the operator directory out is queued with issue 11's file splits.
+//! Over 800 lines because it owns both directory kinds (region and operator), which share their
+//! key loading and file checks; splitting the operator directory out is open (session-6 note).
 
 use std::fs;
 use std::path::{Path, PathBuf};

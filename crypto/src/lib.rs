@@ -31,6 +31,7 @@ pub mod status_list;
 pub mod status_token;
 mod text;
 pub mod time;
+pub mod tlog;
 pub mod trust_list;
 pub mod verify;
 

@@ -140,6 +140,9 @@ impl Fixture {
                 seal_makers: vec![b64::encode_std(&maker)],
                 status_uri_prefix: prefix.into(),
                 issuer_uri: None,
+                log_key: None,
+                witnesses: vec![],
+                witness_quorum: 0,
             }],
             next_operator_certs: vec![],
         };

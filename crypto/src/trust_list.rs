@@ -6,6 +6,9 @@
 //! Broken entries are never used: building a list refuses them ([`TrustListClaims::problems`]),
 //! and a verifier that meets one anyway (an operator mistake) sets it aside, keeps the reason
 //! and answers for the rest.
+//!
+//! Submodules: `url` owns the URL rules (status-list prefixes, witness URLs), `log` the
+//! issuance-log fields of SPEC §12 (`log_key`, `witnesses`, `witness_quorum`).
 
 use std::collections::HashMap;
 
@@ -20,6 +23,13 @@ use crate::jws::{JwsError, Limits, UnverifiedJws};
 use crate::key::KeyError;
 use crate::oids::Purpose;
 use crate::time::UnixTime;
+use crate::tlog::vkey::VerifierKey;
+
+mod log;
+mod url;
+
+pub use log::{TrustedLog, WitnessEntry};
+pub use url::{check_status_uri_prefix, check_witness_url};
 
 /// `typ` of a trust-list token.
 pub const TRUST_LIST_TYP: &str = "trustlist+jwt";
@@ -96,6 +106,21 @@ pub struct RegionEntry {
     /// Where the province's issuer serves (informational).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub issuer_uri: Option<String>,
+    /// The Ed25519 key (type 0x01) that signs the region's issuance-log checkpoints (SPEC §12);
+    /// its name is the log's origin, `huren.gov.cn/log/<code>`. Absent: the region keeps no log
+    /// (lists made before logs existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log_key: Option<VerifierKey>,
+    /// Who cosigns the log's checkpoints (each a cosignature/v1 key, type 0x04).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub witnesses: Vec<WitnessEntry>,
+    /// How many distinct `witnesses` must cosign a checkpoint for it to count as witnessed.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub witness_quorum: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 /// Whether a licence signer is still trusted.
@@ -221,6 +246,8 @@ pub struct TrustedRegion {
     pub status_uri_prefix: String,
     /// Issuer base URL.
     pub issuer_uri: Option<String>,
+    /// Its issuance log, when the list names one whose fields passed every check.
+    pub log: Option<TrustedLog>,
 }
 
 /// A licence signer whose chain and profile checked out.
@@ -375,6 +402,23 @@ impl TrustList {
         self.regions
             .iter()
             .find(|r| !r.status_uri_prefix.is_empty() && uri.starts_with(&r.status_uri_prefix))
+    }
+
+    /// The region whose checked log has `origin` (`huren.gov.cn/log/<code>`), and that log.
+    pub fn log(&self, origin: &str) -> Option<(&TrustedRegion, &TrustedLog)> {
+        let code = crate::tlog::origin_region(origin)?;
+        let region = self.region(&code)?;
+        let log = region.log.as_ref().filter(|l| l.origin() == origin)?;
+        Some((region, log))
+    }
+
+    /// The regions whose checked log lists `witness` (same name and key) as a witness: whose
+    /// checkpoints the holder of that key should cosign.
+    pub fn regions_witnessed_by(&self, witness: &VerifierKey) -> Vec<&TrustedRegion> {
+        self.regions
+            .iter()
+            .filter(|r| r.log.as_ref().is_some_and(|l| l.lists_witness(witness)))
+            .collect()
     }
 
     /// A usable licence signer by `x5t#S256`.
@@ -541,6 +585,11 @@ fn assemble(claims: &TrustListClaims) -> Assembled {
     let mut regions = Vec::new();
     let mut signers: HashMap<[u8; 32], TrustedSigner> = HashMap::new();
     let mut seen_codes = Vec::new();
+    let log_keys: Vec<(&str, &VerifierKey)> = claims
+        .regions
+        .iter()
+        .filter_map(|r| Some((r.code.as_str(), r.log_key.as_ref()?)))
+        .collect();
 
     for entry in &claims.regions {
         let code = entry.code.as_str();
@@ -658,6 +707,7 @@ fn assemble(claims: &TrustListClaims) -> Assembled {
             Purpose::StatusSigner,
         );
         let seal_makers = leaves(&entry.seal_makers, "seal_makers", Purpose::SealMaker);
+        let log = log::check(entry, &log_keys, &mut checker);
 
         regions.push(TrustedRegion {
             code: entry.code.clone(),
@@ -668,6 +718,7 @@ fn assemble(claims: &TrustListClaims) -> Assembled {
             seal_makers,
             status_uri_prefix: entry.status_uri_prefix.clone(),
             issuer_uri: entry.issuer_uri.clone(),
+            log,
         });
     }
 
@@ -703,74 +754,6 @@ fn assemble(claims: &TrustListClaims) -> Assembled {
 
 /// The `entry` name of a `status_uri_prefix` problem (such problems refuse the whole list).
 const STATUS_URI_PREFIX_ENTRY: &str = "status_uri_prefix";
-
-/// SPEC §5: an absolute `https://` URL (`http://` only for a loopback host), ending in `/`,
-/// without user info, query or fragment.
-///
-/// ```
-/// use huren_crypto::trust_list::check_status_uri_prefix;
-/// assert!(check_status_uri_prefix("https://issuer.zj.example/v1/status/").is_ok());
-/// assert!(check_status_uri_prefix("http://127.0.0.1:8080/v1/status/").is_ok());
-/// assert!(check_status_uri_prefix("http://issuer.zj.example/v1/status/").is_err());
-/// assert!(check_status_uri_prefix("https://issuer.zj.example/v1/status").is_err());
-/// ```
-pub fn check_status_uri_prefix(prefix: &str) -> Result<(), String> {
-    let (rest, secure) = if let Some(rest) = prefix.strip_prefix("https://") {
-        (rest, true)
-    } else if let Some(rest) = prefix.strip_prefix("http://") {
-        (rest, false)
-    } else {
-        return Err("must be an absolute https:// URL".into());
-    };
-    if prefix
-        .chars()
-        .any(|c| c.is_whitespace() || c.is_control() || matches!(c, '?' | '#' | '\\'))
-    {
-        return Err("must not contain whitespace, '?', '#' or '\\'".into());
-    }
-    if !prefix.ends_with('/') {
-        return Err("must end in '/'".into());
-    }
-    let authority = rest.split('/').next().unwrap_or_default();
-    if authority.contains('@') {
-        return Err("must not contain user info".into());
-    }
-    let host = host_of(authority).ok_or("has no host")?;
-    if !secure && !is_loopback_host(host) {
-        return Err("must use https:// (http:// only for a loopback host)".into());
-    }
-    Ok(())
-}
-
-/// The host of `host[:port]` (IPv6 literals keep their brackets); `None` if empty or the
-/// port is not a number.
-fn host_of(authority: &str) -> Option<&str> {
-    let (host, port) = match authority.strip_prefix('[') {
-        Some(v6) => {
-            let end = v6.find(']')?;
-            let port = v6[end + 1..].strip_prefix(':');
-            if port.is_none() && end + 1 != v6.len() {
-                return None;
-            }
-            (&authority[..end + 2], port)
-        }
-        None => match authority.split_once(':') {
-            Some((host, port)) => (host, Some(port)),
-            None => (authority, None),
-        },
-    };
-    let port_ok =
-        port.is_none_or(|p| !p.is_empty() && p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit()));
-    (!host.is_empty() && port_ok).then_some(host)
-}
-
-fn is_loopback_host(host: &str) -> bool {
-    host.eq_ignore_ascii_case("localhost")
-        || host == "[::1]"
-        || host
-            .parse::<std::net::Ipv4Addr>()
-            .is_ok_and(|ip| ip.is_loopback())
-}
 
 /// No region's prefix may be a prefix of another's: a status-list URI must belong to one region
 /// only, or one region's status signer could sign lists for another's licences.

@@ -149,6 +149,9 @@ impl Region {
             seal_makers: vec![b64::encode_std(&self.maker_cert)],
             status_uri_prefix: self.status_prefix(),
             issuer_uri: None,
+            log_key: None,
+            witnesses: vec![],
+            witness_quorum: 0,
         }
     }
 

@@ -91,6 +91,9 @@ pub fn region_entry(region: &RegionDir, at: UnixTime) -> Result<RegionEntry, Lay
             .collect::<Result<_, _>>()?,
         status_uri_prefix: config.status_uri_prefix(),
         issuer_uri: Some(config.public_url.clone()),
+        log_key: None,
+        witnesses: Vec::new(),
+        witness_quorum: 0,
     })
 }
 

@@ -1,10 +1,12 @@
-//! The on-disk layout of a province's PKI directory and of the operator's directory.
+//! The on-disk layout of a province's PKI directory (the operator's directory is in
+//! [`crate::operator`], re-exported here), and what both share: staged creation, key files,
+//! JSON descriptions.
 //!
 //! ```text
-//! region-dir/                      operator-dir/
-//!   region.json                      operator.json
-//!   root.crt.pem   root.key.pem      operator.crt.pem
-//!   licence-signer.crt.pem/.key.pem  operator.key.pem
+//! region-dir/
+//!   region.json
+//!   root.crt.pem   root.key.pem
+//!   licence-signer.crt.pem/.key.pem
 //!   status-signer.crt.pem/.key.pem
 //!   seal-maker.crt.pem/.key.pem
 //! ```
@@ -13,9 +15,6 @@
 //! `.partial` directory that is renamed into place last, so a crash never leaves a
 //! half-initialised province. Private keys are PKCS#8 encrypted under the passphrase
 //! (plaintext only when the caller explicitly asks, for test set-ups), mode 0600.
-//!
-//! Over 800 lines because it owns both directory kinds (region and operator), which share their
-//! key loading and file checks; splitting the operator directory out is open (session-6 note).
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -35,10 +34,10 @@ use crate::pem::{self, PemError};
 use crate::rollover::RetiredKey;
 use crate::store::{self, Passphrase, PlaintextKeys, Protection, StoreError};
 
+pub use crate::operator::{init_operator, OperatorConfig, OperatorDir, OPERATOR_FILE};
+
 /// File name of a region's description.
 pub const REGION_FILE: &str = "region.json";
-/// File name of the operator's description.
-pub const OPERATOR_FILE: &str = "operator.json";
 /// Path of a status list below an issuer's public URL.
 pub const STATUS_PATH: &str = "/v1/status/";
 
@@ -99,18 +98,6 @@ impl RegionConfig {
     pub fn status_uri_prefix(&self) -> String {
         format!("{}{STATUS_PATH}", self.public_url.trim_end_matches('/'))
     }
-}
-
-/// `operator.json`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct OperatorConfig {
-    /// Display name.
-    pub name: String,
-    /// JOSE algorithm of the operator key.
-    pub alg: Algorithm,
-    /// Certificate and key.
-    pub files: KeyFiles,
 }
 
 /// Why a directory could not be created or read.
@@ -192,17 +179,6 @@ pub struct RegionDir {
     pub config: RegionConfig,
     /// Whether its keys may be unencrypted: [`PlaintextKeys::Refuse`] when opened, unless the
     /// caller allows them ([`RegionDir::with_plaintext_keys`]) or just wrote them so.
-    pub plaintext_keys: PlaintextKeys,
-}
-
-/// The operator directory, opened.
-#[derive(Debug, Clone)]
-pub struct OperatorDir {
-    /// Where it is.
-    pub path: PathBuf,
-    /// `operator.json`.
-    pub config: OperatorConfig,
-    /// Whether its key may be unencrypted (as for [`RegionDir::plaintext_keys`]).
     pub plaintext_keys: PlaintextKeys,
 }
 
@@ -754,94 +730,4 @@ pub(crate) fn load_key(
         path: path.display().to_string(),
         source,
     })
-}
-
-/// Creates the trust-list operator's key and self-signed certificate (10 years).
-pub fn init_operator(
-    out: &Path,
-    name: &str,
-    alg: Algorithm,
-    protection: Protection<'_>,
-    now: UnixTime,
-) -> Result<OperatorDir, LayoutError> {
-    let staging = Staging::begin(out)?;
-    let key = PrivateKey::generate(alg).map_err(|source| LayoutError::Key {
-        path: "operator.key.pem".into(),
-        source,
-    })?;
-    let spki = key
-        .public_key_spki_der()
-        .map_err(|source| LayoutError::Key {
-            path: "operator".into(),
-            source,
-        })?;
-    let der = certificate::issue(
-        &Subject {
-            organization: name.to_owned(),
-            common_name: format!("{name} 信任列表签名"),
-        },
-        &spki,
-        Profile::Operator,
-        now,
-        now.plus(ROOT_VALIDITY_DAYS * 86_400),
-        None,
-        &key,
-        &mut rand_core::OsRng,
-    )?;
-    let files = KeyFiles {
-        cert: "operator.crt.pem".into(),
-        key: Some("operator.key.pem".into()),
-    };
-    pem::write_certificate(&staging.file(&files.cert), &der, false)?;
-    write_key(&staging.file("operator.key.pem"), &key, protection)?;
-    write_json(
-        &staging.file(OPERATOR_FILE),
-        &OperatorConfig {
-            name: name.to_owned(),
-            alg,
-            files,
-        },
-    )?;
-    staging.commit()?;
-    Ok(OperatorDir::open(out)?.with_plaintext_keys(written_with(protection)))
-}
-
-impl OperatorDir {
-    /// Opens an operator directory.
-    pub fn open(path: &Path) -> Result<OperatorDir, LayoutError> {
-        Ok(OperatorDir {
-            path: path.to_path_buf(),
-            config: read_json(&path.join(OPERATOR_FILE))?,
-            plaintext_keys: PlaintextKeys::Refuse,
-        })
-    }
-
-    /// The same directory with its key loaded under `plaintext` (see [`PlaintextKeys`]).
-    pub fn with_plaintext_keys(mut self, plaintext: PlaintextKeys) -> OperatorDir {
-        self.plaintext_keys = plaintext;
-        self
-    }
-
-    /// The operator certificate (DER).
-    pub fn certificate(&self) -> Result<Vec<u8>, LayoutError> {
-        Ok(pem::read_certificate(
-            &self.path.join(&self.config.files.cert),
-        )?)
-    }
-
-    /// The operator key.
-    pub fn key(&self, passphrase: Option<&Passphrase>) -> Result<PrivateKey, LayoutError> {
-        let name = self
-            .config
-            .files
-            .key
-            .as_ref()
-            .ok_or_else(|| LayoutError::NoKey("operator".into()))?;
-        load_key(
-            &self.path.join(name),
-            self.config.alg,
-            passphrase,
-            self.plaintext_keys,
-        )
-    }
 }

@@ -9,6 +9,7 @@
 //!   licence-signer.crt.pem/.key.pem
 //!   status-signer.crt.pem/.key.pem
 //!   seal-maker.crt.pem/.key.pem
+//!   log.key.pem  witness.key.pem     Ed25519 signed-note keys of the issuance log (note_keys)
 //! ```
 //!
 //! Directories are created whole or not at all: everything is written into a sibling
@@ -30,6 +31,7 @@ use crate::certificate::{
     self, CertBuildError, Profile, Subject, LEAF_VALIDITY_DAYS, ROOT_VALIDITY_DAYS,
 };
 use crate::keypair::{KeyError, PrivateKey};
+use crate::note_keys::{self, NoteKeyFiles};
 use crate::pem::{self, PemError};
 use crate::rollover::RetiredKey;
 use crate::store::{self, Passphrase, PlaintextKeys, Protection, StoreError};
@@ -91,6 +93,13 @@ pub struct RegionConfig {
     /// Seal makers replaced by a rollover, listed until the seals they made have expired.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub retired_seal_makers: Vec<RetiredKey>,
+    /// The issuance log's checkpoint key (SPEC §12, [`crate::note_keys`]); absent in
+    /// directories made before logs existed (`huren pki log-keys` adds it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log: Option<NoteKeyFiles>,
+    /// The key this region's issuer cosigns other regions' checkpoints with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub witness: Option<NoteKeyFiles>,
 }
 
 impl RegionConfig {
@@ -161,6 +170,32 @@ pub enum LayoutError {
     /// The passphrase is needed.
     #[error("private keys are encrypted: set HUREN_KEY_PASSPHRASE or pass --passphrase-file")]
     PassphraseRequired,
+    /// A log or witness key file is not a usable Ed25519 key.
+    #[error("{path}")]
+    NoteKey {
+        /// The key file.
+        path: String,
+        /// Why.
+        source: huren_crypto::tlog::TlogError,
+    },
+    /// A log or witness key file holds another key than the one `region.json` names.
+    #[error("{key} does not hold the {role} key region.json names ({vkey}); was the file swapped or replaced?")]
+    NoteKeyMismatch {
+        /// The key file.
+        key: String,
+        /// `log` or `witness`.
+        role: &'static str,
+        /// The verifier key `region.json` names (public).
+        vkey: String,
+    },
+    /// The same key was offered as log key and as witness key.
+    #[error("the log key ({log}) and the witness key ({witness}) are the same key; a witness must never be able to sign as the log: use two distinct keys")]
+    SameNoteKey {
+        /// Where the log key came from.
+        log: String,
+        /// Where the witness key came from.
+        witness: String,
+    },
 }
 
 fn io_err(path: &Path) -> impl Fn(std::io::Error) -> LayoutError + '_ {
@@ -227,6 +262,10 @@ impl Staging {
         self.partial.join(name)
     }
 
+    pub(crate) fn dir(&self) -> &Path {
+        &self.partial
+    }
+
     pub(crate) fn commit(self) -> Result<(), LayoutError> {
         if self.target.exists() {
             fs::remove_dir(&self.target).map_err(io_err(&self.target))?;
@@ -261,6 +300,18 @@ pub(crate) fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<(), Lay
     })?;
     text.push('\n');
     store::write_atomic(path, text.as_bytes(), 0o644, false)?;
+    Ok(())
+}
+
+/// Replaces `dir/region.json` with `config`, atomically: every change to an existing region
+/// directory (rollover, log keys) ends here, after the key files it names are on disk.
+pub(crate) fn rewrite_region_file(dir: &Path, config: &RegionConfig) -> Result<(), LayoutError> {
+    let mut text = serde_json::to_string_pretty(config).map_err(|e| LayoutError::Config {
+        path: REGION_FILE.into(),
+        message: e.to_string(),
+    })?;
+    text.push('\n');
+    store::write_atomic(&dir.join(REGION_FILE), text.as_bytes(), 0o644, true)?;
     Ok(())
 }
 
@@ -358,6 +409,7 @@ pub fn init_region(out: &Path, init: &InitRegion<'_>) -> Result<RegionDir, Layou
     let signer = leaf("licence-signer", "证照签发", Purpose::LicenceSigner)?;
     let status_signer = leaf("status-signer", "证照状态签发", Purpose::StatusSigner)?;
     let seal_maker = leaf("seal-maker", "电子印章制章", Purpose::SealMaker)?;
+    let (log, witness) = note_keys::make_both(staging.dir(), &init.code, init.protection)?;
 
     let config = RegionConfig {
         code: init.code.clone(),
@@ -377,6 +429,8 @@ pub fn init_region(out: &Path, init: &InitRegion<'_>) -> Result<RegionDir, Layou
         seal_maker: Some(seal_maker),
         retired_status_signers: Vec::new(),
         retired_seal_makers: Vec::new(),
+        log: Some(log),
+        witness: Some(witness),
     };
     write_json(&staging.file(REGION_FILE), &config)?;
     staging.commit()?;
@@ -509,6 +563,9 @@ pub fn import_region(out: &Path, import: &ImportRegion<'_>) -> Result<RegionDir,
 
     let staging = Staging::begin(out)?;
     pem::write_certificate(&staging.file("root.crt.pem"), &root_der, false)?;
+    // The log's signed-note keys are huren's own (no certificate): made here, importable later
+    // with `huren pki log-keys`.
+    let (log, witness) = note_keys::make_both(staging.dir(), &import.code, import.protection)?;
     let mut files = std::collections::HashMap::new();
     for (stem, der, key) in &checked {
         let pair = KeyFiles {
@@ -547,6 +604,8 @@ pub fn import_region(out: &Path, import: &ImportRegion<'_>) -> Result<RegionDir,
         seal_maker: files.remove("seal-maker"),
         retired_status_signers: Vec::new(),
         retired_seal_makers: Vec::new(),
+        log: Some(log),
+        witness: Some(witness),
     };
     write_json(&staging.file(REGION_FILE), &config)?;
     staging.commit()?;
@@ -572,6 +631,7 @@ impl RegionDir {
         {
             return Err(config_err("public_url must be an http(s) URL"));
         }
+        note_keys::check_config(&config).map_err(|message| config_err(&message))?;
         Ok(RegionDir {
             path: path.to_path_buf(),
             config,
@@ -696,12 +756,7 @@ impl RegionDir {
             scopes: vec!["*".into()],
             active: true,
         });
-        let mut text = serde_json::to_string_pretty(&config).map_err(|e| LayoutError::Config {
-            path: REGION_FILE.into(),
-            message: e.to_string(),
-        })?;
-        text.push('\n');
-        store::write_atomic(&self.path.join(REGION_FILE), text.as_bytes(), 0o644, true)?;
+        rewrite_region_file(&self.path, &config)?;
         Ok(RegionDir::open(&self.path)?.with_plaintext_keys(self.plaintext_keys))
     }
 }

@@ -13,6 +13,7 @@ pub mod crl;
 pub mod holder;
 pub mod keypair;
 pub mod layout;
+pub mod note_keys;
 pub mod operator;
 pub mod pem;
 pub mod rollover;

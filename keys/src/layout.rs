@@ -1,21 +1,21 @@
-//! The on-disk layout of a province's PKI directory and of the operator's directory.
+//! The on-disk layout of a province's PKI directory (the operator's directory is in
+//! [`crate::operator`], re-exported here), and what both share: staged creation, key files,
+//! JSON descriptions.
 //!
 //! ```text
-//! region-dir/                      operator-dir/
-//!   region.json                      operator.json
-//!   root.crt.pem   root.key.pem      operator.crt.pem
-//!   licence-signer.crt.pem/.key.pem  operator.key.pem
+//! region-dir/
+//!   region.json
+//!   root.crt.pem   root.key.pem
+//!   licence-signer.crt.pem/.key.pem
 //!   status-signer.crt.pem/.key.pem
 //!   seal-maker.crt.pem/.key.pem
+//!   log.key.pem  witness.key.pem     Ed25519 signed-note keys of the issuance log (note_keys)
 //! ```
 //!
 //! Directories are created whole or not at all: everything is written into a sibling
 //! `.partial` directory that is renamed into place last, so a crash never leaves a
 //! half-initialised province. Private keys are PKCS#8 encrypted under the passphrase
 //! (plaintext only when the caller explicitly asks, for test set-ups), mode 0600.
-//!
-//! Over 800 lines because it owns both directory kinds (region and operator), which share their
-//! key loading and file checks; splitting the operator directory out is open (session-6 note).
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -31,14 +31,15 @@ use crate::certificate::{
     self, CertBuildError, Profile, Subject, LEAF_VALIDITY_DAYS, ROOT_VALIDITY_DAYS,
 };
 use crate::keypair::{KeyError, PrivateKey};
+use crate::note_keys::{self, NoteKeyFiles};
 use crate::pem::{self, PemError};
 use crate::rollover::RetiredKey;
 use crate::store::{self, Passphrase, PlaintextKeys, Protection, StoreError};
 
+pub use crate::operator::{init_operator, OperatorConfig, OperatorDir, OPERATOR_FILE};
+
 /// File name of a region's description.
 pub const REGION_FILE: &str = "region.json";
-/// File name of the operator's description.
-pub const OPERATOR_FILE: &str = "operator.json";
 /// Path of a status list below an issuer's public URL.
 pub const STATUS_PATH: &str = "/v1/status/";
 
@@ -92,6 +93,13 @@ pub struct RegionConfig {
     /// Seal makers replaced by a rollover, listed until the seals they made have expired.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub retired_seal_makers: Vec<RetiredKey>,
+    /// The issuance log's checkpoint key (SPEC §12, [`crate::note_keys`]); absent in
+    /// directories made before logs existed (`huren pki log-keys` adds it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log: Option<NoteKeyFiles>,
+    /// The key this region's issuer cosigns other regions' checkpoints with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub witness: Option<NoteKeyFiles>,
 }
 
 impl RegionConfig {
@@ -99,18 +107,6 @@ impl RegionConfig {
     pub fn status_uri_prefix(&self) -> String {
         format!("{}{STATUS_PATH}", self.public_url.trim_end_matches('/'))
     }
-}
-
-/// `operator.json`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct OperatorConfig {
-    /// Display name.
-    pub name: String,
-    /// JOSE algorithm of the operator key.
-    pub alg: Algorithm,
-    /// Certificate and key.
-    pub files: KeyFiles,
 }
 
 /// Why a directory could not be created or read.
@@ -174,6 +170,32 @@ pub enum LayoutError {
     /// The passphrase is needed.
     #[error("private keys are encrypted: set HUREN_KEY_PASSPHRASE or pass --passphrase-file")]
     PassphraseRequired,
+    /// A log or witness key file is not a usable Ed25519 key.
+    #[error("{path}")]
+    NoteKey {
+        /// The key file.
+        path: String,
+        /// Why.
+        source: huren_crypto::tlog::TlogError,
+    },
+    /// A log or witness key file holds another key than the one `region.json` names.
+    #[error("{key} does not hold the {role} key region.json names ({vkey}); was the file swapped or replaced?")]
+    NoteKeyMismatch {
+        /// The key file.
+        key: String,
+        /// `log` or `witness`.
+        role: &'static str,
+        /// The verifier key `region.json` names (public).
+        vkey: String,
+    },
+    /// The same key was offered as log key and as witness key.
+    #[error("the log key ({log}) and the witness key ({witness}) are the same key; a witness must never be able to sign as the log: use two distinct keys")]
+    SameNoteKey {
+        /// Where the log key came from.
+        log: String,
+        /// Where the witness key came from.
+        witness: String,
+    },
 }
 
 fn io_err(path: &Path) -> impl Fn(std::io::Error) -> LayoutError + '_ {
@@ -192,17 +214,6 @@ pub struct RegionDir {
     pub config: RegionConfig,
     /// Whether its keys may be unencrypted: [`PlaintextKeys::Refuse`] when opened, unless the
     /// caller allows them ([`RegionDir::with_plaintext_keys`]) or just wrote them so.
-    pub plaintext_keys: PlaintextKeys,
-}
-
-/// The operator directory, opened.
-#[derive(Debug, Clone)]
-pub struct OperatorDir {
-    /// Where it is.
-    pub path: PathBuf,
-    /// `operator.json`.
-    pub config: OperatorConfig,
-    /// Whether its key may be unencrypted (as for [`RegionDir::plaintext_keys`]).
     pub plaintext_keys: PlaintextKeys,
 }
 
@@ -251,6 +262,10 @@ impl Staging {
         self.partial.join(name)
     }
 
+    pub(crate) fn dir(&self) -> &Path {
+        &self.partial
+    }
+
     pub(crate) fn commit(self) -> Result<(), LayoutError> {
         if self.target.exists() {
             fs::remove_dir(&self.target).map_err(io_err(&self.target))?;
@@ -285,6 +300,18 @@ pub(crate) fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<(), Lay
     })?;
     text.push('\n');
     store::write_atomic(path, text.as_bytes(), 0o644, false)?;
+    Ok(())
+}
+
+/// Replaces `dir/region.json` with `config`, atomically: every change to an existing region
+/// directory (rollover, log keys) ends here, after the key files it names are on disk.
+pub(crate) fn rewrite_region_file(dir: &Path, config: &RegionConfig) -> Result<(), LayoutError> {
+    let mut text = serde_json::to_string_pretty(config).map_err(|e| LayoutError::Config {
+        path: REGION_FILE.into(),
+        message: e.to_string(),
+    })?;
+    text.push('\n');
+    store::write_atomic(&dir.join(REGION_FILE), text.as_bytes(), 0o644, true)?;
     Ok(())
 }
 
@@ -382,6 +409,7 @@ pub fn init_region(out: &Path, init: &InitRegion<'_>) -> Result<RegionDir, Layou
     let signer = leaf("licence-signer", "证照签发", Purpose::LicenceSigner)?;
     let status_signer = leaf("status-signer", "证照状态签发", Purpose::StatusSigner)?;
     let seal_maker = leaf("seal-maker", "电子印章制章", Purpose::SealMaker)?;
+    let (log, witness) = note_keys::make_both(staging.dir(), &init.code, init.protection)?;
 
     let config = RegionConfig {
         code: init.code.clone(),
@@ -401,6 +429,8 @@ pub fn init_region(out: &Path, init: &InitRegion<'_>) -> Result<RegionDir, Layou
         seal_maker: Some(seal_maker),
         retired_status_signers: Vec::new(),
         retired_seal_makers: Vec::new(),
+        log: Some(log),
+        witness: Some(witness),
     };
     write_json(&staging.file(REGION_FILE), &config)?;
     staging.commit()?;
@@ -533,6 +563,9 @@ pub fn import_region(out: &Path, import: &ImportRegion<'_>) -> Result<RegionDir,
 
     let staging = Staging::begin(out)?;
     pem::write_certificate(&staging.file("root.crt.pem"), &root_der, false)?;
+    // The log's signed-note keys are huren's own (no certificate): made here, importable later
+    // with `huren pki log-keys`.
+    let (log, witness) = note_keys::make_both(staging.dir(), &import.code, import.protection)?;
     let mut files = std::collections::HashMap::new();
     for (stem, der, key) in &checked {
         let pair = KeyFiles {
@@ -571,6 +604,8 @@ pub fn import_region(out: &Path, import: &ImportRegion<'_>) -> Result<RegionDir,
         seal_maker: files.remove("seal-maker"),
         retired_status_signers: Vec::new(),
         retired_seal_makers: Vec::new(),
+        log: Some(log),
+        witness: Some(witness),
     };
     write_json(&staging.file(REGION_FILE), &config)?;
     staging.commit()?;
@@ -596,6 +631,7 @@ impl RegionDir {
         {
             return Err(config_err("public_url must be an http(s) URL"));
         }
+        note_keys::check_config(&config).map_err(|message| config_err(&message))?;
         Ok(RegionDir {
             path: path.to_path_buf(),
             config,
@@ -720,12 +756,7 @@ impl RegionDir {
             scopes: vec!["*".into()],
             active: true,
         });
-        let mut text = serde_json::to_string_pretty(&config).map_err(|e| LayoutError::Config {
-            path: REGION_FILE.into(),
-            message: e.to_string(),
-        })?;
-        text.push('\n');
-        store::write_atomic(&self.path.join(REGION_FILE), text.as_bytes(), 0o644, true)?;
+        rewrite_region_file(&self.path, &config)?;
         Ok(RegionDir::open(&self.path)?.with_plaintext_keys(self.plaintext_keys))
     }
 }
@@ -754,94 +785,4 @@ pub(crate) fn load_key(
         path: path.display().to_string(),
         source,
     })
-}
-
-/// Creates the trust-list operator's key and self-signed certificate (10 years).
-pub fn init_operator(
-    out: &Path,
-    name: &str,
-    alg: Algorithm,
-    protection: Protection<'_>,
-    now: UnixTime,
-) -> Result<OperatorDir, LayoutError> {
-    let staging = Staging::begin(out)?;
-    let key = PrivateKey::generate(alg).map_err(|source| LayoutError::Key {
-        path: "operator.key.pem".into(),
-        source,
-    })?;
-    let spki = key
-        .public_key_spki_der()
-        .map_err(|source| LayoutError::Key {
-            path: "operator".into(),
-            source,
-        })?;
-    let der = certificate::issue(
-        &Subject {
-            organization: name.to_owned(),
-            common_name: format!("{name} 信任列表签名"),
-        },
-        &spki,
-        Profile::Operator,
-        now,
-        now.plus(ROOT_VALIDITY_DAYS * 86_400),
-        None,
-        &key,
-        &mut rand_core::OsRng,
-    )?;
-    let files = KeyFiles {
-        cert: "operator.crt.pem".into(),
-        key: Some("operator.key.pem".into()),
-    };
-    pem::write_certificate(&staging.file(&files.cert), &der, false)?;
-    write_key(&staging.file("operator.key.pem"), &key, protection)?;
-    write_json(
-        &staging.file(OPERATOR_FILE),
-        &OperatorConfig {
-            name: name.to_owned(),
-            alg,
-            files,
-        },
-    )?;
-    staging.commit()?;
-    Ok(OperatorDir::open(out)?.with_plaintext_keys(written_with(protection)))
-}
-
-impl OperatorDir {
-    /// Opens an operator directory.
-    pub fn open(path: &Path) -> Result<OperatorDir, LayoutError> {
-        Ok(OperatorDir {
-            path: path.to_path_buf(),
-            config: read_json(&path.join(OPERATOR_FILE))?,
-            plaintext_keys: PlaintextKeys::Refuse,
-        })
-    }
-
-    /// The same directory with its key loaded under `plaintext` (see [`PlaintextKeys`]).
-    pub fn with_plaintext_keys(mut self, plaintext: PlaintextKeys) -> OperatorDir {
-        self.plaintext_keys = plaintext;
-        self
-    }
-
-    /// The operator certificate (DER).
-    pub fn certificate(&self) -> Result<Vec<u8>, LayoutError> {
-        Ok(pem::read_certificate(
-            &self.path.join(&self.config.files.cert),
-        )?)
-    }
-
-    /// The operator key.
-    pub fn key(&self, passphrase: Option<&Passphrase>) -> Result<PrivateKey, LayoutError> {
-        let name = self
-            .config
-            .files
-            .key
-            .as_ref()
-            .ok_or_else(|| LayoutError::NoKey("operator".into()))?;
-        load_key(
-            &self.path.join(name),
-            self.config.alg,
-            passphrase,
-            self.plaintext_keys,
-        )
-    }
 }

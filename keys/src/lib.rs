@@ -13,6 +13,8 @@ pub mod crl;
 pub mod holder;
 pub mod keypair;
 pub mod layout;
+pub mod note_keys;
+pub mod operator;
 pub mod pem;
 pub mod rollover;
 pub mod store;

@@ -34,8 +34,6 @@
 //!   role still uses the same file): nothing may sign with it again, and a listed certificate
 //!   whose key lies around is a standing risk.
 
-use std::path::Path;
-
 use huren_crypto::oids::Purpose;
 use huren_crypto::status_token::MAX_STATUS_LIST_LIFETIME_SECONDS;
 use huren_crypto::time::UnixTime;
@@ -43,9 +41,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::certificate::{self, Profile, Subject, LEAF_VALIDITY_DAYS};
 use crate::keypair::PrivateKey;
-use crate::layout::{write_key, KeyFiles, LayoutError, RegionConfig, RegionDir, REGION_FILE};
+use crate::layout::{
+    rewrite_region_file, write_key, KeyFiles, LayoutError, RegionConfig, RegionDir,
+};
 use crate::pem;
-use crate::store::{self, Passphrase, Protection};
+use crate::store::{Passphrase, Protection};
 
 /// The longest validity the issuer gives a seal (`validEnd − validStart`): how long a retired
 /// seal maker stays listed unless told otherwise. The issuer's seal checks use this constant.
@@ -284,7 +284,7 @@ impl RegionDir {
             }
         });
         retired_list.extend(retired.clone());
-        write_config(&self.path, &config)?;
+        rewrite_region_file(&self.path, &config)?;
         let region = RegionDir::open(&self.path)?.with_plaintext_keys(self.plaintext_keys);
         let deleted_key = match old.and_then(|old| old.key) {
             Some(key) if !key_in_use(&region.config, &key) => {
@@ -366,24 +366,19 @@ fn key_in_use(config: &RegionConfig, key: &str) -> bool {
         || config.signers.iter().any(|s| named(&s.files))
         || config.status_signer.as_ref().is_some_and(named)
         || config.seal_maker.as_ref().is_some_and(named)
-}
-
-fn write_config(dir: &Path, config: &RegionConfig) -> Result<(), LayoutError> {
-    let mut text = serde_json::to_string_pretty(config).map_err(|e| LayoutError::Config {
-        path: REGION_FILE.into(),
-        message: e.to_string(),
-    })?;
-    text.push('\n');
-    store::write_atomic(&dir.join(REGION_FILE), text.as_bytes(), 0o644, true)?;
-    Ok(())
+        || [&config.log, &config.witness]
+            .iter()
+            .any(|f| f.as_ref().is_some_and(|f| f.key == key))
 }
 
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a panic is a failure report
 
+    use std::path::Path;
+
     use super::*;
-    use crate::layout::{init_region, InitRegion};
+    use crate::layout::{init_region, InitRegion, REGION_FILE};
     use crate::trust_build::region_entry;
     use huren_crypto::alg::Algorithm;
     use huren_crypto::b64;
@@ -586,7 +581,7 @@ mod tests {
         let region = region(dir.path());
         let mut config = region.config.clone();
         config.status_signer = Some(config.signers[0].files.clone());
-        write_config(&region.path, &config).unwrap();
+        rewrite_region_file(&region.path, &config).unwrap();
         let region = RegionDir::open(&region.path)
             .unwrap()
             .with_plaintext_keys(region.plaintext_keys);

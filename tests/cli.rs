@@ -345,6 +345,8 @@ fn private_keys_are_encrypted_at_rest_with_mode_0600() {
         "zj/licence-signer.key.pem",
         "zj/status-signer.key.pem",
         "zj/seal-maker.key.pem",
+        "zj/log.key.pem",
+        "zj/witness.key.pem",
     ] {
         let path = dir.path().join(key);
         let text = std::fs::read_to_string(&path).unwrap();
@@ -888,4 +890,196 @@ fn issuer_token_create_accepts_the_copy_scope_for_a_holder_portal() {
     let bad = token_cli(d, &["create", "--region", "330000", "--scopes", "copies"]);
     assert_ne!(bad.code, 0);
     assert!(bad.stderr.contains("copy)"), "{}", bad.stderr);
+}
+
+/// The trust list in `dir/file`, verified against `op`.
+fn trust_list(dir: &Path, file: &str) -> huren_crypto::trust_list::TrustList {
+    use huren_crypto::cert::Certificate;
+    use huren_crypto::trust_list::TrustList;
+    let operator = huren_keys::pem::read_certificate(&dir.join("op/operator.crt.pem")).unwrap();
+    let token = std::fs::read_to_string(dir.join(file)).unwrap();
+    TrustList::verify(&token, &[Certificate::from_der(&operator).unwrap()]).unwrap()
+}
+
+#[test]
+fn two_provinces_witness_each_others_logs_in_the_trust_list_built() {
+    let dir = setup();
+    let d = dir.path();
+    ok(huren(
+        d,
+        &[
+            "pki",
+            "init-region",
+            "--region",
+            "320000",
+            "--out",
+            "js",
+            "--public-url",
+            "https://issuer.js.example/",
+        ],
+    ));
+    let build = |extra: &[&str]| {
+        let mut args = vec![
+            "trust",
+            "build",
+            "--operator",
+            "op",
+            "--region",
+            "zj",
+            "--region",
+            "js",
+            "--seq",
+            "2",
+            "--out",
+            "tl2.jwt",
+        ];
+        args.extend_from_slice(extra);
+        huren(d, &args)
+    };
+    let run = ok(build(&[]));
+    assert!(
+        run.stderr
+            .contains("330000: log witnessed by 1 of 1 (huren.gov.cn/witness/320000)"),
+        "{}",
+        run.stderr
+    );
+    let trust = trust_list(d, "tl2.jwt");
+    let claims = trust.claims();
+    for (region, other, other_url) in [
+        ("zj", "js", "https://issuer.js.example/v1/witness"),
+        ("js", "zj", "https://issuer.zj.example/v1/witness"),
+    ] {
+        let config = huren_keys::layout::RegionDir::open(&d.join(region))
+            .unwrap()
+            .config;
+        let other = huren_keys::layout::RegionDir::open(&d.join(other))
+            .unwrap()
+            .config;
+        let entry = claims
+            .regions
+            .iter()
+            .find(|r| r.code == config.code)
+            .unwrap();
+        assert_eq!(
+            entry.log_key.as_ref(),
+            Some(&config.log.as_ref().unwrap().vkey)
+        );
+        assert_eq!(entry.witnesses.len(), 1, "{region}");
+        assert_eq!(
+            entry.witnesses[0].vkey,
+            other.witness.as_ref().unwrap().vkey
+        );
+        assert_eq!(
+            entry.witnesses[0].name,
+            format!("huren.gov.cn/witness/{}", other.code)
+        );
+        assert_eq!(entry.witnesses[0].url, other_url);
+        assert_eq!(entry.witness_quorum, 1);
+        let (_, log) = trust
+            .log(&format!("huren.gov.cn/log/{}", config.code))
+            .unwrap();
+        assert_eq!(log.quorum, 1);
+    }
+    assert!(trust.problems().is_empty(), "{:?}", trust.problems());
+
+    // A quorum nobody can meet is refused, naming the flag and the region.
+    let run = build(&["--witness-quorum", "2"]);
+    assert_ne!(run.code, 0);
+    assert!(
+        run.stderr
+            .contains("--witness-quorum 2: region 330000 has only 1 witness(es)"),
+        "{}",
+        run.stderr
+    );
+    ok(build(&["--no-witnesses"]));
+    let trust = trust_list(d, "tl2.jwt");
+    assert!(trust
+        .claims()
+        .regions
+        .iter()
+        .all(|r| r.log_key.is_some() && r.witnesses.is_empty() && r.witness_quorum == 0));
+}
+
+#[test]
+fn log_keys_imports_an_ed25519_key_and_refuses_other_keys_and_one_key_for_both_roles() {
+    let dir = setup();
+    let d = dir.path();
+    let before = std::fs::read(d.join("zj/region.json")).unwrap();
+    // A P-256 key (the licence signer's) is not an Ed25519 key.
+    let run = huren(
+        d,
+        &[
+            "pki",
+            "log-keys",
+            "--region-dir",
+            "zj",
+            "--import-log-key",
+            "zj/licence-signer.key.pem",
+        ],
+    );
+    assert_ne!(run.code, 0);
+    assert!(
+        run.stderr.contains("zj/licence-signer.key.pem") && run.stderr.contains("not an Ed25519"),
+        "{}",
+        run.stderr
+    );
+    // The region's own witness key may not become its log key.
+    let run = huren(
+        d,
+        &[
+            "pki",
+            "log-keys",
+            "--region-dir",
+            "zj",
+            "--import-log-key",
+            "zj/witness.key.pem",
+        ],
+    );
+    assert_ne!(run.code, 0);
+    assert!(run.stderr.contains("are the same key"), "{}", run.stderr);
+    assert_eq!(std::fs::read(d.join("zj/region.json")).unwrap(), before);
+
+    // An Ed25519 key made elsewhere (here: another directory's, encrypted under the same
+    // passphrase) is imported as the log key, under Zhejiang's name; the witness key is kept.
+    let other = huren_keys::layout::init_region(
+        &d.join("elsewhere"),
+        &huren_keys::layout::InitRegion {
+            code: huren_crypto::ids::RegionCode::parse("310000").unwrap(),
+            name: "上海市".into(),
+            alg: huren_crypto::alg::Algorithm::Es256,
+            public_url: "https://issuer.sh.example".into(),
+            protection: huren_keys::store::Protection::Plaintext,
+            now: huren_crypto::time::UnixTime(1_795_000_000),
+        },
+    )
+    .unwrap();
+    let run = ok(huren(
+        d,
+        &[
+            "pki",
+            "log-keys",
+            "--region-dir",
+            "zj",
+            "--import-log-key",
+            "elsewhere/log.key.pem",
+        ],
+    ));
+    let out = report(&run);
+    assert_eq!(out["log"]["source"], "imported");
+    assert_eq!(out["witness"]["source"], "kept");
+    assert_eq!(out["deleted_keys"], serde_json::json!(["log.key.pem"]));
+    let vkey = out["log"]["vkey"].as_str().unwrap();
+    assert!(vkey.starts_with("huren.gov.cn/log/330000+"), "{vkey}");
+    let imported = other.config.log.as_ref().unwrap().vkey.public().to_vec();
+    let zj = huren_keys::layout::RegionDir::open(&d.join("zj")).unwrap();
+    assert_eq!(
+        zj.config.log.as_ref().unwrap().vkey.public().to_vec(),
+        imported
+    );
+    let key =
+        std::fs::read_to_string(d.join("zj").join(out["log"]["key"].as_str().unwrap())).unwrap();
+    assert!(
+        key.starts_with("-----BEGIN ENCRYPTED PRIVATE KEY-----"),
+        "re-encrypted"
+    );
 }

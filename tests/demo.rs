@@ -172,6 +172,30 @@ fn demo_brings_up_issuers_and_verifier_and_every_sample_verifies() {
         .read_to_string()
         .unwrap();
     assert!(page.contains("电子证照"), "the clerk's page is served at /");
+    // The three provinces witness each other's issuance logs, one cosignature of two needed.
+    let operator =
+        huren_keys::pem::read_certificate(Path::new(manifest["operator_cert"].as_str().unwrap()))
+            .unwrap();
+    let token = std::fs::read_to_string(manifest["trust_list"].as_str().unwrap()).unwrap();
+    let trust = huren_crypto::trust_list::TrustList::verify(
+        &token,
+        &[huren_crypto::cert::Certificate::from_der(&operator).unwrap()],
+    )
+    .unwrap();
+    for region in trust.regions() {
+        let log = region.log.as_ref().expect("every demo province has a log");
+        assert_eq!(log.origin(), format!("huren.gov.cn/log/{}", region.code));
+        assert_eq!(log.quorum, 1);
+        let mut witnesses: Vec<String> = log.witnesses.iter().map(|w| w.name.clone()).collect();
+        witnesses.sort();
+        let mut others: Vec<String> = ["330000", "320000", "340000"]
+            .iter()
+            .filter(|c| **c != region.code.as_str())
+            .map(|c| format!("huren.gov.cn/witness/{c}"))
+            .collect();
+        others.sort();
+        assert_eq!(witnesses, others);
+    }
     drop(demo);
 
     // Second run: same keys (the operator certificate is unchanged), new trust list.

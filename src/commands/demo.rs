@@ -16,6 +16,7 @@ use huren_issuer::copies::CopyRequest;
 use huren_issuer::issuance::IssueRequest;
 use huren_issuer::tokens::{self, Scope, TokenSpec};
 use huren_keys::layout::{self, InitRegion, OperatorDir, RegionConfig, RegionDir};
+use huren_keys::note_keys::{NoteKeySource, SetNoteKeys};
 use huren_keys::store::{self, Passphrase, Protection};
 use huren_keys::{trust_build, SystemClock};
 use rand_core::RngCore;
@@ -138,6 +139,17 @@ async fn run_async(dir: &Path, port: u16, passphrase: &Passphrase) -> Result<Exi
                 0o644,
                 true,
             )?;
+        }
+        let region = RegionDir::open(&region_dir)?;
+        // A demo directory made before issuance logs existed: give it its log and witness keys,
+        // so the three provinces witness each other's logs (quorum 1 of 2).
+        if region.config.log.is_none() || region.config.witness.is_none() {
+            region.set_note_keys(&SetNoteKeys {
+                log: NoteKeySource::KeepOrGenerate,
+                witness: NoteKeySource::KeepOrGenerate,
+                source_passphrase: None,
+                protection: Protection::Encrypted(passphrase),
+            })?;
         }
         regions.push(RegionDir::open(&region_dir)?);
     }

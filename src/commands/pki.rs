@@ -11,6 +11,7 @@ use huren_crypto::time::{Clock, UnixTime};
 use huren_keys::crl::CrlEntry;
 use huren_keys::holder::{self, HolderError, HolderRequest};
 use huren_keys::layout::{self, ImportRegion, ImportedPair, InitRegion, KeyFiles, RegionDir};
+use huren_keys::note_keys::{NoteKeyFiles, NoteKeyOutcome, NoteKeySource, SetNoteKeys};
 use huren_keys::rollover::{Role, Rollover};
 use huren_keys::store::Passphrase;
 use huren_keys::SystemClock;
@@ -59,7 +60,7 @@ pub fn run(command: PkiCommand, passphrase_file: Option<&Path>) -> Result<ExitCo
             };
             let dir = layout::init_region(&out, &init)?;
             eprintln!(
-                "{} {} ({alg}): root, licence signer, status signer and seal maker created in {}",
+                "{} {} ({alg}): root, licence signer, status signer, seal maker, log and witness keys created in {}",
                 dir.config.code,
                 dir.config.name,
                 out.display()
@@ -112,6 +113,44 @@ pub fn run(command: PkiCommand, passphrase_file: Option<&Path>) -> Result<ExitCo
                 dir.config.code,
                 dir.config.name,
                 out.display()
+            );
+        }
+        PkiCommand::LogKeys {
+            region_dir,
+            import_log_key,
+            import_witness_key,
+            replace,
+            source_passphrase_file,
+            keys,
+        } => {
+            let region = RegionDir::open(&region_dir)
+                .with_context(|| format!("--region-dir {}", region_dir.display()))?
+                .with_plaintext_keys(common::plaintext_keys()?);
+            let source_passphrase = match &source_passphrase_file {
+                Some(file) => Passphrase::from_env_or_file("HUREN_IMPORT_PASSPHRASE", Some(file))?,
+                None => None,
+            };
+            let set = region.set_note_keys(&SetNoteKeys {
+                log: note_key_source(import_log_key.as_deref(), replace),
+                witness: note_key_source(import_witness_key.as_deref(), replace),
+                source_passphrase: source_passphrase.as_ref().or(passphrase.as_ref()),
+                protection: common::protection(passphrase.as_ref(), keys.insecure_plaintext_keys)?,
+            })?;
+            let config = &set.region.config;
+            let describe = |files: Option<&NoteKeyFiles>, outcome: NoteKeyOutcome| {
+                files.map(|f| json!({"key": f.key, "vkey": f.vkey, "source": outcome.name()}))
+            };
+            common::emit(&serde_json::to_string_pretty(&json!({
+                "region": config.code,
+                "log": describe(config.log.as_ref(), set.log),
+                "witness": describe(config.witness.as_ref(), set.witness),
+                "deleted_keys": set.deleted_keys,
+            }))?)?;
+            eprintln!(
+                "{}: log key {}, witness key {}; rebuild the trust list and restart the issuer to use them.",
+                config.code,
+                set.log.name(),
+                set.witness.name()
             );
         }
         PkiCommand::Rollover { role, args } => rollover(role, &args, passphrase.as_ref(), now)?,
@@ -272,6 +311,15 @@ pub fn run(command: PkiCommand, passphrase_file: Option<&Path>) -> Result<ExitCo
 }
 
 /// `huren pki rollover` in all its spellings: prints what was made and what was retired.
+/// An imported key, else a new one with `--replace`, else the present one (or a new one).
+fn note_key_source(import: Option<&Path>, replace: bool) -> NoteKeySource<'_> {
+    match import {
+        Some(path) => NoteKeySource::Import(path),
+        None if replace => NoteKeySource::Generate,
+        None => NoteKeySource::KeepOrGenerate,
+    }
+}
+
 fn rollover(
     role: Role,
     args: &RolloverArgs,

@@ -8,6 +8,7 @@ use huren_crypto::jwks;
 use huren_crypto::time::Clock;
 use huren_crypto::trust_list::RegionStatus;
 use huren_keys::layout::{OperatorDir, RegionDir};
+use huren_keys::trust_build::Witnessing;
 use huren_keys::{store, trust_build, SystemClock};
 
 use crate::args::TrustCommand;
@@ -21,6 +22,8 @@ pub fn run(command: TrustCommand, passphrase_file: Option<&Path>) -> Result<Exit
             seq,
             valid_days,
             suspend,
+            witness_quorum,
+            no_witnesses,
             out,
         } => {
             if !(1..=366).contains(&valid_days) {
@@ -36,12 +39,20 @@ pub fn run(command: TrustCommand, passphrase_file: Option<&Path>) -> Result<Exit
                 })
                 .collect::<Result<Vec<_>>>()?;
             let now = SystemClock.now();
-            let mut claims = trust_build::assemble(
+            let witnessing = if no_witnesses {
+                Witnessing::None
+            } else {
+                Witnessing::OtherRegions {
+                    quorum: witness_quorum,
+                }
+            };
+            let mut claims = trust_build::assemble_with(
                 &operator.config.name,
                 &regions,
                 seq,
                 now,
                 valid_days * 86_400,
+                witnessing,
             )?;
             for code in &suspend {
                 let entry = claims
@@ -67,6 +78,26 @@ pub fn run(command: TrustCommand, passphrase_file: Option<&Path>) -> Result<Exit
                             config.code, r.cert, r.listed_until
                         );
                     }
+                }
+            }
+            for entry in &claims.regions {
+                match &entry.log_key {
+                    Some(_) => eprintln!(
+                        "{}: log witnessed by {} of {} ({})",
+                        entry.code,
+                        entry.witness_quorum,
+                        entry.witnesses.len(),
+                        entry
+                            .witnesses
+                            .iter()
+                            .map(|w| w.name.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                    None => eprintln!(
+                        "{}: no log key (add one with `huren pki log-keys`)",
+                        entry.code
+                    ),
                 }
             }
             let signers: usize = claims.regions.iter().map(|r| r.signers.len()).sum();

@@ -64,6 +64,9 @@ pub enum Command {
     /// The verification service and the clerk's page.
     #[command(subcommand)]
     Verifier(VerifierCommand),
+    /// The provinces' issuance transparency logs (SPEC §12).
+    #[command(subcommand)]
+    Log(crate::commands::LogCommand),
     /// Print the licence-type catalogue as JSON (built-in types plus --catalogue FILE).
     Types {
         /// TOML file with a province's own licence types.

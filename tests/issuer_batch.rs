@@ -15,6 +15,7 @@ use std::sync::Arc;
 
 use common::issuer::{building_licence, spawn_issuer, Db, TestIssuer, ISSUER_NOW};
 use huren_crypto::time::FixedClock;
+use huren_crypto::tlog::entry::token_sha256;
 use huren_crypto::verify::{Outcome, Verdict};
 use huren_issuer::audit;
 use huren_issuer::issuance::{BatchOutcome, IssueError, IssueRequest, Issuer};
@@ -143,8 +144,10 @@ async fn batch_spanning_chunks_and_list_rollovers_fills_each_list_to_seven_eight
         assert_eq!(
             entry.detail,
             format!(
-                r#"{{"idx":{},"list_id":"{}","supersedes":null,"type_code":"11100000000013338W032"}}"#,
-                licence.status.idx, licence.status.list_id
+                r#"{{"idx":{},"list_id":"{}","supersedes":null,"token_sha256":"{}","type_code":"11100000000013338W032"}}"#,
+                licence.status.idx,
+                licence.status.list_id,
+                token_sha256(licence.token.as_bytes())
             )
         );
     }
@@ -364,8 +367,9 @@ async fn supersession_in_a_batch_writes_what_single_issuance_writes(db: Db) {
     let revoke_detail = |new: &str| format!(r#"{{"reason":"superseded","superseded_by":"{new}"}}"#);
     let issue_detail = |new: &huren_issuer::issuance::Issued, old: &str| {
         format!(
-            r#"{{"idx":{},"list_id":"330000-0","supersedes":"{old}","type_code":"11100000000013338W032"}}"#,
-            new.status.idx
+            r#"{{"idx":{},"list_id":"330000-0","supersedes":"{old}","token_sha256":"{}","type_code":"11100000000013338W032"}}"#,
+            new.status.idx,
+            token_sha256(new.token.as_bytes())
         )
     };
     assert_eq!(detail(&old.id, "revoke"), revoke_detail(&renewed.id));

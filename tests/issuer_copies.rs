@@ -172,7 +172,7 @@ async fn a_copy_for_the_holder_verifies_shows_only_the_default_fields_and_is_aud
         .collect();
     assert_eq!(
         keys,
-        ["copy_status", "expires_at", "id", "qr_text", "token"],
+        ["copy_status", "expires_at", "id", "log", "qr_text", "token"],
         "{made}"
     );
     let id = made["id"].as_str().unwrap();

@@ -22,6 +22,8 @@ use crate::metrics::Metrics;
 use crate::publish::Publisher;
 use crate::seals::{CrlFile, Seals};
 use crate::store::{RegionStore, Store};
+use crate::tlog::{sequencer, Log};
+use huren_crypto::tlog::note::NoteKeyPair;
 
 /// Why the issuer could not start.
 #[derive(Debug, thiserror::Error)]
@@ -57,6 +59,9 @@ pub enum StartError {
         /// From the trust list.
         trusted: String,
     },
+    /// The log key disagrees with the trust list.
+    #[error("transparency log: {0}")]
+    Log(String),
     /// The signed audit heads in the data directory cannot be read.
     #[error(transparent)]
     Anchor(#[from] crate::anchor::AnchorError),
@@ -64,6 +69,10 @@ pub enum StartError {
     #[error("network: {0}")]
     Io(#[from] std::io::Error),
 }
+
+/// How often the sequencer looks for unappended entries and unwitnessed checkpoints when no
+/// write woke it (a witness that was down is retried this often).
+const SEQUENCER_IDLE: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// A built issuer, ready to serve.
 #[derive(Debug)]
@@ -118,9 +127,12 @@ pub async fn build_issuer(
     }
     let store = Store::connect(&config.database_url).await?;
     let heads = HeadStore::open(&config.data_dir, &keys.region)?;
+    let (log, witness_key) = load_log(config, &region, passphrase, &trust, &keys.region)?;
     let issuer = Issuer {
         store: RegionStore::new(store, keys.region.clone()),
         heads: Arc::new(heads),
+        log,
+        witness_key,
         keys,
         catalogue,
         trust: Arc::new(trust),
@@ -128,6 +140,54 @@ pub async fn build_issuer(
         clock,
     };
     Ok((issuer, trust_token))
+}
+
+/// The region's log, and this issuer's witness key.
+type LogKeys = (Option<Arc<Log>>, Option<Arc<NoteKeyPair>>);
+
+/// The region's transparency log and this issuer's witness key, from the region directory,
+/// checked against the trust list: a log key the trust list does not name for this region is
+/// refused (nobody could verify its checkpoints), and a region the trust list gives a log key
+/// must have that key here (or nothing it issues could be shown logged).
+fn load_log(
+    config: &IssuerConfig,
+    region: &RegionDir,
+    passphrase: Option<&Passphrase>,
+    trust: &TrustList,
+    code: &huren_crypto::ids::RegionCode,
+) -> Result<LogKeys, StartError> {
+    let trusted = trust.region(code).and_then(|r| r.log.as_ref());
+    let listed = trusted.map(|l| &l.key);
+    let log = match (region.log_key(passphrase)?, trusted) {
+        (Some(key), Some(trusted)) if key.verifier_key() == &trusted.key => {
+            Some(Arc::new(Log::new(
+                key,
+                trusted.witnesses.clone(),
+                trusted.quorum,
+                config.log_sequence_delay,
+            )))
+        }
+        (Some(key), Some(_)) => {
+            let listed = listed.map(ToString::to_string).unwrap_or_default();
+            return Err(StartError::Log(format!(
+                "the region directory's log key {} is not the one the trust list names ({listed})",
+                key.verifier_key()
+            )));
+        }
+        (None, Some(trusted)) => {
+            let listed = &trusted.key;
+            return Err(StartError::Log(format!(
+                "the trust list names log key {listed} for this region but the region directory has no log key (huren pki log-keys)"
+            )));
+        }
+        (Some(_), None) => {
+            tracing::warn!("the region has a log key the trust list does not name yet: no transparency log until it does");
+            None
+        }
+        (None, None) => None,
+    };
+    let witness_key = region.witness_key(passphrase)?.map(Arc::new);
+    Ok((log, witness_key))
 }
 
 /// The seal maker, the `[[seal_holders]]` keys and, if configured, the region root's CRL
@@ -163,13 +223,17 @@ impl App {
     ) -> Result<App, StartError> {
         let (issuer, trust_token) = build_issuer(config, passphrase, clock).await?;
         let seals = load_seals(config, passphrase, &issuer)?;
+        let mut metrics = Metrics::default();
+        if let Some(log) = &issuer.log {
+            metrics.register_log(&log.metrics);
+        }
         let state = AppState {
             issuer: Arc::new(issuer),
             publisher: Arc::new(Publisher::new(
                 config.status_ttl_secs,
                 config.status_validity_secs,
             )),
-            metrics: Arc::new(Metrics::default()),
+            metrics: Arc::new(metrics),
             trust_list: Arc::from(trust_token),
             seals: Arc::new(seals),
         };
@@ -201,9 +265,17 @@ impl App {
     ) -> std::io::Result<()> {
         let addr = self.listener.local_addr()?;
         tracing::info!(%addr, region = %self.state.issuer.keys.region, "issuer listening");
-        axum::serve(self.listener, router(self.state))
+        // The sequencer lives as long as the server; it catches up at start with whatever a
+        // previous process committed but did not append.
+        let sequencing = tokio::spawn(sequencer::run(
+            Arc::clone(&self.state.issuer),
+            SEQUENCER_IDLE,
+        ));
+        let served = axum::serve(self.listener, router(self.state))
             .with_graceful_shutdown(shutdown)
-            .await
+            .await;
+        sequencing.abort();
+        served
     }
 }
 

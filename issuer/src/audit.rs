@@ -109,7 +109,7 @@ fn entry_hash(
 }
 
 /// Appends an entry to the region's chain inside the caller's transaction, and moves the
-/// region's head.
+/// region's head. Returns the entry's `seq` (its transparency-log leaf is `seq - 1`).
 pub async fn append(
     tx: &mut RegionTx,
     at: i64,
@@ -117,11 +117,12 @@ pub async fn append(
     action: Action,
     subject: &str,
     detail: &serde_json::Value,
-) -> Result<(), StoreError> {
+) -> Result<i64, StoreError> {
     let mut chain = Chain::new(tx.head().clone());
-    chain.push(at, actor, action, subject, detail);
+    let seq = chain.push(at, actor, action, subject, detail);
     chain.write(tx).await?;
-    tx.set_head(chain.head).await
+    tx.set_head(chain.head).await?;
+    Ok(seq)
 }
 
 pub use crate::store::audit_log::ENTRIES_PER_INSERT;
@@ -151,7 +152,7 @@ impl Chain {
         }
     }
 
-    /// Appends an entry in memory (written by the next [`Chain::write`]).
+    /// Appends an entry in memory (written by the next [`Chain::write`]); returns its `seq`.
     pub fn push(
         &mut self,
         at: i64,
@@ -159,7 +160,7 @@ impl Chain {
         action: Action,
         subject: &str,
         detail: &serde_json::Value,
-    ) {
+    ) -> i64 {
         let seq = self.head.seq + 1;
         let detail = detail.to_string();
         let hash = entry_hash(
@@ -183,6 +184,7 @@ impl Chain {
             prev_hash,
             hash,
         });
+        seq
     }
 
     /// The head after the last pushed entry.

@@ -50,6 +50,9 @@ pub struct IssuerFile {
     /// `HUREN_ALLOW_PLAINTEXT_KEYS`: `true` loads unencrypted private keys (test set-ups
     /// only); by default the issuer refuses to start with one, naming the file.
     pub allow_plaintext_keys: Option<bool>,
+    /// `HUREN_LOG_SEQUENCE_DELAY_MS`: how long the transparency log waits after a write before
+    /// appending it (default 500; at most 5000, the log's promised merge delay).
+    pub log_sequence_delay_ms: Option<u64>,
 }
 
 /// One `[[seal_holders]]` entry: an organisation's seal-holder key and certificate, made by
@@ -78,6 +81,9 @@ pub const DEFAULT_STATUS_VALIDITY_SECONDS: i64 = 24 * 3600;
 
 /// Most `[[seal_holders]]` entries: each is a decrypted key held in memory.
 pub const MAX_SEAL_HOLDERS: usize = 256;
+
+/// Longest batching delay of the transparency log's sequencer: SPEC §12's merge delay is 5 s.
+pub const MAX_LOG_SEQUENCE_DELAY_MS: u64 = 5000;
 
 /// Log output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -126,6 +132,9 @@ pub struct IssuerConfig {
     pub crl: Option<PathBuf>,
     /// Whether unencrypted private keys may be loaded (explicit opt-in).
     pub plaintext_keys: PlaintextKeys,
+    /// How long the transparency log's sequencer waits after a write before appending
+    /// (batching; the log's merge delay is about this plus a witness round trip).
+    pub log_sequence_delay: std::time::Duration,
 }
 
 /// A setting is missing or wrong.
@@ -210,6 +219,12 @@ impl IssuerFile {
             self.status_ttl_secs = Some(
                 v.parse()
                     .map_err(|_| err("HUREN_STATUS_TTL_SECS", "not a number"))?,
+            );
+        }
+        if let Some(v) = env("HUREN_LOG_SEQUENCE_DELAY_MS") {
+            self.log_sequence_delay_ms = Some(
+                v.parse()
+                    .map_err(|_| err("HUREN_LOG_SEQUENCE_DELAY_MS", "not a number"))?,
             );
         }
         if let Some(v) = env("HUREN_STATUS_VALIDITY_SECS") {
@@ -302,6 +317,13 @@ impl IssuerFile {
                 ));
             }
         }
+        let log_sequence_delay_ms = self.log_sequence_delay_ms.unwrap_or(500);
+        if log_sequence_delay_ms > MAX_LOG_SEQUENCE_DELAY_MS {
+            return Err(err(
+                "log_sequence_delay_ms (HUREN_LOG_SEQUENCE_DELAY_MS)",
+                format!("must be at most {MAX_LOG_SEQUENCE_DELAY_MS} (the log's merge delay)"),
+            ));
+        }
         Ok(IssuerConfig {
             listen,
             database_url,
@@ -329,6 +351,7 @@ impl IssuerFile {
             seal_holders,
             crl: self.crl,
             plaintext_keys: PlaintextKeys::allowed_if(self.allow_plaintext_keys.unwrap_or(false)),
+            log_sequence_delay: std::time::Duration::from_millis(log_sequence_delay_ms),
         })
     }
 }

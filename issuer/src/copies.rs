@@ -27,6 +27,7 @@ use huren_crypto::ids::HolderIdType;
 use huren_crypto::licence::{FieldError, LicenceClaims};
 use huren_crypto::qr;
 use huren_crypto::status_list::{StatusListPointer, StatusReference};
+use huren_crypto::tlog::entry::token_sha256;
 use rand_core::{OsRng, RngCore};
 use serde::{Deserialize, Serialize};
 
@@ -37,6 +38,7 @@ use crate::status_index::{self, Position};
 use crate::store::copies::{self as rows, CopyRow, NewCopy};
 use crate::store::licences as licence_rows;
 use crate::store::{Confined, StoreError};
+use crate::tlog::LogReceipt;
 use crate::tokens::{self, Denied, Principal, Scope};
 
 /// Scopes that may list and view copies.
@@ -96,6 +98,9 @@ pub struct MadeCopy {
     pub expires_at: i64,
     /// Its own status position (withdrawal); `null` for an on-screen 亮证码, which has none.
     pub copy_status: Option<StatusPosition>,
+    /// Its place in the region's transparency log (absent when the issuer keeps none).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log: Option<LogReceipt>,
 }
 
 /// A copy as listed: what it is for, for whom, what it shows, and its life — never the values
@@ -294,8 +299,9 @@ impl Issuer {
             "expires_at": claims.exp,
             "list_id": position.as_ref().map(|p| &p.list_id),
             "idx": position.as_ref().map(|p| p.idx),
+            "token_sha256": token_sha256(token.as_bytes()),
         });
-        audit::append(
+        let seq = audit::append(
             &mut tx,
             now.seconds(),
             &principal.id,
@@ -311,6 +317,7 @@ impl Issuer {
             qr_text,
             expires_at: claims.exp,
             copy_status: position,
+            log: self.log.as_ref().map(|_| LogReceipt::of_seq(seq)),
         })
     }
 

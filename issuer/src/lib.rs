@@ -22,6 +22,7 @@ pub mod render;
 pub mod seals;
 pub mod status_index;
 pub mod store;
+pub mod tlog;
 pub mod tokens;
 
 #[cfg(test)]

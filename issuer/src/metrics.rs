@@ -53,6 +53,8 @@ pub struct Metrics {
     pub seals_reinstated: Counter,
     /// Documents sealed server-side.
     pub documents_sealed: Counter,
+    /// Checkpoints of other regions' logs this issuer refused to cosign as inconsistent (forks).
+    pub witness_refusals: Counter,
     requests: Family<RouteLabels, Histogram>,
     registry: Registry,
 }
@@ -79,6 +81,10 @@ impl Default for Metrics {
             "huren_documents_sealed",
             "Documents sealed server-side with a platform-held holder key",
         );
+        let witness_refusals = counter(
+            "huren_witness_refusals",
+            "Checkpoints of other regions' logs refused as inconsistent with the one cosigned before",
+        );
         let requests =
             Family::<RouteLabels, Histogram>::new_with_constructor(|| Histogram::new(BUCKETS));
         registry.register(
@@ -97,6 +103,7 @@ impl Default for Metrics {
             seals_suspended,
             seals_reinstated,
             documents_sealed,
+            witness_refusals,
             requests,
             registry,
         }
@@ -112,6 +119,25 @@ impl Metrics {
                 status,
             })
             .observe(elapsed.as_secs_f64());
+    }
+
+    /// Exposes the region's transparency-log gauges and counters (when it keeps a log).
+    pub fn register_log(&mut self, log: &crate::tlog::LogMetrics) {
+        self.registry.register(
+            "huren_log_entries",
+            "Entries in the region's transparency log (newest checkpoint)",
+            log.entries.clone(),
+        );
+        self.registry.register(
+            "huren_log_witnessed_entries",
+            "Entries covered by the newest checkpoint a quorum of witnesses cosigned",
+            log.witnessed_entries.clone(),
+        );
+        self.registry.register(
+            "huren_log_witness_failures",
+            "Checkpoint offers a witness did not cosign (down, refused, or a bad cosignature)",
+            log.witness_failures.clone(),
+        );
     }
 
     /// The OpenMetrics text exposition ([`CONTENT_TYPE`]).

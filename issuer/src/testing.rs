@@ -66,6 +66,8 @@ pub async fn issuer() -> (Issuer, tempfile::TempDir) {
     let issuer = Issuer {
         store: RegionStore::new(store, code.clone()),
         heads: Arc::new(HeadStore::open(&dir.path().join("data"), &code).unwrap()),
+        log: None,
+        witness_key: None,
         keys,
         catalogue: Catalogue::builtin(),
         trust: Arc::new(trust),

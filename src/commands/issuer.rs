@@ -18,6 +18,7 @@ use huren_keys::SystemClock;
 use indicatif::{ProgressBar, ProgressStyle};
 use sha2::{Digest, Sha256};
 
+use super::log_audit::LogAudit;
 use crate::args::{AuditCommand, IssuerCommand, IssuerConfigArgs, TokenCommand};
 use crate::common;
 
@@ -182,12 +183,13 @@ fn audit_verify(file: &IssuerFile) -> Result<ExitCode> {
             return Ok(ExitCode::from(1));
         }
     };
-    let (result, legacy, head) = runtime()?.block_on(async {
+    let (result, legacy, head, log) = runtime()?.block_on(async {
         let store = RegionStore::new(Store::connect(&url).await?, code.clone());
         let result = audit::verify_anchored(&store, &signed).await?;
         let legacy = audit::verify_legacy_chain(&store).await?;
         let head = store.audit_head().await?;
-        Ok::<_, anyhow::Error>((result, legacy, head))
+        let log = super::log_audit::check(file, &code, &store).await?;
+        Ok::<_, anyhow::Error>((result, legacy, head, log))
     })?;
     let newest = signed.iter().map(|h| h.seq).max();
     let mut report = serde_json::json!({
@@ -233,6 +235,29 @@ fn audit_verify(file: &IssuerFile) -> Result<ExitCode> {
                 report["legacy_problem"] = problem.to_string().into();
                 eprintln!("LEGACY AUDIT CHAIN BROKEN: {problem}");
             }
+        }
+    }
+    match log {
+        LogAudit::Agrees { size, witnesses } => {
+            eprintln!(
+                "the audit log rebuilds the transparency log's witnessed checkpoint of {size} entries (cosigned by {})",
+                witnesses.join(", ")
+            );
+            report["log"] = serde_json::json!({"checked": true, "witnessed_size": size, "witnesses": witnesses});
+        }
+        LogAudit::Disagrees(problem) => {
+            ok = false;
+            eprintln!("AUDIT LOG DISAGREES WITH THE TRANSPARENCY LOG: {problem}");
+            report["log"] = serde_json::json!({"checked": true, "problem": problem});
+        }
+        LogAudit::NoWitnessedCheckpoint => {
+            eprintln!("no witnessed checkpoint found yet: the signed heads are the anchor");
+            report["log"] =
+                serde_json::json!({"checked": false, "reason": "no witnessed checkpoint yet"});
+        }
+        LogAudit::NotChecked(reason) => {
+            eprintln!("transparency log not checked ({reason}): the signed heads are the anchor");
+            report["log"] = serde_json::json!({"checked": false, "reason": reason});
         }
     }
     report["ok"] = ok.into();

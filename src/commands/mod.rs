@@ -4,6 +4,10 @@ mod copy;
 mod demo;
 mod demo_seals;
 mod issuer;
+mod log_audit;
+mod log_monitor;
+
+pub use log_monitor::LogCommand;
 mod pki;
 mod seal;
 mod sign;
@@ -29,6 +33,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Copy(args) => copy::run(&args, passphrase_file),
         Command::Issuer(command) => issuer::run(command, passphrase_file),
         Command::Verifier(command) => verifier::run(command),
+        Command::Log(LogCommand::Monitor(args)) => log_monitor::monitor(&args),
         Command::Types { catalogue } => issuer::types(catalogue.as_deref()),
         Command::Demo { dir, port } => demo::run(&dir, port),
         Command::Seal(command) => seal::run(command, passphrase_file),

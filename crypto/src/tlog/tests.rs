@@ -467,3 +467,62 @@ fn a_witness_cosigns_growth_and_refuses_a_fork_a_rollback_and_a_stale_old_size()
         assert!(witness::parse_request(bad.as_bytes()).is_err(), "{bad}");
     }
 }
+
+#[test]
+fn consistency_is_proven_from_the_new_trees_tiles_alone() {
+    let leaves: Vec<Vec<u8>> = (0..70_000u32).map(|i| i.to_be_bytes().to_vec()).collect();
+    let (_, stored) = store(&leaves);
+    // Tiles as a log serves them: the hashes of one tree level, from stored hashes.
+    let fetch = |size: u64| {
+        let stored = &stored;
+        move |tile: &TilePath| -> Result<Vec<u8>, String> {
+            if !tile.within(size) {
+                return Err("beyond the tree".into());
+            }
+            let mut body = Vec::new();
+            for k in 0..u64::from(tile.width) {
+                let index = tree::stored_index(tile.tree_level(), tile.first() + k);
+                body.extend_from_slice(&stored.get(&index).ok_or("missing")?.0);
+            }
+            Ok(body)
+        }
+    };
+    let root = |size| tree::root(size, &stored).unwrap_or_default();
+    for (old, new) in [
+        (1, 70_000),
+        (255, 256),
+        (256, 70_000),
+        (65_537, 69_999),
+        (40_000, 40_000),
+    ] {
+        assert_eq!(
+            tree::check_consistency_from_tiles(old, &root(old), new, &root(new), &fetch(new)),
+            Ok(()),
+            "{old} -> {new}"
+        );
+    }
+    // Another history of the first 1000 entries is caught; so is a tile that lies.
+    assert!(tree::check_consistency_from_tiles(
+        1000,
+        &Hash([3; 32]),
+        70_000,
+        &root(70_000),
+        &fetch(70_000)
+    )
+    .is_err());
+    let lying = |tile: &TilePath| -> Result<Vec<u8>, String> {
+        let mut body = fetch(70_000)(tile)?;
+        body[0] ^= 1;
+        Ok(body)
+    };
+    assert!(matches!(
+        tree::check_consistency_from_tiles(1000, &root(1000), 70_000, &root(70_000), &lying),
+        Err(TlogError::Proof(_))
+    ));
+    let unreachable =
+        |_: &TilePath| -> Result<Vec<u8>, String> { Err("connection refused".into()) };
+    assert!(matches!(
+        tree::check_consistency_from_tiles(1000, &root(1000), 70_000, &root(70_000), &unreachable),
+        Err(TlogError::Tile(m)) if m.contains("connection refused")
+    ));
+}

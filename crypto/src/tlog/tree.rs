@@ -69,6 +69,16 @@ fn check_size(size: u64) -> Result<(), TlogError> {
     Ok(())
 }
 
+/// The stored index of the hash of the `n`-th subtree at tree `level` (level 0: leaves).
+pub fn stored_index(level: u8, n: u64) -> u64 {
+    tlog_tiles::stored_hash_index(level, n)
+}
+
+/// The (tree level, number at that level) of a stored index.
+pub fn split_stored_index(index: u64) -> (u8, u64) {
+    tlog_tiles::split_stored_hash_index(index)
+}
+
 /// The stored hashes the root of a tree of `size` entries is made of.
 pub fn root_indexes(size: u64) -> Vec<u64> {
     if size == 0 {
@@ -252,5 +262,74 @@ impl Frontier {
     /// The tree's root.
     pub fn root(&self) -> Result<Hash, TlogError> {
         root(self.size, &self.hashes)
+    }
+}
+
+struct TileFetcher<'a> {
+    fetch: &'a dyn Fn(&super::tiles::TilePath) -> Result<Vec<u8>, String>,
+    failure: RefCell<Option<String>>,
+}
+
+impl tlog_tiles::TileReader for TileFetcher<'_> {
+    fn height(&self) -> u8 {
+        super::tiles::TILE_HEIGHT
+    }
+
+    fn read_tiles(&self, tiles: &[tlog_tiles::Tile]) -> Result<Vec<Vec<u8>>, tlog_tiles::Error> {
+        tiles
+            .iter()
+            .map(|t| {
+                let path = super::tiles::TilePath {
+                    level: Some(t.level()),
+                    index: t.level_index(),
+                    width: u16::try_from(t.width()).unwrap_or(u16::MAX),
+                };
+                (self.fetch)(&path).map_err(|e| {
+                    *self.failure.borrow_mut() = Some(format!("{}: {e}", path.to_path()));
+                    tlog_tiles::Error::InvalidTile
+                })
+            })
+            .collect()
+    }
+
+    fn save_tiles(&self, _tiles: &[tlog_tiles::Tile], _data: &[Vec<u8>]) {}
+}
+
+/// Checks that the tree (`new`, `new_root`) extends (`old`, `old_root`) from the new tree's
+/// tiles alone, as Go's `sumdb` client does: the hashes that make up the old root are read from
+/// tiles authenticated against the new root, and must give the old root. `fetch` gets a
+/// tile's bytes by its C2SP path (a monitor fetches them from the log).
+pub fn check_consistency_from_tiles(
+    old: u64,
+    old_root: &Hash,
+    new: u64,
+    new_root: &Hash,
+    fetch: &dyn Fn(&super::tiles::TilePath) -> Result<Vec<u8>, String>,
+) -> Result<(), TlogError> {
+    check_size(new)?;
+    if old > new {
+        return Err(TlogError::Proof(format!(
+            "the tree shrank from {old} to {new} entries"
+        )));
+    }
+    if old == 0 || old == new {
+        return check_consistency(&[], old, old_root, new, new_root);
+    }
+    let reader = TileFetcher {
+        fetch,
+        failure: RefCell::new(None),
+    };
+    let hashes = tlog_tiles::TileHashReader::new(new, *new_root, &reader);
+    match tlog_tiles::tree_hash(old, &hashes) {
+        Ok(root) if root == *old_root => Ok(()),
+        Ok(_) => Err(TlogError::Proof(format!(
+            "the tree of {new} does not extend the tree of {old} seen before"
+        ))),
+        Err(tlog_tiles::Error::InconsistentTile) => Err(TlogError::Proof(format!(
+            "the log's tiles do not match its checkpoint of {new} entries"
+        ))),
+        Err(e) => Err(TlogError::Tile(
+            reader.failure.into_inner().unwrap_or_else(|| e.to_string()),
+        )),
     }
 }

@@ -34,6 +34,10 @@ pub enum ApiError {
     HolderMismatch,
     /// Nothing there (404).
     NotFound(String),
+    /// The transparency log has no such entry (404, `not_logged`).
+    NotLogged(String),
+    /// The entry is logged but not yet in a witnessed checkpoint (404, `not_witnessed`).
+    NotWitnessed(String),
     /// State conflict (409).
     Conflict(String),
     /// Idempotency-Key reused for another request (422).
@@ -113,6 +117,20 @@ impl IntoResponse for ApiError {
                 StatusCode::NOT_FOUND,
                 "not_found",
                 "Not found",
+                detail,
+                vec![],
+            ),
+            ApiError::NotLogged(detail) => (
+                StatusCode::NOT_FOUND,
+                "not_logged",
+                "Not in the log",
+                detail,
+                vec![],
+            ),
+            ApiError::NotWitnessed(detail) => (
+                StatusCode::NOT_FOUND,
+                "not_witnessed",
+                "Not yet witnessed",
                 detail,
                 vec![],
             ),

@@ -11,6 +11,7 @@
 //! | [`seals`] | `/v1/seals…` |
 //! | [`status`] | status lists, the trust list, the CRL (public) |
 //! | [`audit`] | the audit log and its signed head |
+//! | [`log`] | the transparency log (tiles, checkpoints, proofs) and this issuer as a witness |
 //! | [`ops`] | health, readiness, metrics, the OpenAPI document |
 //!
 //! Domain code never builds an HTTP answer: it returns its own error, mapped once in
@@ -23,6 +24,7 @@ mod copies;
 pub mod error;
 pub mod extract;
 mod licences;
+mod log;
 mod ops;
 mod seals;
 mod status;
@@ -95,6 +97,11 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/trust-list", get(status::trust_list))
         .route("/v1/audit", get(audit::page))
         .route("/v1/audit/head", get(audit::head))
+        .route("/v1/log/checkpoint", get(log::checkpoint))
+        .route("/v1/log/tile/{*path}", get(log::tile))
+        .route("/v1/log/proof", get(log::proof))
+        .route("/v1/witness/add-checkpoint", post(log::add_checkpoint))
+        .route("/v1/witness/checkpoint", get(log::witnessed_view))
         .route("/v1/seals", post(seals::make))
         .route("/v1/seals/{es_id}", get(seals::read))
         .route("/v1/seals/{es_id}/{change}", post(seals::change))

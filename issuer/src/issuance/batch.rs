@@ -8,6 +8,7 @@ use huren_crypto::ids::LicenceId;
 use huren_crypto::licence::{CivilDate, Licence};
 use huren_crypto::qr;
 use huren_crypto::time::UnixTime;
+use huren_crypto::tlog::entry::token_sha256;
 
 use super::self_check::SelfChecker;
 use super::{ids, IssueError, IssueRequest, Issued, Issuer, StatusPosition, SUPERSEDED};
@@ -16,6 +17,7 @@ use crate::record_status::RecordStatus;
 use crate::status_index::{LicencePositions, Position};
 use crate::store::licences::{self as rows, LicenceRow, NewLicence};
 use crate::store::{import_rows, RegionTx, StoreError};
+use crate::tlog::LogReceipt;
 use crate::tokens::{Principal, Scope};
 
 /// Items per chunk of a batch ([`Issuer::issue_many`]). Its widest statement is the audit
@@ -297,8 +299,8 @@ impl Issuer {
                 run.chain.push(at, actor, Action::Revoke, &old.jti, &detail);
                 superseded.push((old, id.clone()));
             }
-            let detail = serde_json::json!({"type_code": type_code, "list_id": list_id, "idx": idx, "supersedes": item.supersedes});
-            run.chain.push(at, actor, Action::Issue, &id, &detail);
+            let detail = serde_json::json!({"type_code": type_code, "list_id": list_id, "idx": idx, "supersedes": item.supersedes, "token_sha256": token_sha256(token.as_bytes())});
+            let seq = run.chain.push(at, actor, Action::Issue, &id, &detail);
             let qr_text = qr::encode(&token).map_err(|e| IssueError::Sign(e.to_string()))?;
             stored.push(Stored {
                 position: item.position,
@@ -310,6 +312,7 @@ impl Issuer {
                     token,
                     qr_text,
                     status: StatusPosition { list_id, idx, uri },
+                    log: self.log.as_ref().map(|_| LogReceipt::of_seq(seq)),
                 },
             });
         }

@@ -31,6 +31,8 @@ use huren_crypto::licence::{
 use huren_crypto::qr;
 use huren_crypto::status_list::{StatusListPointer, StatusReference};
 use huren_crypto::time::{Clock, UnixTime};
+use huren_crypto::tlog::entry::token_sha256;
+use huren_crypto::tlog::note::NoteKeyPair;
 use serde::{Deserialize, Deserializer, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -42,7 +44,8 @@ use crate::keyring::Keyring;
 use crate::record_status::{self, RecordStatus, StatusChange};
 use crate::status_index::{self, Position};
 use crate::store::licences::{self as rows, LicenceRow, NewLicence, StoredLicence};
-use crate::store::{idempotency, AuditHead, RegionStore, RegionTx, StoreError};
+use crate::store::{audit_log, idempotency, AuditHead, RegionStore, RegionTx, StoreError};
+use crate::tlog::{Log, LogReceipt};
 use crate::tokens::{Denied, Principal, Scope};
 
 /// The status reason of a licence revoked because a new one supersedes it.
@@ -109,6 +112,9 @@ pub struct Issued {
     pub qr_text: String,
     /// Its status position.
     pub status: StatusPosition,
+    /// Its place in the region's transparency log (absent when the issuer keeps none).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log: Option<LogReceipt>,
 }
 
 /// A stored licence with its current status (`GET /v1/licences/{jti}`).
@@ -173,6 +179,10 @@ pub struct Issuer {
     pub store: RegionStore,
     /// The signed heads of the region's audit chain (`anchor`).
     pub heads: Arc<HeadStore>,
+    /// The region's transparency log (`tlog`), when the region has a log key.
+    pub log: Option<Arc<Log>>,
+    /// This issuer's witness key, when it witnesses other regions' logs (`tlog::witness`).
+    pub witness_key: Option<Arc<NoteKeyPair>>,
     /// The keys.
     pub keys: Keyring,
     /// Licence types.
@@ -302,11 +312,18 @@ impl Issuer {
             .record_in(conn, &recorded.subject)
             .await?
             .ok_or(IssueError::IdempotencyMismatch)?;
+        let log = match &self.log {
+            Some(_) => audit_log::seq_of(conn, Action::Issue.name(), &record.id)
+                .await?
+                .map(LogReceipt::of_seq),
+            None => None,
+        };
         Ok(Some(Issued {
             id: record.id,
             token: record.token,
             qr_text: record.qr_text,
             status: record.status,
+            log,
         }))
     }
 
@@ -409,8 +426,8 @@ impl Issuer {
         if let Some((key, hash)) = idempotency {
             idempotency::record(conn, &principal.id, key, hash, &id, now.seconds()).await?;
         }
-        let detail = serde_json::json!({"type_code": type_code, "list_id": list_id, "idx": idx, "supersedes": supersedes});
-        audit::append(
+        let detail = serde_json::json!({"type_code": type_code, "list_id": list_id, "idx": idx, "supersedes": supersedes, "token_sha256": token_sha256(token.as_bytes())});
+        let seq = audit::append(
             conn,
             now.seconds(),
             &principal.id,
@@ -425,6 +442,7 @@ impl Issuer {
             token,
             qr_text,
             status: StatusPosition { list_id, idx, uri },
+            log: self.log.as_ref().map(|_| LogReceipt::of_seq(seq)),
         })
     }
 
@@ -592,6 +610,10 @@ impl Issuer {
     /// outside the database ([`Issuer::anchor`]). Every write of the issuer ends here.
     pub async fn commit(&self, tx: RegionTx) -> Result<(), StoreError> {
         if let Some(head) = tx.commit().await? {
+            if let Some(log) = &self.log {
+                // The new entries are the log's outbox: the sequencer appends them.
+                log.wake.notify_one();
+            }
             self.anchor(&head).await;
         }
         Ok(())
@@ -660,5 +682,6 @@ async fn set_status_in(
         RecordStatus::Valid => Action::Reinstate,
     };
     let detail = serde_json::json!({"reason": reason, "superseded_by": superseded_by});
-    Ok(audit::append(conn, now, actor, action, &row.jti, &detail).await?)
+    audit::append(conn, now, actor, action, &row.jti, &detail).await?;
+    Ok(())
 }

@@ -322,6 +322,8 @@ async fn make_in(
         "valid_start": checked.valid_start.seconds(),
         "valid_end": checked.valid_end.seconds(),
         "holder_serials": serials,
+        // The transparency log's leaf records the exact seal made (SPEC §12).
+        "token_sha256": hex::encode(Sha256::digest(&der)),
     });
     audit::append(
         tx,
@@ -594,6 +596,8 @@ impl Seals {
             "document_bytes": document_bytes,
             "signer_serial": holder.cert.serial_hex(),
             "signed_at": signed_at.seconds(),
+            // The transparency log's leaf records the exact signature made (SPEC §12).
+            "token_sha256": hex::encode(Sha256::digest(&signature)),
         });
         audit::append(
             &mut tx,

@@ -63,6 +63,25 @@ pub async fn insert(tx: &mut RegionTx, entries: &[Entry]) -> Result<(), StoreErr
     Ok(())
 }
 
+/// The `seq` of the first entry recording `action` on `subject`, if any (the log receipt of
+/// a replayed issuance).
+pub async fn seq_of(
+    conn: &mut impl super::Confined,
+    action: &str,
+    subject: &str,
+) -> Result<Option<i64>, StoreError> {
+    let region = conn.region().as_str().to_owned();
+    let row = sqlx::query(
+        "SELECT MIN(seq) AS seq FROM audit_log WHERE region = $1 AND action = $2 AND subject = $3",
+    )
+    .bind(region)
+    .bind(action)
+    .bind(subject)
+    .fetch_one(&mut **conn)
+    .await?;
+    Ok(row.try_get("seq")?)
+}
+
 /// The stored head of the chain `chain` (a region code, or the legacy chain's name).
 pub(crate) async fn head_of(store: &Store, chain: &str) -> Result<Option<AuditHead>, StoreError> {
     let row = sqlx::query("SELECT seq, hash FROM audit_head WHERE region = $1")

@@ -26,6 +26,7 @@ pub mod copies;
 pub mod idempotency;
 pub mod import_rows;
 pub mod licences;
+pub mod log;
 pub mod seals;
 pub mod status_lists;
 pub mod tokens;

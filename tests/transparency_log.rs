@@ -1,0 +1,866 @@
+//! Issuance transparency (SPEC §12) end to end: three provinces' issuers, each on its own
+//! socket, witnessing each other (quorum 1 of 2, as `trust build` sets by default); licences
+//! issued singly and in a batch are provably logged, a Python program checks the tiles,
+//! checkpoints and proofs independently, a forked checkpoint is refused by a witness, and a
+//! truncated audit table is caught by `huren issuer audit verify`.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a panic is a failure report
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use base64::Engine;
+use common::issuer::{building_licence, fresh_postgres, Db, ISSUER_NOW};
+use common::pki;
+use huren_crypto::alg::Algorithm;
+use huren_crypto::cert::Certificate;
+use huren_crypto::ids::RegionCode;
+use huren_crypto::time::FixedClock;
+use huren_crypto::tlog::entry::{token_sha256, LogEntry};
+use huren_crypto::tlog::note::{self, sign_checkpoint};
+use huren_crypto::tlog::tree::{self, Frontier};
+use huren_crypto::tlog::{witness, Hash};
+use huren_crypto::trust_list::TrustList;
+use huren_issuer::config::IssuerFile;
+use huren_issuer::http::AppState;
+use huren_issuer::tokens::{self, Scope, TokenSpec};
+use huren_issuer::App;
+use huren_keys::layout::RegionDir;
+
+/// One running issuer.
+struct Node {
+    code: String,
+    url: String,
+    state: AppState,
+    admin: String,
+    region: RegionDir,
+    file: IssuerFile,
+}
+
+struct Network {
+    dir: tempfile::TempDir,
+    trust: TrustList,
+    nodes: Vec<Node>,
+}
+
+const CODES: [&str; 3] = ["330000", "320000", "310000"];
+
+/// Three provinces' issuers on 127.0.0.1, with a trust list naming each one's log key and the
+/// two others as its witnesses.
+async fn network(db: &Db) -> Network {
+    let dir = tempfile::tempdir().unwrap();
+    let made = ISSUER_NOW.minus(3600);
+    let operator = pki::operator(&dir.path().join("op"), "测试运营方", made);
+    let mut listeners = Vec::new();
+    let mut regions = Vec::new();
+    for code in CODES {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        regions.push(pki::province(
+            &dir.path().join(code),
+            code,
+            Algorithm::Es256,
+            &url,
+            made,
+        ));
+        listeners.push((listener, url));
+    }
+    let token = pki::trust_list(&operator, &regions, 1, made);
+    std::fs::write(dir.path().join("trust-list.jwt"), &token).unwrap();
+    let pinned = Certificate::from_der(&operator.certificate().unwrap()).unwrap();
+    let trust = TrustList::verify(&token, &[pinned]).unwrap();
+    let mut nodes = Vec::new();
+    for ((code, region), (listener, url)) in CODES.iter().zip(regions).zip(listeners) {
+        let database_url = match db {
+            Db::Sqlite => format!(
+                "sqlite://{}?mode=rwc",
+                dir.path().join(format!("{code}.db")).display()
+            ),
+            Db::Postgres(base) => fresh_postgres(base).await,
+        };
+        let file = IssuerFile {
+            region_dir: Some(dir.path().join(code)),
+            trust_list: Some(dir.path().join("trust-list.jwt")),
+            operator_cert: Some(vec![dir.path().join("op/operator.crt.pem")]),
+            database_url: Some(database_url),
+            data_dir: Some(dir.path().join(format!("data-{code}"))),
+            status_list_capacity: Some(1 << 12),
+            allow_plaintext_keys: Some(true),
+            log_sequence_delay_ms: Some(50),
+            ..IssuerFile::default()
+        };
+        let config = file.clone().resolve().unwrap();
+        let app = App::build(&config, listener, None, Arc::new(FixedClock(ISSUER_NOW)))
+            .await
+            .unwrap_or_else(|e| panic!("issuer {code} did not start: {e}"));
+        let state = app.state().clone();
+        tokio::spawn(app.run_until(std::future::pending()));
+        let spec = TokenSpec {
+            region: &RegionCode::parse(code).unwrap(),
+            scopes: &[Scope::Issue, Scope::Read, Scope::Revoke, Scope::Audit],
+            types: &[],
+            label: "test admin",
+            lifetime: tokens::Lifetime::DEFAULT,
+        };
+        let (admin, _) = tokens::create(
+            &state.issuer.store,
+            &spec,
+            "test",
+            ISSUER_NOW.seconds(),
+            &mut rand_core::OsRng,
+        )
+        .await
+        .unwrap();
+        nodes.push(Node {
+            code: (*code).to_owned(),
+            url,
+            state,
+            admin,
+            region,
+            file,
+        });
+    }
+    Network { dir, trust, nodes }
+}
+
+fn http() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(10)))
+        .build()
+        .new_agent()
+}
+
+async fn get(url: String) -> (u16, Vec<u8>) {
+    tokio::task::spawn_blocking(move || {
+        let mut r = http().get(&url).call().unwrap();
+        (r.status().as_u16(), r.body_mut().read_to_vec().unwrap())
+    })
+    .await
+    .unwrap()
+}
+
+async fn post(
+    url: String,
+    token: Option<String>,
+    content_type: &str,
+    body: Vec<u8>,
+) -> (u16, Vec<u8>) {
+    let content_type = content_type.to_owned();
+    tokio::task::spawn_blocking(move || {
+        let mut request = http().post(&url).header("content-type", &content_type);
+        if let Some(token) = token {
+            request = request.header("authorization", &format!("Bearer {token}"));
+        }
+        let mut r = request.send(&body[..]).unwrap();
+        (r.status().as_u16(), r.body_mut().read_to_vec().unwrap())
+    })
+    .await
+    .unwrap()
+}
+
+impl Node {
+    async fn issue(&self, request: &serde_json::Value) -> serde_json::Value {
+        let (status, body) = post(
+            format!("{}/v1/licences", self.url),
+            Some(self.admin.clone()),
+            "application/json",
+            request.to_string().into_bytes(),
+        )
+        .await;
+        assert_eq!(status, 201, "{}", String::from_utf8_lossy(&body));
+        serde_json::from_slice(&body).unwrap()
+    }
+
+    /// Waits until a witnessed checkpoint covers every audit entry (the merge delay plus a
+    /// witness round trip); fails after a minute, naming what it saw.
+    async fn wait_witnessed(&self) -> u64 {
+        let audited =
+            u64::try_from(self.state.issuer.store.audit_head().await.unwrap().seq).unwrap();
+        for _ in 0..600 {
+            let mut conn = self.state.issuer.store.acquire().await.unwrap();
+            if let Some(w) = huren_issuer::store::log::newest_witnessed(&mut conn)
+                .await
+                .unwrap()
+            {
+                if w.size >= audited {
+                    return w.size;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!(
+            "{}: no witnessed checkpoint covers the {audited} audit entries after a minute",
+            self.code
+        );
+    }
+}
+
+fn unb64(text: &str) -> Vec<u8> {
+    base64::engine::general_purpose::STANDARD
+        .decode(text)
+        .unwrap()
+}
+
+fn region_entry<'a>(trust: &'a TrustList, code: &str) -> &'a huren_crypto::trust_list::RegionEntry {
+    trust
+        .claims()
+        .regions
+        .iter()
+        .find(|r| r.code.as_str() == code)
+        .unwrap()
+}
+
+async fn every_issuance_is_provably_logged_and_witnessed(db: Db) {
+    let net = network(&db).await;
+    let zj = &net.nodes[0];
+    let entry = region_entry(&net.trust, "330000");
+    let log_key = entry
+        .log_key
+        .clone()
+        .expect("trust build names the log key");
+    let witnesses: Vec<_> = entry.witnesses.iter().map(|w| w.vkey.clone()).collect();
+    assert_eq!(
+        witnesses.len(),
+        2,
+        "the two other provinces witness Zhejiang"
+    );
+    assert_eq!(entry.witness_quorum, 1);
+
+    let single = zj.issue(&building_licence()).await;
+    let batch_body = format!("{}\n{}\n", building_licence(), building_licence());
+    let (status, body) = post(
+        format!("{}/v1/licences/batch", zj.url),
+        Some(zj.admin.clone()),
+        "application/x-ndjson",
+        batch_body.into_bytes(),
+    )
+    .await;
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+    let batch: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    let mut issued = vec![single];
+    for item in batch["results"]
+        .as_array()
+        .or(batch["items"].as_array())
+        .expect("batch items")
+    {
+        issued.push(
+            item["licence"]
+                .clone()
+                .as_object()
+                .map(|_| item["licence"].clone())
+                .unwrap_or_else(|| item.clone()),
+        );
+    }
+    assert_eq!(issued.len(), 3);
+    let size = zj.wait_witnessed().await;
+
+    let mut hashes = Vec::new();
+    for licence in &issued {
+        let token = licence["token"].as_str().expect("token");
+        let index = licence["log"]["index"]
+            .as_u64()
+            .expect("log.index in every issuance answer");
+        let hash = token_sha256(token.as_bytes());
+        let (status, body) = get(format!("{}/v1/log/proof?token_sha256={hash}", zj.url)).await;
+        assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+        let proof: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(
+            proof["index"].as_u64(),
+            Some(index),
+            "the receipt's index is the proven one"
+        );
+        let opened = note::open(
+            proof["checkpoint"].as_str().unwrap().as_bytes(),
+            &log_key,
+            &witnesses,
+        )
+        .unwrap();
+        assert_eq!(opened.witnessed(1), Ok(()));
+        assert_eq!(opened.size, size);
+        let leaf = proof["entry"].as_str().unwrap();
+        let parsed = LogEntry::parse(leaf.as_bytes()).unwrap();
+        assert_eq!(
+            (parsed.action.as_str(), parsed.subject.as_str()),
+            ("issue", licence["id"].as_str().unwrap())
+        );
+        assert_eq!(parsed.token_sha256.as_deref(), Some(hash.as_str()));
+        let path: Vec<Hash> = proof["proof"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| Hash(unb64(h.as_str().unwrap()).try_into().unwrap()))
+            .collect();
+        assert_eq!(
+            tree::check_inclusion(&path, opened.size, &opened.root, index, leaf.as_bytes()),
+            Ok(())
+        );
+        // The same proof for another index fails.
+        assert!(tree::check_inclusion(
+            &path,
+            opened.size,
+            &opened.root,
+            index ^ 1,
+            leaf.as_bytes()
+        )
+        .is_err());
+        hashes.push(hash);
+    }
+    let (_, metrics) = get(format!("{}/metrics", zj.url)).await;
+    let metrics = String::from_utf8_lossy(&metrics).to_string();
+    assert!(
+        metrics.contains(&format!("huren_log_witnessed_entries {size}")),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("huren_log_witness_failures_total 0"),
+        "{metrics}"
+    );
+    // A token the log never saw: 404 not_logged.
+    let (status, body) = get(format!(
+        "{}/v1/log/proof?token_sha256={}",
+        zj.url,
+        "ab".repeat(32)
+    ))
+    .await;
+    assert_eq!(status, 404);
+    assert_eq!(
+        serde_json::from_slice::<serde_json::Value>(&body).unwrap()["code"],
+        "not_logged"
+    );
+
+    // Outside Rust: Python's hashlib + cryptography check tiles, entries, the checkpoint and the proofs.
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/interop/tlog_check.py");
+    let mut args = vec![
+        script.to_owned(),
+        zj.url.clone(),
+        log_key.to_string(),
+        "1".into(),
+    ];
+    args.extend(witnesses.iter().map(|w| w.to_string()));
+    args.push("--".into());
+    args.extend(hashes.iter().cloned());
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new("python3").args(&args).output()
+    })
+    .await
+    .unwrap()
+    .expect("python3 runs (with the cryptography package: pip install cryptography)");
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        out.status.success(),
+        "independent check failed: {stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(report["ok"], true);
+    assert_eq!(report["proved"], 3);
+    assert_eq!(report["witnessed"], true);
+    assert_eq!(report["size"].as_u64(), Some(size));
+    assert!(report["actions"]
+        .as_array()
+        .unwrap()
+        .contains(&serde_json::json!("issue")));
+    drop(net.dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn every_issuance_is_provably_logged_and_witnessed_sqlite() {
+    every_issuance_is_provably_logged_and_witnessed(Db::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn every_issuance_is_provably_logged_and_witnessed_postgres() {
+    let Some(db) = Db::postgres() else { return };
+    every_issuance_is_provably_logged_and_witnessed(db).await;
+}
+
+/// A witness that cosigned Zhejiang's tree refuses a checkpoint of a tree that does not extend
+/// it — signed with Zhejiang's real log key, as a thief of that key would — and keeps it as
+/// evidence; it also refuses a same-size tree with another root.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_forked_log_is_refused_by_its_witness() {
+    let net = network(&Db::Sqlite).await;
+    let (zj, js) = (&net.nodes[0], &net.nodes[1]);
+    zj.issue(&building_licence()).await;
+    let size = zj.wait_witnessed().await;
+    let log_key = zj.region.log_key(None).unwrap().expect("log key");
+    let witness_url = format!("{}/v1/witness/add-checkpoint", js.url);
+
+    // A different history of size + 1 entries.
+    let mut forged = Frontier::empty();
+    let mut stored = tree::Fetched::new();
+    for i in 0..=size {
+        let leaf = LogEntry {
+            seq: i64::try_from(i + 1).unwrap(),
+            at: 1,
+            action: "issue".into(),
+            subject: format!("forged-{i}"),
+            token_sha256: None,
+        };
+        stored.extend(forged.append(&leaf.to_bytes()).unwrap());
+    }
+    let forged_root = forged.root().unwrap();
+    let fork = sign_checkpoint(&log_key, size + 1, &forged_root).unwrap();
+    let proof = tree::consistency_proof(size + 1, size, &stored).unwrap();
+    let (status, body) = post(
+        witness_url.clone(),
+        None,
+        "text/plain",
+        witness::request_body(size, &proof, &fork).into_bytes(),
+    )
+    .await;
+    assert_eq!(status, 422, "{}", String::from_utf8_lossy(&body));
+    // Same size, another root.
+    let same_size = sign_checkpoint(&log_key, size, &Hash([7; 32])).unwrap();
+    let (status, _) = post(
+        witness_url.clone(),
+        None,
+        "text/plain",
+        witness::request_body(size, &[], &same_size).into_bytes(),
+    )
+    .await;
+    assert_eq!(status, 422);
+    // A stale `old`: 409 with the size the witness holds.
+    let (status, body) = post(
+        witness_url.clone(),
+        None,
+        "text/plain",
+        witness::request_body(0, &[], &fork).into_bytes(),
+    )
+    .await;
+    assert_eq!(
+        (status, String::from_utf8_lossy(&body).to_string()),
+        (409, format!("{size}\n"))
+    );
+    // Not signed by Zhejiang's log key: 403. An origin it does not witness: 404.
+    let outsider = huren_crypto::tlog::note::NoteKeyPair::from_pkcs8(
+        "huren.gov.cn/log/330000",
+        huren_crypto::tlog::vkey::KeyType::Ed25519,
+        aws_lc_rs_pkcs8().as_slice(),
+    )
+    .unwrap();
+    let unsigned = sign_checkpoint(&outsider, size + 1, &forged_root).unwrap();
+    let (status, _) = post(
+        witness_url.clone(),
+        None,
+        "text/plain",
+        witness::request_body(size, &proof, &unsigned).into_bytes(),
+    )
+    .await;
+    assert_eq!(status, 403);
+    let own = sign_checkpoint(&js.region.log_key(None).unwrap().unwrap(), 1, &forged_root).unwrap();
+    let (status, _) = post(
+        witness_url,
+        None,
+        "text/plain",
+        witness::request_body(0, &[], &own).into_bytes(),
+    )
+    .await;
+    assert_eq!(
+        status, 404,
+        "a witness never witnesses its own region's log"
+    );
+    let (_, metrics) = get(format!("{}/metrics", js.url)).await;
+    assert!(String::from_utf8_lossy(&metrics).contains("huren_witness_refusals_total 2"));
+    // The refusals are kept as evidence.
+    let refusals: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM witness_refusals WHERE origin = 'huren.gov.cn/log/330000'",
+    )
+    .fetch_one(js.state.issuer.store.pool())
+    .await
+    .unwrap();
+    assert_eq!(refusals, 2);
+    // The honest log still gets cosigned afterwards.
+    zj.issue(&building_licence()).await;
+    assert_eq!(zj.wait_witnessed().await, size + 1);
+}
+
+/// An Ed25519 PKCS#8 key that is nobody's.
+fn aws_lc_rs_pkcs8() -> Vec<u8> {
+    let rng = aws_lc_rs::rand::SystemRandom::new();
+    aws_lc_rs::signature::Ed25519KeyPair::generate_pkcs8(&rng)
+        .unwrap()
+        .as_ref()
+        .to_vec()
+}
+
+/// A database writer removes the newest audit entries and every checkpoint row, and rewrites
+/// the audit head so the chain looks whole: `huren issuer audit verify` still fails, because
+/// the witnesses hold a checkpoint the remaining entries do not rebuild.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_truncated_audit_table_is_caught_by_audit_verify() {
+    let net = network(&Db::Sqlite).await;
+    let zj = &net.nodes[0];
+    for _ in 0..3 {
+        zj.issue(&building_licence()).await;
+    }
+    let size = zj.wait_witnessed().await;
+    let run = |file: IssuerFile| {
+        let config = toml_of(&file);
+        move || {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("issuer.toml");
+            std::fs::write(&path, config).unwrap();
+            let out = std::process::Command::new(env!("CARGO_BIN_EXE_huren"))
+                .args([
+                    "issuer",
+                    "audit",
+                    "verify",
+                    "--config",
+                    path.to_str().unwrap(),
+                ])
+                .output()
+                .unwrap();
+            (
+                out.status.code(),
+                String::from_utf8_lossy(&out.stdout).to_string(),
+                String::from_utf8_lossy(&out.stderr).to_string(),
+            )
+        }
+    };
+    let (code, stdout, stderr) = tokio::task::spawn_blocking(run(zj.file.clone()))
+        .await
+        .unwrap();
+    assert_eq!(code, Some(0), "{stdout}{stderr}");
+    let report: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(report["log"]["checked"], true, "{report}");
+    assert_eq!(report["log"]["witnessed_size"].as_u64(), Some(size));
+
+    // The attack: delete the last entry, the log's own rows, and rewind the head.
+    let pool = zj.state.issuer.store.pool().clone();
+    let last = i64::try_from(size).unwrap();
+    sqlx::query("DELETE FROM audit_log WHERE region = '330000' AND seq = $1")
+        .bind(last)
+        .execute(&pool)
+        .await
+        .unwrap();
+    let prev: String =
+        sqlx::query_scalar("SELECT hash FROM audit_log WHERE region = '330000' AND seq = $1")
+            .bind(last - 1)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    sqlx::query("UPDATE audit_head SET seq = $1, hash = $2 WHERE region = '330000'")
+        .bind(last - 1)
+        .bind(prev)
+        .execute(&pool)
+        .await
+        .unwrap();
+    for table in ["log_checkpoints", "log_hashes", "log_tokens", "log_state"] {
+        sqlx::query(&format!("DELETE FROM {table} WHERE region = '330000'"))
+            .execute(&pool)
+            .await
+            .unwrap();
+    }
+    // The signed heads are removed too: only the witnesses remember.
+    std::fs::remove_dir_all(net.dir.path().join("data-330000/audit-heads")).unwrap();
+    let (code, stdout, stderr) = tokio::task::spawn_blocking(run(zj.file.clone()))
+        .await
+        .unwrap();
+    assert_eq!(code, Some(1), "{stdout}{stderr}");
+    let report: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    let problem = report["log"]["problem"].as_str().unwrap_or_default();
+    assert!(
+        problem.contains(&format!(
+            "covers {size} entries but the audit log has only {}",
+            size - 1
+        )),
+        "{report}"
+    );
+}
+
+/// The issuer configuration file for `file`'s settings.
+fn toml_of(file: &IssuerFile) -> String {
+    let path = |p: &Option<std::path::PathBuf>| p.as_ref().unwrap().display().to_string();
+    format!(
+        "region_dir = {:?}\ntrust_list = {:?}\noperator_cert = [{:?}]\ndatabase_url = {:?}\ndata_dir = {:?}\nallow_plaintext_keys = true\n",
+        path(&file.region_dir),
+        path(&file.trust_list),
+        file.operator_cert.as_ref().unwrap()[0].display().to_string(),
+        file.database_url.as_ref().unwrap(),
+        path(&file.data_dir),
+    )
+}
+
+/// `kill -9` between an issuance and its log append loses nothing: the issuer process is
+/// killed right after answering (its sequencer waits up to the 5 s merge delay before
+/// appending), restarted, and every licence it answered for is then in the log at the index
+/// its receipt named — the audit log is the log's outbox, written in the issuance's own
+/// transaction, and the sequencer catches up at start.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_between_issuance_and_its_log_append_loses_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let made = ISSUER_NOW.minus(3600);
+    // The process reads the real clock: make the PKI valid now.
+    let made = huren_crypto::time::UnixTime(made.seconds().max(now_seconds() - 3600));
+    let operator = pki::operator(&dir.path().join("op"), "测试运营方", made);
+    let region = pki::province(
+        &dir.path().join("zj"),
+        "330000",
+        Algorithm::Es256,
+        "https://issuer.zj.example",
+        made,
+    );
+    let token = pki::trust_list(&operator, std::slice::from_ref(&region), 1, made);
+    std::fs::write(dir.path().join("trust-list.jwt"), &token).unwrap();
+    let database = dir.path().join("issuer.db");
+    let config = dir.path().join("issuer.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "listen = \"127.0.0.1:0\"\nregion_dir = {:?}\ntrust_list = {:?}\noperator_cert = [{:?}]\ndatabase_url = \"sqlite://{}?mode=rwc\"\ndata_dir = {:?}\nallow_plaintext_keys = true\nlog_sequence_delay_ms = 5000\n",
+            dir.path().join("zj").display().to_string(),
+            dir.path().join("trust-list.jwt").display().to_string(),
+            dir.path().join("op/operator.crt.pem").display().to_string(),
+            database.display(),
+            dir.path().join("data").display().to_string(),
+        ),
+    )
+    .unwrap();
+    let store =
+        huren_issuer::store::Store::connect(&format!("sqlite://{}?mode=rwc", database.display()))
+            .await
+            .unwrap();
+    let code = RegionCode::parse("330000").unwrap();
+    let spec = TokenSpec {
+        region: &code,
+        scopes: &[Scope::Issue, Scope::Read],
+        types: &[],
+        label: "kill test",
+        lifetime: tokens::Lifetime::DEFAULT,
+    };
+    let (admin, _) = tokens::create(&store, &spec, "test", now_seconds(), &mut rand_core::OsRng)
+        .await
+        .unwrap();
+    let start = |n: u32| {
+        let addr_file = dir.path().join(format!("addr-{n}"));
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_huren"))
+            .args(["issuer", "serve", "--config", config.to_str().unwrap()])
+            .env("HUREN_ADDR_FILE", &addr_file)
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        (child, addr_file)
+    };
+    let address = |file: std::path::PathBuf| async move {
+        for _ in 0..600 {
+            if let Ok(addr) = std::fs::read_to_string(&file) {
+                if !addr.is_empty() {
+                    return format!("http://{}", addr.trim());
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("the issuer did not start within a minute");
+    };
+
+    let (mut first, addr_file) = start(1);
+    let url = address(addr_file).await;
+    let mut receipts = Vec::new();
+    for _ in 0..5 {
+        let (status, body) = post(
+            format!("{url}/v1/licences"),
+            Some(admin.clone()),
+            "application/json",
+            building_licence().to_string().into_bytes(),
+        )
+        .await;
+        assert_eq!(status, 201, "{}", String::from_utf8_lossy(&body));
+        let issued: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        receipts.push((
+            token_sha256(issued["token"].as_str().unwrap().as_bytes()),
+            issued["log"]["index"].as_u64().expect("log.index"),
+        ));
+    }
+    let (_, before) = get(format!("{url}/v1/log/checkpoint")).await;
+    first.kill().unwrap(); // SIGKILL
+    first.wait().unwrap();
+    let logged_before_kill = String::from_utf8_lossy(&before)
+        .lines()
+        .nth(1)
+        .and_then(|l| l.parse::<u64>().ok())
+        .unwrap_or(0);
+    eprintln!(
+        "killed with {logged_before_kill} of {} entries logged",
+        receipts.last().unwrap().1 + 1
+    );
+
+    let (mut second, addr_file) = start(2);
+    let url = address(addr_file).await;
+    for (hash, index) in &receipts {
+        let mut answer = (0, Vec::new());
+        for _ in 0..600 {
+            answer = get(format!("{url}/v1/log/proof?token_sha256={hash}")).await;
+            if answer.0 == 200 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert_eq!(
+            answer.0,
+            200,
+            "licence {index} is not in the log after the restart: {}",
+            String::from_utf8_lossy(&answer.1)
+        );
+        let proof: serde_json::Value = serde_json::from_slice(&answer.1).unwrap();
+        assert_eq!(proof["index"].as_u64(), Some(*index));
+    }
+    second.kill().unwrap();
+    second.wait().unwrap();
+}
+
+/// Now, for the PKI of a test that runs the real binary (which reads the real clock).
+fn now_seconds() -> i64 {
+    use huren_crypto::time::Clock;
+    huren_keys::SystemClock.now().seconds()
+}
+
+/// Runs `huren log monitor` against the network's trust list.
+async fn monitor(net: &Network, extra: &[&str]) -> (Option<i32>, serde_json::Value, String) {
+    let mut args: Vec<String> = vec![
+        "log".into(),
+        "monitor".into(),
+        "--trust-list".into(),
+        net.dir.path().join("trust-list.jwt").display().to_string(),
+        "--operator-cert".into(),
+        net.dir
+            .path()
+            .join("op/operator.crt.pem")
+            .display()
+            .to_string(),
+    ];
+    args.extend(extra.iter().map(|a| (*a).to_owned()));
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_huren"))
+            .args(&args)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    let report = serde_json::from_str(stdout.trim())
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {stdout}{stderr}"));
+    (out.status.code(), report, stderr)
+}
+
+/// Someone holding Zhejiang's log key and database rewrites history: one covered audit entry
+/// changed, the log rebuilt from it and re-signed with the real key. The witnesses refuse the
+/// new checkpoint (it does not extend what they cosigned), and `huren log monitor` — from its
+/// state of an earlier run and from the witnesses' views — reports that the log's tree does not
+/// extend them. With the database, it also lists the entries that differ.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_forked_log_is_caught_by_its_witnesses_and_the_monitor() {
+    let net = network(&Db::Sqlite).await;
+    let zj = &net.nodes[0];
+    zj.issue(&building_licence()).await;
+    zj.issue(&building_licence()).await;
+    let size = zj.wait_witnessed().await;
+    for node in &net.nodes[1..] {
+        node.issue(&building_licence()).await;
+        node.wait_witnessed().await;
+    }
+    let state = net.dir.path().join("monitor-state.json");
+    let state_arg = state.display().to_string();
+    let (code, report, stderr) = monitor(&net, &["--since", &state_arg]).await;
+    assert_eq!(code, Some(0), "{report}{stderr}");
+    assert_eq!(report["logs"].as_array().unwrap().len(), 3);
+    assert_eq!(report["logs"][0]["witnessed"], true);
+    let database = zj.file.database_url.clone().unwrap();
+    let (code, report, stderr) =
+        monitor(&net, &["--region", "330000", "--database", &database]).await;
+    assert_eq!(code, Some(0), "{report}{stderr}");
+    assert_eq!(
+        report["logs"][0]["database"]["log_entries_not_in_database"],
+        serde_json::json!([])
+    );
+
+    // The rewrite.
+    let pool = zj.state.issuer.store.pool().clone();
+    sqlx::query("UPDATE audit_log SET subject = 'rewritten' WHERE region = '330000' AND seq = 2")
+        .execute(&pool)
+        .await
+        .unwrap();
+    for table in ["log_checkpoints", "log_hashes", "log_tokens", "log_state"] {
+        sqlx::query(&format!("DELETE FROM {table} WHERE region = '330000'"))
+            .execute(&pool)
+            .await
+            .unwrap();
+    }
+    zj.issue(&building_licence()).await; // wakes the sequencer, which rebuilds and re-signs
+    let mut resigned = false;
+    for _ in 0..600 {
+        let mut conn = zj.state.issuer.store.acquire().await.unwrap();
+        if huren_issuer::store::log::newest_checkpoint(&mut conn)
+            .await
+            .unwrap()
+            .is_some_and(|c| c.size > size)
+        {
+            resigned = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(resigned, "the sequencer did not rebuild the log");
+    // The witnesses refuse it and keep the evidence; it stays unwitnessed.
+    for witness in &net.nodes[1..] {
+        let mut refused = 0i64;
+        for _ in 0..600 {
+            refused = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM witness_refusals WHERE origin = 'huren.gov.cn/log/330000'",
+            )
+            .fetch_one(witness.state.issuer.store.pool())
+            .await
+            .unwrap();
+            if refused > 0 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert!(
+            refused >= 1,
+            "witness {} did not refuse the fork within a minute",
+            witness.code
+        );
+    }
+    let mut conn = zj.state.issuer.store.acquire().await.unwrap();
+    assert!(huren_issuer::store::log::newest_witnessed(&mut conn)
+        .await
+        .unwrap()
+        .is_none());
+    // The monitor sees it, from its earlier state and from the witnesses.
+    let (code, report, stderr) = monitor(&net, &["--since", &state_arg]).await;
+    assert_eq!(code, Some(1), "{report}{stderr}");
+    let alerts: Vec<String> = report["alerts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["alert"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(
+        alerts
+            .iter()
+            .any(|a| a.contains("does not extend") && a.contains("an earlier run")),
+        "{alerts:?}"
+    );
+    assert!(
+        alerts
+            .iter()
+            .any(|a| a.contains("does not extend") && a.contains("witness huren.gov.cn/witness/")),
+        "{alerts:?}"
+    );
+    assert!(
+        alerts
+            .iter()
+            .all(|a| a.starts_with("the log's tree") || a.contains("split view")),
+        "{alerts:?}"
+    );
+    assert_eq!(
+        report["alerts"][0]["region"], "330000",
+        "only Zhejiang forked"
+    );
+}

@@ -125,6 +125,33 @@ async fn network(db: &Db) -> Network {
     Network { dir, trust, nodes }
 }
 
+/// Polls `check` every 100 ms until it gives a value; fails after a minute saying `what` did
+/// not happen. (A liveness bound, not a speed assertion: the log's merge delay is seconds.)
+async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    for _ in 0..600 {
+        if let Some(value) = check().await {
+            return value;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{what} within a minute");
+}
+
+/// Deletes every row of `region`'s transparency-log tables (what a database writer can do).
+async fn wipe_log_tables(pool: &sqlx::AnyPool, region: &str) {
+    for table in ["log_checkpoints", "log_hashes", "log_tokens", "log_state"] {
+        sqlx::query(&format!("DELETE FROM {table} WHERE region = $1"))
+            .bind(region)
+            .execute(pool)
+            .await
+            .unwrap();
+    }
+}
+
 fn http() -> ureq::Agent {
     ureq::Agent::config_builder()
         .http_status_as_error(false)
@@ -179,22 +206,19 @@ impl Node {
     async fn wait_witnessed(&self) -> u64 {
         let audited =
             u64::try_from(self.state.issuer.store.audit_head().await.unwrap().seq).unwrap();
-        for _ in 0..600 {
-            let mut conn = self.state.issuer.store.acquire().await.unwrap();
-            if let Some(w) = huren_issuer::store::log::newest_witnessed(&mut conn)
-                .await
-                .unwrap()
-            {
-                if w.size >= audited {
-                    return w.size;
-                }
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        panic!(
-            "{}: no witnessed checkpoint covers the {audited} audit entries after a minute",
+        let what = format!(
+            "{}: a witnessed checkpoint did not cover the {audited} audit entries",
             self.code
         );
+        eventually(&what, || async {
+            let mut conn = self.state.issuer.store.acquire().await.unwrap();
+            huren_issuer::store::log::newest_witnessed(&mut conn)
+                .await
+                .unwrap()
+                .map(|w| w.size)
+                .filter(|size| *size >= audited)
+        })
+        .await
     }
 }
 
@@ -549,12 +573,7 @@ async fn a_truncated_audit_table_is_caught_by_audit_verify() {
         .execute(&pool)
         .await
         .unwrap();
-    for table in ["log_checkpoints", "log_hashes", "log_tokens", "log_state"] {
-        sqlx::query(&format!("DELETE FROM {table} WHERE region = '330000'"))
-            .execute(&pool)
-            .await
-            .unwrap();
-    }
+    wipe_log_tables(&pool, "330000").await;
     // The signed heads are removed too: only the witnesses remember.
     std::fs::remove_dir_all(net.dir.path().join("data-330000/audit-heads")).unwrap();
     let (code, stdout, stderr) = tokio::task::spawn_blocking(run(zj.file.clone()))
@@ -646,15 +665,11 @@ async fn kill_9_between_issuance_and_its_log_append_loses_nothing() {
         (child, addr_file)
     };
     let address = |file: std::path::PathBuf| async move {
-        for _ in 0..600 {
-            if let Ok(addr) = std::fs::read_to_string(&file) {
-                if !addr.is_empty() {
-                    return format!("http://{}", addr.trim());
-                }
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        panic!("the issuer did not start within a minute");
+        eventually("the issuer did not start", || async {
+            let addr = std::fs::read_to_string(&file).ok()?;
+            (!addr.is_empty()).then(|| format!("http://{}", addr.trim()))
+        })
+        .await
     };
 
     let (mut first, addr_file) = start(1);
@@ -691,21 +706,13 @@ async fn kill_9_between_issuance_and_its_log_append_loses_nothing() {
     let (mut second, addr_file) = start(2);
     let url = address(addr_file).await;
     for (hash, index) in &receipts {
-        let mut answer = (0, Vec::new());
-        for _ in 0..600 {
-            answer = get(format!("{url}/v1/log/proof?token_sha256={hash}")).await;
-            if answer.0 == 200 {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        assert_eq!(
-            answer.0,
-            200,
-            "licence {index} is not in the log after the restart: {}",
-            String::from_utf8_lossy(&answer.1)
-        );
-        let proof: serde_json::Value = serde_json::from_slice(&answer.1).unwrap();
+        let what = format!("licence {index} did not appear in the log after the restart");
+        let body = eventually(&what, || async {
+            let (status, body) = get(format!("{url}/v1/log/proof?token_sha256={hash}")).await;
+            (status == 200).then_some(body)
+        })
+        .await;
+        let proof: serde_json::Value = serde_json::from_slice(&body).unwrap();
         assert_eq!(proof["index"].as_u64(), Some(*index));
     }
     second.kill().unwrap();
@@ -785,47 +792,29 @@ async fn a_forked_log_is_caught_by_its_witnesses_and_the_monitor() {
         .execute(&pool)
         .await
         .unwrap();
-    for table in ["log_checkpoints", "log_hashes", "log_tokens", "log_state"] {
-        sqlx::query(&format!("DELETE FROM {table} WHERE region = '330000'"))
-            .execute(&pool)
-            .await
-            .unwrap();
-    }
+    wipe_log_tables(&pool, "330000").await;
     zj.issue(&building_licence()).await; // wakes the sequencer, which rebuilds and re-signs
-    let mut resigned = false;
-    for _ in 0..600 {
+    eventually("the sequencer did not rebuild the log", || async {
         let mut conn = zj.state.issuer.store.acquire().await.unwrap();
-        if huren_issuer::store::log::newest_checkpoint(&mut conn)
+        huren_issuer::store::log::newest_checkpoint(&mut conn)
             .await
             .unwrap()
-            .is_some_and(|c| c.size > size)
-        {
-            resigned = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert!(resigned, "the sequencer did not rebuild the log");
+            .filter(|c| c.size > size)
+    })
+    .await;
     // The witnesses refuse it and keep the evidence; it stays unwitnessed.
     for witness in &net.nodes[1..] {
-        let mut refused = 0i64;
-        for _ in 0..600 {
-            refused = sqlx::query_scalar(
+        let what = format!("witness {} did not refuse the fork", witness.code);
+        eventually(&what, || async {
+            let refused: i64 = sqlx::query_scalar(
                 "SELECT COUNT(*) FROM witness_refusals WHERE origin = 'huren.gov.cn/log/330000'",
             )
             .fetch_one(witness.state.issuer.store.pool())
             .await
             .unwrap();
-            if refused > 0 {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        assert!(
-            refused >= 1,
-            "witness {} did not refuse the fork within a minute",
-            witness.code
-        );
+            (refused > 0).then_some(())
+        })
+        .await;
     }
     let mut conn = zj.state.issuer.store.acquire().await.unwrap();
     assert!(huren_issuer::store::log::newest_witnessed(&mut conn)

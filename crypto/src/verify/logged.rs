@@ -187,6 +187,17 @@ pub(super) fn check(
     report.log = Some(used);
 }
 
+/// The check for a region whose log the trust list names but could not accept (its fields
+/// broke a rule): nothing can be proved, so it is as if the log could not be asked.
+pub(super) fn unusable(region: &RegionCode, options: &VerifyOptions, report: &mut ReportBuilder) {
+    let detail = format!("the trust list's log entry for {region} is unusable (see its problems)");
+    if options.require_logged {
+        report.unknown(CheckName::Logged, Outcome::LogUnavailable, detail);
+    } else {
+        report.not_checked(CheckName::Logged, Warning::LogUnreachable, detail);
+    }
+}
+
 fn find(
     evidence: &LogEvidence,
     answered_at: UnixTime,

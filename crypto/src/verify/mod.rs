@@ -377,8 +377,8 @@ impl Context<'_> {
             return None;
         }
         let region = &trust.regions()[signer.region_index];
-        let log_trust = log_trust(region);
-        *logged = log_trust.is_some();
+        let region_log = RegionLog::of(trust, region);
+        *logged = !matches!(region_log, RegionLog::None);
         *signer_subject = Some(signer.cert.subject().to_owned());
         report.pass(
             CheckName::Signer,
@@ -507,15 +507,19 @@ impl Context<'_> {
         }
 
         // SPEC §12: the token is in its region's log (the signer's region: whose key it is)
-        if let Some(log_trust) = &log_trust {
-            let context = LogContext {
-                region: &region.code,
-                trust: log_trust,
-                source: self.log,
-                at,
-                options,
-            };
-            logged::check(&context, &token, &Logged::of(&presented), report);
+        match &region_log {
+            RegionLog::None => {}
+            RegionLog::Unusable => logged::unusable(&region.code, options, report),
+            RegionLog::Trusted(log_trust) => {
+                let context = LogContext {
+                    region: &region.code,
+                    trust: log_trust,
+                    source: self.log,
+                    at,
+                    options,
+                };
+                logged::check(&context, &token, &Logged::of(&presented), report);
+            }
         }
 
         // 11. trust list freshness
@@ -543,12 +547,38 @@ impl Context<'_> {
     }
 }
 
-/// The log the trust list gives `region`, if any.
-fn log_trust(region: &TrustedRegion) -> Option<LogTrust> {
-    // The trust list's `log_key`, `witnesses` and `witness_quorum` (SPEC §12) are read here
-    // once they are part of `TrustedRegion`; until then no region keeps a log.
-    let _ = region;
-    None
+/// What the trust list says of `region`'s log.
+enum RegionLog {
+    /// It lists none: the `logged` check does not run.
+    None,
+    /// It lists a log key, but the log's fields broke a rule when the list was loaded: the log
+    /// cannot be checked (`trust.problems()` says why).
+    Unusable,
+    /// A log whose fields passed every check.
+    Trusted(LogTrust),
+}
+
+impl RegionLog {
+    fn of(trust: &TrustList, region: &TrustedRegion) -> RegionLog {
+        match &region.log {
+            Some(log) => RegionLog::Trusted(LogTrust {
+                log_key: log.key.clone(),
+                witnesses: log.witness_keys(),
+                quorum: log.quorum,
+            }),
+            // Fail closed: a log the operator listed but got wrong must not make a verifier
+            // that requires inclusion skip the check.
+            None if trust
+                .claims()
+                .regions
+                .iter()
+                .any(|r| r.code == region.code && r.log_key.is_some()) =>
+            {
+                RegionLog::Unusable
+            }
+            None => RegionLog::None,
+        }
+    }
 }
 
 /// Step 5: inflates and parses the claims `typ` announced; a copy must also have its

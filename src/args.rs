@@ -470,8 +470,7 @@ pub struct VerifyArgs {
     /// Directory of status-list tokens (*.jwt) to use.
     #[arg(long)]
     pub status_dir: Option<PathBuf>,
-    /// Fetch the licence's status list from its URI (only within the region's prefix), and
-    /// ask the region's issuance log for the token's inclusion proof.
+    /// Fetch the licence's status list from its URI (only within the region's prefix).
     #[arg(long, conflicts_with = "offline")]
     pub fetch_status: bool,
     /// Require the token to be in its region's issuance log (SPEC §12) when the trust list

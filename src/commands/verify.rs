@@ -59,7 +59,7 @@ pub fn run(args: &VerifyArgs) -> Result<ExitCode> {
     }
     // The log is asked only about a token the trust list gives a log, of the issuer the trust
     // list names for its region (never a URL the token carries), and only online.
-    let ask_log = !args.offline && (args.require_logged || args.fetch_status);
+    let ask_log = !args.offline && args.require_logged;
     if let Some(used) = report.log.clone().filter(|used| ask_log && !used.proved()) {
         let log = LogCache::new(Arc::new(HttpFetcher::default()));
         let answer = log.fetch(&used, &trust, at);

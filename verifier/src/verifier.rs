@@ -6,9 +6,11 @@
 //! timeout); if that fails, the answer is `indeterminate` (`status_unknown`), never `valid`
 //! and never an error. `verify_fresh` refetches the licence's status list before answering.
 //!
-//! A token of a region whose log the trust list names is looked up in that log the same way
-//! ([`LogCache`]): once, lazily, from the region's issuer only; offline, never (then it counts
-//! as unreachable: a warning, or `log_unavailable` when [`VerifyOptions::require_logged`]).
+//! When [`VerifyOptions::require_logged`], a token of a region whose log the trust list names
+//! is looked up in that log the same way ([`LogCache`]): once, lazily, from the region's issuer
+//! only; offline, never (then `log_unavailable` once the merge delay has passed). A verifier
+//! that does not require inclusion does not ask (an embedder may still fill the cache with
+//! [`LogCache::fetch`] for the warnings).
 //!
 //! Seals (`verify_seal`, in [`crate::seal`]) use the same trust store and status cache, and a
 //! [`CrlCache`] for their signers' certificates.
@@ -205,10 +207,12 @@ impl Verifier {
             .reasons
             .iter()
             .any(|r| !r.is_indeterminate() && *r != Outcome::NotLogged);
+        // Only a verifier that requires inclusion asks the log: for one that does not, an
+        // answer could only add a warning, not worth a round trip per new token.
         let log = report
             .log
             .as_ref()
-            .filter(|used| !refused && self.log.may_try(used, at))
+            .filter(|used| self.options.require_logged && !refused && self.log.may_try(used, at))
             .cloned();
         if uris.is_empty() && log.is_none() {
             Held::Answer(report)

@@ -12,13 +12,15 @@
 //! `copy_make` + copy id), its `seq` is its index + 1, and the RFC 6962 proof puts it in the
 //! checkpoint's tree.
 //!
-//! What else happens ([`VerifyOptions::require_logged`](super::VerifyOptions)):
+//! What else happens ([`VerifyOptions::require_logged`](super::VerifyOptions)). A verifier
+//! that does not require inclusion does not ask the log; the check then runs only when the
+//! caller holds an answer anyway (it fetched one for information), else it is not listed.
 //!
 //! | the log's answer | within the merge delay | after it, required | after it, not required |
 //! |---|---|---|---|
 //! | proof that proves | pass | pass | pass |
 //! | `not_logged`, `not_witnessed`, a proof that does not prove | `log_pending` (warning) | `not_logged` (invalid) | warning `not_logged`, check `ok: false` |
-//! | none (unreachable, offline) | `log_pending` (warning) | `log_unavailable` (indeterminate) | warning `log_unreachable` |
+//! | no usable answer (unreachable, offline) | `log_pending` (warning) | `log_unavailable` (indeterminate) | warning `log_unreachable` (none asked: not listed) |
 //!
 //! An unreachable log after the merge delay is never `valid` when inclusion is required: the
 //! thief of a key would otherwise only need to keep the verifier from reaching the log (block
@@ -96,13 +98,16 @@ pub(super) struct LogContext<'a> {
     pub(super) options: &'a VerifyOptions,
 }
 
-/// Runs the `logged` check for the verified token whose exact compact bytes are `token`.
+/// Runs the `logged` check for the verified token whose exact compact bytes are `token`;
+/// returns whether it ran. It does not when inclusion is not required and no answer of the log
+/// is held: a verifier that does not require logging need not ask (the report then looks as
+/// it did before logs existed).
 pub(super) fn check(
     context: &LogContext<'_>,
     token: &str,
     logged: &Logged<'_>,
     report: &mut ReportBuilder,
-) {
+) -> bool {
     let LogContext {
         region,
         trust,
@@ -118,6 +123,9 @@ pub(super) fn check(
     let pending = !dated_ahead && at < settled_at;
 
     let answer = source.log_answer(region, &hash);
+    if answer.is_none() && !options.require_logged {
+        return false;
+    }
     let finding = match answer.as_deref() {
         None => Finding::Unanswered("the log was not asked (offline, or not fetched)".into()),
         Some(LogAnswer {
@@ -185,17 +193,15 @@ pub(super) fn check(
         }
     }
     report.log = Some(used);
+    true
 }
 
 /// The check for a region whose log the trust list names but could not accept (its fields
-/// broke a rule): nothing can be proved, so it is as if the log could not be asked.
-pub(super) fn unusable(region: &RegionCode, options: &VerifyOptions, report: &mut ReportBuilder) {
+/// broke a rule), when inclusion is required: nothing can be proved, so it is as if the log
+/// could not be asked.
+pub(super) fn unusable(region: &RegionCode, report: &mut ReportBuilder) {
     let detail = format!("the trust list's log entry for {region} is unusable (see its problems)");
-    if options.require_logged {
-        report.unknown(CheckName::Logged, Outcome::LogUnavailable, detail);
-    } else {
-        report.not_checked(CheckName::Logged, Warning::LogUnreachable, detail);
-    }
+    report.unknown(CheckName::Logged, Outcome::LogUnavailable, detail);
 }
 
 fn find(

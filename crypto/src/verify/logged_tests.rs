@@ -160,7 +160,7 @@ fn run_as(
         iat: UnixTime(iat),
     };
     let mut report = ReportBuilder::new(1);
-    check(&context, TOKEN, &logged, &mut report);
+    assert!(check(&context, TOKEN, &logged, &mut report));
     assert_eq!(report.checks.len(), 1);
     assert_eq!(report.checks[0].check, CheckName::Logged);
     let seen = (
@@ -286,6 +286,28 @@ fn an_unreachable_log_after_the_delay_is_indeterminate_when_required_never_valid
         run(&log.trust(1), &NoLogAnswers, LATER, &required()),
         (None, vec![Outcome::LogUnavailable], vec![])
     );
+}
+
+#[test]
+fn a_verifier_that_does_not_require_logging_and_holds_no_answer_does_not_run_the_check() {
+    let log = TestLog::new();
+    let region = region();
+    let options = VerifyOptions::default();
+    let context = LogContext {
+        region: &region,
+        trust: &log.trust(1),
+        source: &NoLogAnswers,
+        at: LATER,
+        options: &options,
+    };
+    let logged = Logged {
+        action: "issue",
+        subject: JTI,
+        iat: UnixTime(IAT),
+    };
+    let mut report = ReportBuilder::new(1);
+    assert!(!check(&context, TOKEN, &logged, &mut report));
+    assert!(report.checks.is_empty() && report.warnings.is_empty() && report.log.is_none());
 }
 
 #[test]

@@ -159,9 +159,9 @@ pub fn verify_licence_for(
 
 /// As [`verify_licence_for`], with the answers of the regions' transparency logs (SPEC §12)
 /// the caller holds: for a token whose region the trust list gives a `log_key`, the `logged`
-/// check runs after the status checks (see [`VerifyOptions::require_logged`]). With
-/// [`NoLogAnswers`], such a token's inclusion is not shown: a warning, or `log_unavailable`
-/// when inclusion is required.
+/// check runs after the status checks when inclusion is required
+/// ([`VerifyOptions::require_logged`]) or an answer is held. With [`NoLogAnswers`] and
+/// inclusion required, such a token's inclusion is not shown: `log_unavailable`.
 ///
 /// ```no_run
 /// use huren_crypto::cert::Certificate;
@@ -378,7 +378,8 @@ impl Context<'_> {
         }
         let region = &trust.regions()[signer.region_index];
         let region_log = RegionLog::of(trust, region);
-        *logged = !matches!(region_log, RegionLog::None);
+        // Listed (if only as not run) wherever inclusion is required of a region with a log.
+        *logged = options.require_logged && !matches!(region_log, RegionLog::None);
         *signer_subject = Some(signer.cert.subject().to_owned());
         report.pass(
             CheckName::Signer,
@@ -509,7 +510,10 @@ impl Context<'_> {
         // SPEC §12: the token is in its region's log (the signer's region: whose key it is)
         match &region_log {
             RegionLog::None => {}
-            RegionLog::Unusable => logged::unusable(&region.code, options, report),
+            RegionLog::Unusable if options.require_logged => {
+                logged::unusable(&region.code, report);
+            }
+            RegionLog::Unusable => {}
             RegionLog::Trusted(log_trust) => {
                 let context = LogContext {
                     region: &region.code,
@@ -518,7 +522,9 @@ impl Context<'_> {
                     at,
                     options,
                 };
-                logged::check(&context, &token, &Logged::of(&presented), report);
+                if logged::check(&context, &token, &Logged::of(&presented), report) {
+                    *logged = true;
+                }
             }
         }
 

@@ -473,17 +473,10 @@ pub struct VerifyArgs {
     /// Fetch the licence's status list from its URI (only within the region's prefix).
     #[arg(long, conflicts_with = "offline")]
     pub fetch_status: bool,
-    /// Require the token to be in its region's issuance log (SPEC §12) when the trust list
-    /// names one: not shown after the merge delay is invalid (not_logged), a log that cannot
-    /// be asked is indeterminate (log_unavailable). The proof is fetched from the region's
-    /// issuer (as the trust list names it) unless --offline.
+    /// Require the token in its region's issuance log (SPEC §12, asking its issuer; README).
     #[arg(long)]
     pub require_logged: bool,
-    /// How long after signing a log may take to show a token, seconds.
-    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(i64).range(0..=3600))]
-    pub log_merge_delay: i64,
-    /// Fetch nothing: with --require-logged, a token of a region with a log is then
-    /// indeterminate (log_unavailable) once its merge delay has passed.
+    /// Fetch nothing (with --require-logged: log_unavailable once the merge delay has passed).
     #[arg(long)]
     pub offline: bool,
     /// A PNG/JPEG image of the QR code.

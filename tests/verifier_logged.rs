@@ -203,25 +203,9 @@ fn copy(serial: &str) -> (String, String) {
 /// served at `issuer`.
 fn library(issuer: &str, online: bool, require_logged: bool) -> Verifier {
     let f = fixture();
-    let mut claims = f.trust_claims.clone();
-    let zhejiang = claims
-        .regions
-        .iter_mut()
-        .find(|r| r.code == f.zhejiang.code())
-        .unwrap();
-    let witness = witness_key().verifier_key().clone();
-    zhejiang.issuer_uri = Some(issuer.to_owned());
-    zhejiang.log_key = Some(log_key().verifier_key().clone());
-    zhejiang.witnesses = vec![WitnessEntry {
-        name: witness.name().to_owned(),
-        vkey: witness,
-        url: "https://issuer-320000.example/v1/witness".into(),
-    }];
-    zhejiang.witness_quorum = 1;
     let dir = tempfile::tempdir().unwrap();
     let trust_path = dir.path().join("trust-list.jwt");
-    let token = trust_build::sign(&claims, &f.operator_key, f.operator_cert.der()).unwrap();
-    std::fs::write(&trust_path, token).unwrap();
+    std::fs::write(&trust_path, trust_list(issuer)).unwrap();
     let verifier = Verifier::open_with(
         VerifierConfig {
             unit: None,
@@ -250,6 +234,27 @@ fn library(issuer: &str, online: bool, require_logged: bool) -> Verifier {
         "the test trust list's log is usable"
     );
     verifier
+}
+
+/// The fixture's trust list, signed, with Zhejiang's log served at `issuer`.
+fn trust_list(issuer: &str) -> String {
+    let f = fixture();
+    let mut claims = f.trust_claims.clone();
+    let zhejiang = claims
+        .regions
+        .iter_mut()
+        .find(|r| r.code == f.zhejiang.code())
+        .unwrap();
+    let witness = witness_key().verifier_key().clone();
+    zhejiang.issuer_uri = Some(issuer.to_owned());
+    zhejiang.log_key = Some(log_key().verifier_key().clone());
+    zhejiang.witnesses = vec![WitnessEntry {
+        name: witness.name().to_owned(),
+        vkey: witness,
+        url: "https://issuer-320000.example/v1/witness".into(),
+    }];
+    zhejiang.witness_quorum = 1;
+    trust_build::sign(&claims, &f.operator_key, f.operator_cert.der()).unwrap()
 }
 
 /// What an embedder that does not require inclusion does to see the log's word anyway: ask
@@ -498,4 +503,50 @@ fn a_copy_logged_as_copy_make_is_valid() {
     assert_eq!(outcome(&report), (Verdict::Valid, vec![], vec![]));
     assert_eq!(logged_check(&report), Some(true));
     assert_eq!(report.log.unwrap().index, Some(4));
+}
+
+#[test]
+fn huren_verify_require_logged_asks_the_regions_log_unless_offline() {
+    let w = world();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("tl.jwt"), trust_list(&w.issuer)).unwrap();
+    let operator = fixture().operator.path.join("operator.crt.pem");
+    let operator = operator.to_str().unwrap();
+    let at = NOW.seconds().to_string();
+    let verify = |token: &str, extra: &[&str]| {
+        let mut args = vec![
+            "verify",
+            "--trust-list",
+            "tl.jwt",
+            "--operator-cert",
+            operator,
+            "--at",
+            &at,
+        ];
+        args.extend_from_slice(extra);
+        args.push(token);
+        let run = common::cli::huren(dir.path(), &args, None);
+        let report: serde_json::Value = serde_json::from_str(&run.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}\n{}", run.stdout, run.stderr));
+        (
+            run.code,
+            report["reasons"].clone(),
+            report["warnings"].clone(),
+        )
+    };
+    let none = serde_json::json!([]);
+    assert_eq!(
+        verify(&w.logged.0, &["--require-logged"]),
+        (0, none.clone(), none.clone())
+    );
+    assert_eq!(
+        verify(&w.never_logged.0, &["--require-logged"]),
+        (1, serde_json::json!(["not_logged"]), none.clone())
+    );
+    assert_eq!(
+        verify(&w.logged.0, &["--require-logged", "--offline"]),
+        (2, serde_json::json!(["log_unavailable"]), none.clone())
+    );
+    // Not required: not asked, as before logs existed.
+    assert_eq!(verify(&w.never_logged.0, &[]), (0, none.clone(), none));
 }

@@ -471,8 +471,14 @@ pub struct VerifyArgs {
     #[arg(long)]
     pub status_dir: Option<PathBuf>,
     /// Fetch the licence's status list from its URI (only within the region's prefix).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "offline")]
     pub fetch_status: bool,
+    /// Require the token in its region's issuance log (SPEC §12, asking its issuer; README).
+    #[arg(long)]
+    pub require_logged: bool,
+    /// Fetch nothing (with --require-logged: log_unavailable once the merge delay has passed).
+    #[arg(long)]
+    pub offline: bool,
     /// A PNG/JPEG image of the QR code.
     #[arg(long, conflicts_with = "input")]
     pub qr_image: Option<PathBuf>,

@@ -1,4 +1,4 @@
-//! `huren verify`: offline (or status-fetching) licence verification.
+//! `huren verify`: offline (or status- and log-fetching) licence verification.
 
 use std::collections::HashMap;
 use std::io::Read;
@@ -7,7 +7,8 @@ use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
 use huren_crypto::status_token::VerifiedStatusList;
-use huren_crypto::verify::{verify_licence_for, Report, Verdict, VerifyOptions};
+use huren_crypto::verify::{verify_licence_with, NoLogAnswers, Report, Verdict, VerifyOptions};
+use huren_verifier::{HttpFetcher, LogCache};
 
 use crate::args::VerifyArgs;
 use crate::common;
@@ -26,9 +27,13 @@ pub fn run(args: &VerifyArgs) -> Result<ExitCode> {
     let options = VerifyOptions {
         skew_seconds: args.skew,
         trust_list_grace_seconds: args.grace,
+        require_logged: args.require_logged,
+        // The service's default (HUREN_LOG_MERGE_DELAY_SECS); args.rs is at its size bound.
+        ..VerifyOptions::default()
     };
     let unit = args.audience.as_ref();
-    let mut report = verify_licence_for(&input, &trust, &status, at, &options, unit);
+    let mut report =
+        verify_licence_with(&input, &trust, &status, &NoLogAnswers, at, &options, unit);
     if args.fetch_status {
         // Only URIs the verification itself accepted (within the region's prefix) are fetched:
         // a licence's list, or a copy's two (its licence's entry and its own).
@@ -49,8 +54,20 @@ pub fn run(args: &VerifyArgs) -> Result<ExitCode> {
             }
         }
         if fetched {
-            report = verify_licence_for(&input, &trust, &status, at, &options, unit);
+            report =
+                verify_licence_with(&input, &trust, &status, &NoLogAnswers, at, &options, unit);
         }
+    }
+    // The log is asked only about a token the trust list gives a log, of the issuer the trust
+    // list names for its region (never a URL the token carries), and only online.
+    let ask_log = !args.offline && args.require_logged;
+    if let Some(used) = report.log.clone().filter(|used| ask_log && !used.proved()) {
+        let log = LogCache::new(Arc::new(HttpFetcher::default()));
+        let answer = log.fetch(&used, &trust, at);
+        if let huren_crypto::verify::LogEvidence::Unavailable(why) = &answer.evidence {
+            eprintln!("warning: the issuance log of {}: {why}", used.region);
+        }
+        report = verify_licence_with(&input, &trust, &status, &log, at, &options, unit);
     }
     common::emit(&serde_json::to_string_pretty(&report)?)?;
     summarise(&report);
@@ -126,6 +143,14 @@ fn summarise(report: &Report) {
             reason.code(),
             reason.text_zh(),
             reason.text_en()
+        );
+    }
+    for warning in &report.warnings {
+        eprintln!(
+            "  warning {}: {} / {}",
+            warning.code(),
+            warning.text_zh(),
+            warning.text_en()
         );
     }
 }

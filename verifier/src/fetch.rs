@@ -40,6 +40,17 @@ pub enum FetchedBytes {
     NotModified,
 }
 
+/// What an issuer answered to a log-proof request (SPEC §12, `GET /v1/log/proof`): its
+/// `200` or `404` body. Which log entry, and whether it proves anything, is for the caller to
+/// decide; any other status is a [`FetchError`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LogProofResponse {
+    /// `200`: the proof object.
+    Found(Vec<u8>),
+    /// `404`: a problem object whose `code` says `not_logged` or `not_witnessed`.
+    NotFound(Vec<u8>),
+}
+
 /// Why a fetch failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("fetching {url}: {reason}")]
@@ -70,6 +81,19 @@ pub trait Fetcher: Send + Sync {
         Err(FetchError {
             url: url.to_owned(),
             reason: "this fetcher does not fetch binary documents".into(),
+        })
+    }
+
+    /// GET an issuer's log proof at `url`, refusing bodies over `limit`; `404` is an answer,
+    /// not an error (the log says it has no such entry).
+    ///
+    /// The default fetches nothing, like [`Fetcher::fetch_bytes`]: a fetcher written before
+    /// logs existed keeps compiling, and the log then counts as unreachable, never as proved.
+    fn fetch_log_proof(&self, url: &str, limit: u64) -> Result<LogProofResponse, FetchError> {
+        let _ = limit;
+        Err(FetchError {
+            url: url.to_owned(),
+            reason: "this fetcher does not fetch log proofs".into(),
         })
     }
 }

@@ -72,6 +72,7 @@ pub mod crl_cache;
 pub mod disk;
 pub mod fetch;
 pub mod high_water;
+pub mod log_cache;
 pub mod seal;
 pub mod status_cache;
 pub mod trust_store;
@@ -84,10 +85,13 @@ pub use clock::now;
 pub use crl_cache::CrlCache;
 #[cfg(feature = "fetch")]
 pub use fetch::HttpFetcher;
-pub use fetch::{FetchError, Fetched, FetchedBytes, Fetcher};
+pub use fetch::{FetchError, Fetched, FetchedBytes, Fetcher, LogProofResponse};
 pub use huren_crypto::ids::Uscc;
 pub use huren_crypto::seal::{SealOutcome, SealReport, SealWarning};
-pub use huren_crypto::verify::{CopyView, Outcome, Report, Verdict, VerifyOptions, Warning};
+pub use huren_crypto::verify::{
+    CopyView, LogUse, Outcome, Report, Verdict, VerifyOptions, Warning,
+};
+pub use log_cache::LogCache;
 pub use seal::{OutcomeText, SealAnswer, SealImage};
 pub use status_cache::StatusCache;
 pub use trust_store::{TrustSource, TrustStatus, TrustStore, TrustStoreError};

@@ -6,6 +6,12 @@
 //! timeout); if that fails, the answer is `indeterminate` (`status_unknown`), never `valid`
 //! and never an error. `verify_fresh` refetches the licence's status list before answering.
 //!
+//! When [`VerifyOptions::require_logged`], a token of a region whose log the trust list names
+//! is looked up in that log the same way ([`LogCache`]): once, lazily, from the region's issuer
+//! only; offline, never (then `log_unavailable` once the merge delay has passed). A verifier
+//! that does not require inclusion does not ask (an embedder may still fill the cache with
+//! [`LogCache::fetch`] for the warnings).
+//!
 //! Seals (`verify_seal`, in [`crate::seal`]) use the same trust store and status cache, and a
 //! [`CrlCache`] for their signers' certificates.
 
@@ -15,11 +21,12 @@ use std::sync::Arc;
 use huren_crypto::cert::Certificate;
 use huren_crypto::ids::Uscc;
 use huren_crypto::time::UnixTime;
-use huren_crypto::verify::{verify_licence_for, Outcome, Report, VerifyOptions};
+use huren_crypto::verify::{verify_licence_with, LogUse, Outcome, Report, VerifyOptions};
 
 use crate::crl_cache::CrlCache;
 use crate::disk::DiskCache;
 use crate::fetch::Fetcher;
+use crate::log_cache::LogCache;
 use crate::status_cache::StatusCache;
 use crate::trust_store::{TrustSource, TrustStore, TrustStoreError};
 
@@ -32,9 +39,10 @@ pub struct VerifierConfig {
     pub operator_certs: Vec<Certificate>,
     /// Where last-good copies are kept (recommended: restarts then work offline).
     pub cache_dir: Option<PathBuf>,
-    /// Whether status lists may be fetched (false: only cached ones are used).
+    /// Whether status lists and log proofs may be fetched (false: only cached ones are used).
     pub online: bool,
-    /// Skew and grace.
+    /// Skew, grace, and whether inclusion in the regions' logs is required
+    /// ([`VerifyOptions::require_logged`], [`VerifyOptions::log_merge_delay_seconds`]).
     pub options: VerifyOptions,
     /// The using unit (用证单位) this verifier serves, by its 统一社会信用代码: an annotated
     /// copy (SPEC §11) made for another unit is then `wrong_audience`. `None`: a copy naming a
@@ -48,13 +56,15 @@ pub struct VerifierConfig {
 pub enum Held {
     /// The answer; fetching would not change it.
     Answer(Report),
-    /// The answer without the status lists at `uris`, which should be fetched (a copy names
-    /// two entries, which may sit in two lists).
+    /// The answer without the status lists at `uris` or the log's answer on `log`, which
+    /// should be fetched (a copy names two entries, which may sit in two lists).
     NeedsFetch {
         /// The report as things stand.
         held: Report,
         /// The status lists to fetch.
         uris: Vec<String>,
+        /// The token to ask its region's log about.
+        log: Option<LogUse>,
     },
 }
 
@@ -63,6 +73,7 @@ pub struct Verifier {
     pub(crate) trust: TrustStore,
     pub(crate) status: StatusCache,
     pub(crate) crls: CrlCache,
+    pub(crate) log: LogCache,
     pub(crate) options: VerifyOptions,
     pub(crate) online: bool,
     unit: Option<Uscc>,
@@ -104,11 +115,12 @@ impl Verifier {
             .as_deref()
             .and_then(|d| DiskCache::new(d).ok());
         let status = StatusCache::new(fetcher.clone(), disk.clone(), &trust.current().trust, now);
-        let crls = CrlCache::new(fetcher, disk, &trust.current().trust, now);
+        let crls = CrlCache::new(fetcher.clone(), disk, &trust.current().trust, now);
         Ok(Verifier {
             trust,
             status,
             crls,
+            log: LogCache::new(fetcher),
             options: config.options,
             online: config.online,
             unit: config.unit,
@@ -128,6 +140,11 @@ impl Verifier {
     /// The CRL cache (seal signers' certificates).
     pub fn crl_cache(&self) -> &CrlCache {
         &self.crls
+    }
+
+    /// The transparency-log answers held.
+    pub fn log_cache(&self) -> &LogCache {
+        &self.log
     }
 
     /// The verification options.
@@ -155,13 +172,21 @@ impl Verifier {
     }
 
     /// Verifies with what is held, never touching the network. Returns the report, or the
-    /// report and the status-list URIs to fetch when a fetch would change the answer (online,
-    /// and a list is missing or stale, or `fresh` was asked for). Lets a server answer most
-    /// requests without handing them to a blocking thread.
+    /// report and the status-list URIs and log lookup to fetch when a fetch would change the
+    /// answer (online, and a list is missing or stale, or `fresh` was asked for; or the
+    /// token's inclusion is not shown and the log may be asked again). Lets a server answer
+    /// most requests without handing them to a blocking thread.
     pub fn verify_held(&self, input: &str, at: UnixTime, fresh: bool, unit: Option<&Uscc>) -> Held {
         let loaded = self.trust.current();
-        let report =
-            verify_licence_for(input, &loaded.trust, &self.status, at, &self.options, unit);
+        let report = verify_licence_with(
+            input,
+            &loaded.trust,
+            &self.status,
+            &self.log,
+            at,
+            &self.options,
+            unit,
+        );
         if !self.online {
             return Held::Answer(report);
         }
@@ -176,21 +201,40 @@ impl Verifier {
                 uris.push(used.uri.clone());
             }
         }
-        if uris.is_empty() {
+        // The log is not asked about a token already refused for another reason: no answer
+        // of it could make that token valid.
+        let refused = report
+            .reasons
+            .iter()
+            .any(|r| !r.is_indeterminate() && *r != Outcome::NotLogged);
+        // Only a verifier that requires inclusion asks the log: for one that does not, an
+        // answer could only add a warning, not worth a round trip per new token.
+        let log = report
+            .log
+            .as_ref()
+            .filter(|used| self.options.require_logged && !refused && self.log.may_try(used, at))
+            .cloned();
+        if uris.is_empty() && log.is_none() {
             Held::Answer(report)
         } else {
-            Held::NeedsFetch { held: report, uris }
+            Held::NeedsFetch {
+                held: report,
+                uris,
+                log,
+            }
         }
     }
 
-    /// Fetches `uris` and verifies again; if no fetch succeeded, `held` (the answer without
-    /// them) stands. May block on the network for the fetcher's timeout, once per list.
+    /// Fetches `uris` and asks the log about `log`, and verifies again; if nothing was
+    /// fetched, `held` (the answer without them) stands. May block on the network for the
+    /// fetcher's timeout, once per list and once for the log.
     pub fn verify_after_fetch(
         &self,
         input: &str,
         at: UnixTime,
         held: Report,
         uris: &[String],
+        log: Option<&LogUse>,
         unit: Option<&Uscc>,
     ) -> Report {
         let loaded = self.trust.current();
@@ -198,17 +242,28 @@ impl Verifier {
             .iter()
             .filter(|uri| self.status.fetch(uri, &loaded.trust, at).is_ok())
             .count();
-        if fetched == 0 {
+        // Every answer of the log is news (even "unreachable" is held, so it is not asked
+        // again at once).
+        let asked = log.map(|used| self.log.fetch(used, &loaded.trust, at));
+        if fetched == 0 && asked.is_none() {
             return held;
         }
-        verify_licence_for(input, &loaded.trust, &self.status, at, &self.options, unit)
+        verify_licence_with(
+            input,
+            &loaded.trust,
+            &self.status,
+            &self.log,
+            at,
+            &self.options,
+            unit,
+        )
     }
 
     fn verify_inner(&self, input: &str, at: UnixTime, fresh: bool, unit: Option<&Uscc>) -> Report {
         match self.verify_held(input, at, fresh, unit) {
             Held::Answer(report) => report,
-            Held::NeedsFetch { held, uris } => {
-                self.verify_after_fetch(input, at, held, &uris, unit)
+            Held::NeedsFetch { held, uris, log } => {
+                self.verify_after_fetch(input, at, held, &uris, log.as_ref(), unit)
             }
         }
     }
@@ -222,6 +277,7 @@ impl Verifier {
             // new list must not keep counting. They are fetched again on next use.
             self.status.clear();
             self.crls.clear();
+            self.log.clear();
         }
         if self.online {
             let current = self.trust.current();

@@ -13,9 +13,14 @@
 //! copy's own checks run on top ([`outcome::COPY_CHECKS`]).
 
 mod checks;
+mod log_evidence;
+mod logged;
 mod outcome;
 mod report;
 mod status;
+
+#[cfg(test)]
+mod logged_tests;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -27,12 +32,18 @@ use crate::licence::{LicenceClaims, LICENCE_TYP};
 use crate::qr;
 use crate::status_token::VerifiedStatusList;
 use crate::time::UnixTime;
-use crate::trust_list::{RegionStatus, TrustList};
+use crate::trust_list::{RegionStatus, TrustList, TrustedRegion};
 
+pub use log_evidence::{
+    issuer_base, proof_url, InclusionProof, LogAnswer, LogEvidence, LogSource, LogTrust,
+    NoLogAnswers, ProofAnswerError, MAX_PROOF_ANSWER_BYTES,
+};
+pub use logged::LOG_SKEW_MAX_SECONDS;
 pub use outcome::{CheckName, Outcome, Verdict, Warning};
-pub use report::{Check, CopyView, LicenceView, Presented, Report, StatusListUse};
+pub use report::{Check, CopyView, LicenceView, LogUse, Presented, Report, StatusListUse};
 
-use outcome::{COPY_CHECKS, LICENCE_CHECKS};
+use logged::{LogContext, Logged};
+use outcome::{COPY_CHECKS, LICENCE_CHECKS, LOGGED_COPY_CHECKS, LOGGED_LICENCE_CHECKS};
 use report::{CopySource, DetailText, ReportBuilder, Source};
 use status::{Entry, StatusCheck};
 
@@ -43,6 +54,15 @@ pub struct VerifyOptions {
     pub skew_seconds: i64,
     /// Grace after the trust list's `next_update` before it counts as stale (default 0).
     pub trust_list_grace_seconds: i64,
+    /// Whether a token of a region that keeps a log must be shown in it (SPEC §12,
+    /// `HUREN_REQUIRE_LOGGED`; default false): then a token the log does not show after its
+    /// merge delay is `not_logged` (invalid), and one whose log cannot be asked is
+    /// `log_unavailable` (indeterminate). Without it, both are warnings.
+    pub require_logged: bool,
+    /// How long after signing an issuer's log may take to show a token, seconds (default 5;
+    /// `HUREN_LOG_MERGE_DELAY_SECS`). The skew added to it is capped at
+    /// [`LOG_SKEW_MAX_SECONDS`].
+    pub log_merge_delay_seconds: i64,
 }
 
 impl Default for VerifyOptions {
@@ -50,6 +70,8 @@ impl Default for VerifyOptions {
         VerifyOptions {
             skew_seconds: 300,
             trust_list_grace_seconds: 0,
+            require_logged: false,
+            log_merge_delay_seconds: 5,
         }
     }
 }
@@ -84,10 +106,13 @@ enum Kind {
 }
 
 impl Kind {
-    fn checks(self) -> &'static [CheckName] {
-        match self {
-            Kind::Licence => &LICENCE_CHECKS,
-            Kind::Copy => &COPY_CHECKS,
+    /// The checks, in order; `logged` when the token's region keeps a log.
+    fn checks(self, logged: bool) -> &'static [CheckName] {
+        match (self, logged) {
+            (Kind::Licence, false) => &LICENCE_CHECKS,
+            (Kind::Copy, false) => &COPY_CHECKS,
+            (Kind::Licence, true) => &LOGGED_LICENCE_CHECKS,
+            (Kind::Copy, true) => &LOGGED_COPY_CHECKS,
         }
     }
 }
@@ -129,19 +154,61 @@ pub fn verify_licence_for(
     options: &VerifyOptions,
     unit: Option<&Uscc>,
 ) -> Report {
+    verify_licence_with(input, trust, status, &NoLogAnswers, at, options, unit)
+}
+
+/// As [`verify_licence_for`], with the answers of the regions' transparency logs (SPEC §12)
+/// the caller holds: for a token whose region the trust list gives a `log_key`, the `logged`
+/// check runs after the status checks when inclusion is required
+/// ([`VerifyOptions::require_logged`]) or an answer is held. With [`NoLogAnswers`] and
+/// inclusion required, such a token's inclusion is not shown: `log_unavailable`.
+///
+/// ```no_run
+/// use huren_crypto::cert::Certificate;
+/// use huren_crypto::trust_list::TrustList;
+/// use huren_crypto::verify::{verify_licence_with, NoLogAnswers, NoStatusLists, VerifyOptions};
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let operator = Certificate::from_der(&std::fs::read("operator.crt.der")?)?;
+/// let trust = TrustList::verify(&std::fs::read_to_string("trust-list.jwt")?, &[operator])?;
+/// let options = VerifyOptions { require_logged: true, ..VerifyOptions::default() };
+/// let at = huren_crypto::UnixTime(1_795_400_000);
+/// let report = verify_licence_with("HR1:5676…", &trust, &NoStatusLists, &NoLogAnswers, at, &options, None);
+/// // What to ask the log for: the region and the token's hash.
+/// if let Some(log) = &report.log {
+///     println!("ask {}'s log for {}", log.region, log.token_sha256);
+/// }
+/// # Ok(()) }
+/// ```
+pub fn verify_licence_with(
+    input: &str,
+    trust: &TrustList,
+    status: &dyn StatusSource,
+    log: &dyn LogSource,
+    at: UnixTime,
+    options: &VerifyOptions,
+    unit: Option<&Uscc>,
+) -> Report {
     let context = Context {
         trust,
         status,
+        log,
         at,
         options,
         unit,
     };
-    let mut report = ReportBuilder::new(COPY_CHECKS.len());
+    let mut report = ReportBuilder::new(LOGGED_COPY_CHECKS.len());
     let mut kind = Kind::Licence;
     let mut signer_subject = None;
-    let presented = context.run(input, &mut report, &mut kind, &mut signer_subject);
+    let mut logged = false;
+    let presented = context.run(
+        input,
+        &mut report,
+        &mut kind,
+        &mut signer_subject,
+        &mut logged,
+    );
     // Checks that could not run are still listed, so the report always has the same shape.
-    let order = kind.checks();
+    let order = kind.checks(logged);
     for &check in order {
         if !report.checks.iter().any(|c| c.check == check) {
             report.not_run(check);
@@ -184,6 +251,7 @@ pub fn verify_licence_for(
         checked_at: at,
         trust_list_seq: trust.seq(),
         status_lists: report.status_lists,
+        log: report.log,
         claims,
     }
 }
@@ -192,6 +260,7 @@ pub fn verify_licence_for(
 struct Context<'a> {
     trust: &'a TrustList,
     status: &'a dyn StatusSource,
+    log: &'a dyn LogSource,
     at: UnixTime,
     options: &'a VerifyOptions,
     unit: Option<&'a Uscc>,
@@ -206,6 +275,7 @@ impl Context<'_> {
         report: &mut ReportBuilder,
         kind: &mut Kind,
         signer_subject: &mut Option<String>,
+        logged: &mut bool,
     ) -> Option<Presented> {
         let (trust, at, options) = (self.trust, self.at, self.options);
         // 1. decode
@@ -307,6 +377,9 @@ impl Context<'_> {
             return None;
         }
         let region = &trust.regions()[signer.region_index];
+        let region_log = RegionLog::of(trust, region);
+        // Listed (if only as not run) wherever inclusion is required of a region with a log.
+        *logged = options.require_logged && !matches!(region_log, RegionLog::None);
         *signer_subject = Some(signer.cert.subject().to_owned());
         report.pass(
             CheckName::Signer,
@@ -434,6 +507,27 @@ impl Context<'_> {
             }
         }
 
+        // SPEC §12: the token is in its region's log (the signer's region: whose key it is)
+        match &region_log {
+            RegionLog::None => {}
+            RegionLog::Unusable if options.require_logged => {
+                logged::unusable(&region.code, report);
+            }
+            RegionLog::Unusable => {}
+            RegionLog::Trusted(log_trust) => {
+                let context = LogContext {
+                    region: &region.code,
+                    trust: log_trust,
+                    source: self.log,
+                    at,
+                    options,
+                };
+                if logged::check(&context, &token, &Logged::of(&presented), report) {
+                    *logged = true;
+                }
+            }
+        }
+
         // 11. trust list freshness
         if trust.is_stale(at, options.trust_list_grace_seconds) {
             report.unknown(
@@ -456,6 +550,40 @@ impl Context<'_> {
             );
         }
         Some(presented)
+    }
+}
+
+/// What the trust list says of `region`'s log.
+enum RegionLog {
+    /// It lists none: the `logged` check does not run.
+    None,
+    /// It lists a log key, but the log's fields broke a rule when the list was loaded: the log
+    /// cannot be checked (`trust.problems()` says why).
+    Unusable,
+    /// A log whose fields passed every check.
+    Trusted(LogTrust),
+}
+
+impl RegionLog {
+    fn of(trust: &TrustList, region: &TrustedRegion) -> RegionLog {
+        match &region.log {
+            Some(log) => RegionLog::Trusted(LogTrust {
+                log_key: log.key.clone(),
+                witnesses: log.witness_keys(),
+                quorum: log.quorum,
+            }),
+            // Fail closed: a log the operator listed but got wrong must not make a verifier
+            // that requires inclusion skip the check.
+            None if trust
+                .claims()
+                .regions
+                .iter()
+                .any(|r| r.code == region.code && r.log_key.is_some()) =>
+            {
+                RegionLog::Unusable
+            }
+            None => RegionLog::None,
+        }
     }
 }
 

@@ -39,6 +39,12 @@ pub enum Outcome {
     CopyWithdrawn,
     /// Status list unavailable or stale.
     StatusUnknown,
+    /// Inclusion in the region's log is required and could not be shown after its merge delay
+    /// (SPEC §12): the log has no such entry, or what it sent does not prove one.
+    NotLogged,
+    /// Inclusion is required, the merge delay has passed, and the log could not be asked: never
+    /// `valid` (a stolen key's tokens would pass while the log is out of reach), indeterminate.
+    LogUnavailable,
     /// Trust list past `next_update` plus grace.
     TrustListStale,
 }
@@ -62,13 +68,18 @@ impl Outcome {
             Outcome::Suspended => "suspended",
             Outcome::CopyWithdrawn => "copy_withdrawn",
             Outcome::StatusUnknown => "status_unknown",
+            Outcome::NotLogged => "not_logged",
+            Outcome::LogUnavailable => "log_unavailable",
             Outcome::TrustListStale => "trust_list_stale",
         }
     }
 
     /// Whether this outcome only makes the verdict indeterminate (SPEC §6).
     pub fn is_indeterminate(self) -> bool {
-        matches!(self, Outcome::StatusUnknown | Outcome::TrustListStale)
+        matches!(
+            self,
+            Outcome::StatusUnknown | Outcome::LogUnavailable | Outcome::TrustListStale
+        )
     }
 
     /// What a clerk reads, in Chinese.
@@ -89,6 +100,8 @@ impl Outcome {
             Outcome::Suspended => "证照已被暂扣或中止",
             Outcome::CopyWithdrawn => "持证人已撤回该加注件",
             Outcome::StatusUnknown => "无法确认证照当前状态",
+            Outcome::NotLogged => "签发日志中查无此证（可能以被盗密钥签发）",
+            Outcome::LogUnavailable => "无法查询签发日志，不能确认该证已登记",
             Outcome::TrustListStale => "信任列表已过期，需要更新",
         }
     }
@@ -111,6 +124,8 @@ impl Outcome {
             Outcome::Suspended => "Licence suspended",
             Outcome::CopyWithdrawn => "Annotated copy withdrawn by its holder",
             Outcome::StatusUnknown => "Current status cannot be confirmed",
+            Outcome::NotLogged => "Not in the issuance log (possibly signed with a stolen key)",
+            Outcome::LogUnavailable => "Issuance log unreachable: logging cannot be confirmed",
             Outcome::TrustListStale => "Trust list out of date",
         }
     }
@@ -132,6 +147,54 @@ pub enum Warning {
     HolderCodeCheckFailed,
     /// A copy names a using unit, but this verifier was not told which unit it serves.
     AudienceNotChecked,
+    /// The region's log does not show the token, and this verifier does not require it to.
+    NotLogged,
+    /// The token is not (yet) shown in the log, but was signed within the log's merge delay.
+    LogPending,
+    /// The region's log could not be asked, and this verifier does not require inclusion.
+    LogUnreachable,
+}
+
+impl Warning {
+    /// The code as a string (as serialized).
+    pub fn code(self) -> &'static str {
+        match self {
+            Warning::NonstandardIdentifierCheck => "nonstandard_identifier_check",
+            Warning::HolderCodeCheckFailed => "holder_code_check_failed",
+            Warning::AudienceNotChecked => "audience_not_checked",
+            Warning::NotLogged => "not_logged",
+            Warning::LogPending => "log_pending",
+            Warning::LogUnreachable => "log_unreachable",
+        }
+    }
+
+    /// What a clerk reads, in Chinese.
+    pub fn text_zh(self) -> &'static str {
+        match self {
+            Warning::NonstandardIdentifierCheck => "证照标识校验位不规范",
+            Warning::HolderCodeCheckFailed => "持证主体代码校验位有误",
+            Warning::AudienceNotChecked => "加注件指定了用证单位，本窗口未配置单位，未核对",
+            Warning::NotLogged => "签发日志中查无此证（本窗口未要求登记）",
+            Warning::LogPending => "刚签发，签发日志尚未登记，稍后可再查",
+            Warning::LogUnreachable => "无法查询签发日志，未核对登记",
+        }
+    }
+
+    /// What a clerk reads, in English.
+    pub fn text_en(self) -> &'static str {
+        match self {
+            Warning::NonstandardIdentifierCheck => {
+                "Non-standard check character in the licence ID"
+            }
+            Warning::HolderCodeCheckFailed => "Holder code check digit is wrong",
+            Warning::AudienceNotChecked => {
+                "The copy names a using unit; this window has no unit configured, so it was not checked"
+            }
+            Warning::NotLogged => "Not in the issuance log (this window does not require it)",
+            Warning::LogPending => "Just issued: not in the issuance log yet; check again shortly",
+            Warning::LogUnreachable => "Issuance log unreachable: logging not checked",
+        }
+    }
 }
 
 /// The overall answer.
@@ -142,7 +205,8 @@ pub enum Verdict {
     Valid,
     /// A check failed definitively.
     Invalid,
-    /// Only the freshness of trust material is in doubt.
+    /// Only the freshness or availability of trust material is in doubt (status list, log,
+    /// trust list).
     Indeterminate,
 }
 
@@ -176,6 +240,9 @@ pub enum CheckName {
     Status,
     /// Copies: the copy's own entry (withdrawal).
     CopyStatus,
+    /// The token is in its region's witnessed transparency log (SPEC §12); listed only for a
+    /// region the trust list gives a log.
+    Logged,
     /// 11. Trust list freshness.
     TrustListFreshness,
 }
@@ -192,6 +259,41 @@ pub(super) const LICENCE_CHECKS: [CheckName; 11] = [
     CheckName::RegionStatus,
     CheckName::ValidityPeriod,
     CheckName::Status,
+    CheckName::TrustListFreshness,
+];
+
+/// A licence's checks when its region keeps a log: the `logged` check after the status check.
+pub(super) const LOGGED_LICENCE_CHECKS: [CheckName; 12] = [
+    CheckName::Decode,
+    CheckName::Header,
+    CheckName::Signer,
+    CheckName::Signature,
+    CheckName::Claims,
+    CheckName::IssuerAuthority,
+    CheckName::TypeScope,
+    CheckName::RegionStatus,
+    CheckName::ValidityPeriod,
+    CheckName::Status,
+    CheckName::Logged,
+    CheckName::TrustListFreshness,
+];
+
+/// A copy's checks when its region keeps a log: the `logged` check after both status checks.
+pub(super) const LOGGED_COPY_CHECKS: [CheckName; 15] = [
+    CheckName::Decode,
+    CheckName::Header,
+    CheckName::Signer,
+    CheckName::Signature,
+    CheckName::Claims,
+    CheckName::IssuerAuthority,
+    CheckName::TypeScope,
+    CheckName::RegionStatus,
+    CheckName::CopyValidity,
+    CheckName::ValidityPeriod,
+    CheckName::Audience,
+    CheckName::Status,
+    CheckName::CopyStatus,
+    CheckName::Logged,
     CheckName::TrustListFreshness,
 ];
 

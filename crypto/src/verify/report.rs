@@ -113,6 +113,33 @@ pub struct StatusListUse {
     pub exp: Option<UnixTime>,
 }
 
+/// The region's transparency log consulted (SPEC §12), when the trust list gives the token's
+/// region a log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LogUse {
+    /// Whose log.
+    pub region: RegionCode,
+    /// Lower-case hex SHA-256 of the exact token bytes: what the log is asked for.
+    pub token_sha256: String,
+    /// When the log's merge delay for this token ends (RFC 3339, China time): before it, a
+    /// token not yet logged is only a warning.
+    #[serde(serialize_with = "crate::time::rfc3339_china::serialize")]
+    pub settled_at: UnixTime,
+    /// The entry's index, when proved.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub index: Option<u64>,
+    /// The size of the witnessed tree it was proved in.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tree_size: Option<u64>,
+}
+
+impl LogUse {
+    /// Whether the token's inclusion was proved (nothing to ask the log again).
+    pub fn proved(&self) -> bool {
+        self.index.is_some()
+    }
+}
+
 /// The verified claims: a licence, or a copy of one.
 #[derive(Debug, Clone)]
 pub enum Presented {
@@ -183,6 +210,9 @@ pub struct Report {
     pub trust_list_seq: u64,
     /// Status lists consulted.
     pub status_lists: Vec<StatusListUse>,
+    /// The transparency log consulted, when the region has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log: Option<LogUse>,
     /// A verified licence's claims, for embedding systems (not serialized: holds personal
     /// data). `None` for a copy: see [`Report::presented`].
     #[serde(skip)]
@@ -355,6 +385,7 @@ pub(super) struct ReportBuilder {
     pub(super) reasons: Vec<Outcome>,
     pub(super) warnings: Vec<Warning>,
     pub(super) status_lists: Vec<StatusListUse>,
+    pub(super) log: Option<LogUse>,
 }
 
 impl ReportBuilder {
@@ -364,6 +395,7 @@ impl ReportBuilder {
             reasons: Vec::new(),
             warnings: Vec::new(),
             status_lists: Vec::new(),
+            log: None,
         }
     }
 
@@ -384,6 +416,17 @@ impl ReportBuilder {
     /// A check that could not be made, with no outcome of its own (the warning says why).
     pub(super) fn not_checked(&mut self, check: CheckName, warning: Warning, detail: String) {
         self.record(check, None, Some(detail));
+        self.warn(warning);
+    }
+
+    /// A check that failed without changing the verdict: the warning says what it means.
+    pub(super) fn failed_with_warning(
+        &mut self,
+        check: CheckName,
+        warning: Warning,
+        detail: String,
+    ) {
+        self.record(check, Some(false), Some(detail));
         self.warn(warning);
     }
 

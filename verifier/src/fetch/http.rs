@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use super::{FetchError, Fetched, FetchedBytes, Fetcher, MAX_FETCH_BYTES};
+use super::{FetchError, Fetched, FetchedBytes, Fetcher, LogProofResponse, MAX_FETCH_BYTES};
 
 /// HTTP(S) with timeouts and a size bound.
 #[derive(Debug, Clone)]
@@ -101,5 +101,32 @@ impl Fetcher for HttpFetcher {
                 Ok(FetchedBytes::Body { bytes, etag })
             }
         }
+    }
+
+    fn fetch_log_proof(&self, url: &str, limit: u64) -> Result<LogProofResponse, FetchError> {
+        if !(url.starts_with("http://") || url.starts_with("https://")) {
+            return Err(fail(url, "only http(s) URLs are fetched".into()));
+        }
+        let mut response = self
+            .agent
+            .get(url)
+            .header("Accept", "application/json, application/problem+json")
+            .call()
+            .map_err(|e| fail(url, e.to_string()))?;
+        let status = response.status().as_u16();
+        if status != 200 && status != 404 {
+            return Err(fail(url, format!("HTTP {status}")));
+        }
+        let bytes = response
+            .body_mut()
+            .with_config()
+            .limit(limit)
+            .read_to_vec()
+            .map_err(|e| fail(url, e.to_string()))?;
+        Ok(if status == 200 {
+            LogProofResponse::Found(bytes)
+        } else {
+            LogProofResponse::NotFound(bytes)
+        })
     }
 }

@@ -119,6 +119,8 @@ impl App {
             online: config.online,
             options: VerifyOptions {
                 trust_list_grace_seconds: config.grace_secs,
+                require_logged: config.require_logged,
+                log_merge_delay_seconds: config.log_merge_delay_secs,
                 ..VerifyOptions::default()
             },
         };

@@ -33,6 +33,13 @@ pub struct VerifierFile {
     pub offline: Option<bool>,
     /// `HUREN_GRACE_SECS`: grace after the trust list's next_update.
     pub grace_secs: Option<i64>,
+    /// `HUREN_REQUIRE_LOGGED`: `true` = a token of a region with a log must be shown in it
+    /// after the merge delay (SPEC §12), else `not_logged` (or `log_unavailable` when the log
+    /// cannot be asked). Default false: both are warnings.
+    pub require_logged: Option<bool>,
+    /// `HUREN_LOG_MERGE_DELAY_SECS`: how long after signing a log may take to show a token
+    /// (default 5, at most 3600).
+    pub log_merge_delay_secs: Option<i64>,
     /// `HUREN_LOG_FORMAT`: text or json.
     pub log_format: Option<String>,
     /// `HUREN_TRUSTED_PROXY_HEADER`: the header a reverse proxy writes the client's address
@@ -68,6 +75,10 @@ pub struct ServiceConfig {
     pub online: bool,
     /// Trust list grace.
     pub grace_secs: i64,
+    /// Whether inclusion in the regions' logs is required.
+    pub require_logged: bool,
+    /// The logs' merge delay, seconds.
+    pub log_merge_delay_secs: i64,
     /// Log output format.
     pub log_format: LogFormat,
     /// The reverse proxy whose header names the client, if any.
@@ -146,11 +157,17 @@ impl VerifierFile {
         }
         if let Some(v) = env("HUREN_OFFLINE") {
             // A switch that says neither yes nor no is refused, not read as "online".
-            self.offline = Some(match v.trim() {
-                "1" | "true" | "yes" => true,
-                "0" | "false" | "no" => false,
-                _ => return Err(err("HUREN_OFFLINE", "must be true or false")),
-            })
+            self.offline = Some(switch("HUREN_OFFLINE", &v)?)
+        }
+        if let Some(v) = env("HUREN_REQUIRE_LOGGED") {
+            // Refused rather than read as "not required": a typo must not turn it off.
+            self.require_logged = Some(switch("HUREN_REQUIRE_LOGGED", &v)?)
+        }
+        if let Some(v) = env("HUREN_LOG_MERGE_DELAY_SECS") {
+            self.log_merge_delay_secs = Some(
+                v.parse()
+                    .map_err(|_| err("HUREN_LOG_MERGE_DELAY_SECS", "not a number"))?,
+            )
         }
         if let Some(v) = env("HUREN_TRUSTED_PROXY_HEADER") {
             self.trusted_proxy_header = Some(v)
@@ -232,6 +249,14 @@ impl VerifierFile {
                 ))
             }
         };
+        let log_merge_delay_secs = self.log_merge_delay_secs.unwrap_or(5);
+        // Every second of it is a second a stolen key's token passes with a warning only.
+        if !(0..=3600).contains(&log_merge_delay_secs) {
+            return Err(err(
+                "log_merge_delay_secs (HUREN_LOG_MERGE_DELAY_SECS)",
+                "must be 0 to 3600",
+            ));
+        }
         let unit = self
             .unit
             .map(|code| {
@@ -262,8 +287,19 @@ impl VerifierFile {
             rate_limit: self.rate_limit.unwrap_or(50),
             online: !self.offline.unwrap_or(false),
             grace_secs: self.grace_secs.unwrap_or(0),
+            require_logged: self.require_logged.unwrap_or(false),
+            log_merge_delay_secs,
             log_format,
         })
+    }
+}
+
+/// A yes/no setting: `1`/`true`/`yes` or `0`/`false`/`no`, nothing else.
+fn switch(setting: &'static str, value: &str) -> Result<bool, ConfigError> {
+    match value.trim() {
+        "1" | "true" | "yes" => Ok(true),
+        "0" | "false" | "no" => Ok(false),
+        _ => Err(err(setting, "must be true or false")),
     }
 }
 
@@ -409,11 +445,53 @@ mod tests {
             ("HUREN_REFRESH_SECS", "30.6"),
             ("HUREN_OFFLINE", "maybe"),
             ("HUREN_OFFLINE", "2"),
+            ("HUREN_REQUIRE_LOGGED", "on"),
+            ("HUREN_REQUIRE_LOGGED", "Yes please"),
+            ("HUREN_LOG_MERGE_DELAY_SECS", "5s"),
+            ("HUREN_LOG_MERGE_DELAY_SECS", "2.5"),
         ] {
             let error = base()
                 .with_env(move |name| (name == variable).then(|| value.to_owned()))
                 .unwrap_err();
             assert_eq!(error.setting, variable, "{value}");
+        }
+    }
+
+    #[test]
+    fn requiring_logging_is_off_by_default_and_the_merge_delay_is_bounded() {
+        let config = base().resolve().unwrap();
+        assert!(!config.require_logged);
+        assert_eq!(config.log_merge_delay_secs, 5);
+        let config = base()
+            .with_env(|name| match name {
+                "HUREN_REQUIRE_LOGGED" => Some("yes".into()),
+                "HUREN_LOG_MERGE_DELAY_SECS" => Some("20".into()),
+                _ => None,
+            })
+            .unwrap()
+            .resolve()
+            .unwrap();
+        assert!(config.require_logged);
+        assert_eq!(config.log_merge_delay_secs, 20);
+        let from_file = VerifierFile::from_toml(
+            "trust_list = \"tl.jwt\"\noperator_cert = [\"op.pem\"]\nrequire_logged = true\n",
+        )
+        .unwrap()
+        .resolve()
+        .unwrap();
+        assert!(from_file.require_logged);
+        for bad in ["-1", "3601"] {
+            let error = base()
+                .with_env(move |name| {
+                    (name == "HUREN_LOG_MERGE_DELAY_SECS").then(|| bad.to_owned())
+                })
+                .unwrap()
+                .resolve()
+                .unwrap_err();
+            assert_eq!(
+                error.setting, "log_merge_delay_secs (HUREN_LOG_MERGE_DELAY_SECS)",
+                "{bad}"
+            );
         }
     }
 }

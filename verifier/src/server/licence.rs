@@ -284,12 +284,12 @@ async fn check(
         .verify_held(text, at, query.fresh, unit.as_deref())
     {
         Held::Answer(report) => report,
-        Held::NeedsFetch { held, uris } => {
+        Held::NeedsFetch { held, uris, log } => {
             let verifier = state.verifier.clone();
             let text = text.to_owned();
             let owned = unit.as_deref().cloned();
             let fetched = tokio::task::spawn_blocking(move || {
-                verifier.verify_after_fetch(&text, at, held, &uris, owned.as_ref())
+                verifier.verify_after_fetch(&text, at, held, &uris, log.as_ref(), owned.as_ref())
             })
             .await;
             ApiError::joined(Task::LicenceStatusFetch, fetched)?

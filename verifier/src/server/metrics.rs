@@ -1,7 +1,7 @@
 //! The verification service's Prometheus metrics, kept and rendered (OpenMetrics text at
 //! `/metrics`) by `prometheus-client`, as the issuer's are: verdict and refusal counters,
 //! request durations per route, fetch failures by kind (counted by [`CountingFetcher`] around
-//! the service's fetcher), and — read from the verifier at each scrape — the trust list's seq,
+//! the service's fetcher), log-proof lookups by outcome (counted there too), and — read from the verifier at each scrape — the trust list's seq,
 //! age and time to its next update, the age of every cached status list and CRL, and how many
 //! CRLs are failing to refresh.
 
@@ -17,7 +17,8 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
-use crate::fetch::{FetchError, Fetched, FetchedBytes, Fetcher};
+use crate::fetch::{FetchError, Fetched, FetchedBytes, Fetcher, LogProofResponse};
+use crate::log_cache::problem_code;
 use crate::Verifier;
 
 /// What `/metrics` answers with.
@@ -40,6 +41,11 @@ struct KindLabels {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct OutcomeLabels {
+    outcome: &'static str,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
 struct UrlLabels {
     url: String,
 }
@@ -57,6 +63,7 @@ pub struct ServerMetrics {
     pub(super) seal_indeterminate: Counter,
     pub(super) seal_rejected: Counter,
     fetch_failures: Family<KindLabels, Counter>,
+    log_proof_fetches: Family<OutcomeLabels, Counter>,
     requests: Family<RouteLabels, Histogram>,
     trust_list_seq: Gauge,
     trust_list_age: Gauge,
@@ -118,6 +125,12 @@ impl Default for ServerMetrics {
             "Fetches of trust material that failed, by kind (list: trust and status lists; crl)",
             fetch_failures.clone(),
         );
+        let log_proof_fetches = Family::<OutcomeLabels, Counter>::default();
+        registry.register(
+            "huren_log_proof_fetches",
+            "Log-proof lookups at the regions' issuers, by outcome (proof, not_logged, not_witnessed, not_found, failed)",
+            log_proof_fetches.clone(),
+        );
         let requests =
             Family::<RouteLabels, Histogram>::new_with_constructor(|| Histogram::new(BUCKETS));
         registry.register(
@@ -166,6 +179,7 @@ impl Default for ServerMetrics {
             seal_indeterminate,
             seal_rejected,
             fetch_failures,
+            log_proof_fetches,
             requests,
             trust_list_seq,
             trust_list_age,
@@ -226,15 +240,18 @@ impl ServerMetrics {
         CountingFetcher {
             inner,
             failures: self.fetch_failures.clone(),
+            log_proofs: self.log_proof_fetches.clone(),
         }
     }
 }
 
-/// A [`Fetcher`] that counts the failures of the one it wraps (`huren_fetch_failures_total`).
+/// A [`Fetcher`] that counts the failures of the one it wraps (`huren_fetch_failures_total`)
+/// and its log-proof lookups by outcome (`huren_log_proof_fetches_total`).
 #[derive(Clone)]
 pub struct CountingFetcher {
     inner: Arc<dyn Fetcher>,
     failures: Family<KindLabels, Counter>,
+    log_proofs: Family<OutcomeLabels, Counter>,
 }
 
 impl std::fmt::Debug for CountingFetcher {
@@ -265,6 +282,24 @@ impl Fetcher for CountingFetcher {
     ) -> Result<FetchedBytes, FetchError> {
         self.count("crl", self.inner.fetch_bytes(url, etag, limit))
     }
+
+    fn fetch_log_proof(&self, url: &str, limit: u64) -> Result<LogProofResponse, FetchError> {
+        let result = self.count("log_proof", self.inner.fetch_log_proof(url, limit));
+        // Labels from a fixed set: nothing an issuer sent becomes a label.
+        let outcome = match &result {
+            Ok(LogProofResponse::Found(_)) => "proof",
+            Ok(LogProofResponse::NotFound(body)) => match problem_code(body).as_deref() {
+                Some("not_logged") => "not_logged",
+                Some("not_witnessed") => "not_witnessed",
+                _ => "not_found",
+            },
+            Err(_) => "failed",
+        };
+        self.log_proofs
+            .get_or_create(&OutcomeLabels { outcome })
+            .inc();
+        result
+    }
 }
 
 #[cfg(test)]
@@ -279,6 +314,60 @@ mod tests {
                 url: url.to_owned(),
                 reason: "connection refused".into(),
             })
+        }
+    }
+
+    struct Log;
+
+    impl Fetcher for Log {
+        fn fetch(&self, url: &str, _: Option<&str>) -> Result<Fetched, FetchError> {
+            Down.fetch(url, None)
+        }
+
+        fn fetch_log_proof(&self, url: &str, _: u64) -> Result<LogProofResponse, FetchError> {
+            match url {
+                "https://a.example/proved" => Ok(LogProofResponse::Found(b"{}".to_vec())),
+                "https://a.example/missing" => Ok(LogProofResponse::NotFound(
+                    br#"{"code":"not_logged"}"#.to_vec(),
+                )),
+                "https://a.example/unwitnessed" => Ok(LogProofResponse::NotFound(
+                    br#"{"code":"not_witnessed"}"#.to_vec(),
+                )),
+                "https://a.example/other" => {
+                    Ok(LogProofResponse::NotFound(br#"{"code":"x"}"#.to_vec()))
+                }
+                _ => Down
+                    .fetch(url, None)
+                    .map(|_| LogProofResponse::Found(Vec::new())),
+            }
+        }
+    }
+
+    #[test]
+    fn log_proof_lookups_are_counted_by_outcome() {
+        let metrics = ServerMetrics::default();
+        let fetcher = metrics.counting(Arc::new(Log));
+        for url in [
+            "https://a.example/proved",
+            "https://a.example/proved",
+            "https://a.example/missing",
+            "https://a.example/unwitnessed",
+            "https://a.example/other",
+            "https://a.example/down",
+        ] {
+            let _ = fetcher.fetch_log_proof(url, 1024);
+        }
+        let mut text = String::new();
+        encode(&mut text, &metrics.registry).unwrap();
+        for line in [
+            r#"huren_log_proof_fetches_total{outcome="proof"} 2"#,
+            r#"huren_log_proof_fetches_total{outcome="not_logged"} 1"#,
+            r#"huren_log_proof_fetches_total{outcome="not_witnessed"} 1"#,
+            r#"huren_log_proof_fetches_total{outcome="not_found"} 1"#,
+            r#"huren_log_proof_fetches_total{outcome="failed"} 1"#,
+            r#"huren_fetch_failures_total{kind="log_proof"} 1"#,
+        ] {
+            assert!(text.contains(line), "{line} in {text}");
         }
     }
 

@@ -50,6 +50,7 @@ const REASONS = {
     copy_expired: "加注件已过有效期", wrong_audience: "加注件不是出具给本单位的", copy_withdrawn: "持证人已撤回该加注件",
     nonstandard_identifier_check: "证照标识校验位不规范", holder_code_check_failed: "持证主体代码校验位有误",
     audience_not_checked: "加注件指定了用证单位，本窗口未配置单位，未核对",
+    not_logged: "签发日志中查无此证（可能以被盗密钥签发）", log_unavailable: "无法查询签发日志，不能确认该证已登记",
   },
   en: {
     malformed: "Not a readable licence code", unsupported_algorithm: "Signature algorithm not accepted", unknown_signer: "Signing key is not in the trust list",
@@ -59,6 +60,20 @@ const REASONS = {
     copy_expired: "Annotated copy expired", wrong_audience: "Annotated copy was made for another unit", copy_withdrawn: "Annotated copy withdrawn by its holder",
     nonstandard_identifier_check: "Non-standard check character in the licence ID", holder_code_check_failed: "Holder code check digit is wrong",
     audience_not_checked: "The copy names a using unit; this window has no unit configured, so it was not checked",
+    not_logged: "Not in the issuance log (possibly signed with a stolen key)", log_unavailable: "Issuance log unreachable: logging cannot be confirmed",
+  },
+};
+
+// Warnings whose code is also a reason's (not_logged) are worded here, as a warning: the
+// verdict did not change.
+const WARNINGS = {
+  zh: {
+    not_logged: "签发日志中查无此证（本窗口未要求登记）", log_pending: "刚签发，签发日志尚未登记，稍后可再查",
+    log_unreachable: "无法查询签发日志，未核对登记",
+  },
+  en: {
+    not_logged: "Not in the issuance log (this window does not require it)", log_pending: "Just issued: not in the issuance log yet; check again shortly",
+    log_unreachable: "Issuance log unreachable: logging not checked",
   },
 };
 
@@ -212,7 +227,7 @@ function render(report, received) {
     if (c) card.append(el("p", { class: "copy-note", id: "copy-note" }, t("copyNote")));
   }
   if (report.warnings.length) {
-    card.append(el("p", { class: "muted", id: "warnings" }, t("warnings") + ": " + report.warnings.map((w) => REASONS[lang][w] || w).join(lang === "zh" ? "；" : "; ")));
+    card.append(el("p", { class: "muted", id: "warnings" }, t("warnings") + ": " + report.warnings.map((w) => WARNINGS[lang][w] || REASONS[lang][w] || w).join(lang === "zh" ? "；" : "; ")));
   }
   card.append(el("p", { class: "meta" }, t("checkedAt") + " " + shortTime(report.checked_at) + " · " + t("trust") + " " + report.trust_list_seq));
 }

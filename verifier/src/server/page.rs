@@ -54,6 +54,8 @@ mod tests {
             O::Suspended,
             O::CopyWithdrawn,
             O::StatusUnknown,
+            O::NotLogged,
+            O::LogUnavailable,
             O::TrustListStale,
         ];
         for outcome in &all {
@@ -73,6 +75,8 @@ mod tests {
                 | O::Suspended
                 | O::CopyWithdrawn
                 | O::StatusUnknown
+                | O::NotLogged
+                | O::LogUnavailable
                 | O::TrustListStale => {}
             }
         }
@@ -99,6 +103,46 @@ mod tests {
         for outcome in all {
             for text in [outcome.text_zh(), outcome.text_en()] {
                 let entry = format!("{}: \"{text}\"", outcome.code());
+                assert!(page.contains(&entry), "page.js lacks {entry}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_page_words_every_warning_as_the_library_does_and_the_document_lists_it() {
+        use huren_crypto::verify::Warning as W;
+        let all = [
+            W::NonstandardIdentifierCheck,
+            W::HolderCodeCheckFailed,
+            W::AudienceNotChecked,
+            W::NotLogged,
+            W::LogPending,
+            W::LogUnreachable,
+        ];
+        for warning in &all {
+            // Adding a warning without listing it above is a compile error here.
+            match warning {
+                W::NonstandardIdentifierCheck
+                | W::HolderCodeCheckFailed
+                | W::AudienceNotChecked
+                | W::NotLogged
+                | W::LogPending
+                | W::LogUnreachable => {}
+            }
+        }
+        let page = include_str!("page.js");
+        let doc: serde_json::Value = serde_json::from_str(include_str!("openapi.json")).unwrap();
+        let listed: Vec<&str> = doc["components"]["schemas"]["Report"]["properties"]["warnings"]
+            ["items"]["enum"]
+            .as_array()
+            .expect("components.schemas.Report.properties.warnings.items.enum")
+            .iter()
+            .map(|c| c.as_str().unwrap())
+            .collect();
+        assert_eq!(listed, all.iter().map(|w| w.code()).collect::<Vec<_>>());
+        for warning in all {
+            for text in [warning.text_zh(), warning.text_en()] {
+                let entry = format!("{}: \"{text}\"", warning.code());
                 assert!(page.contains(&entry), "page.js lacks {entry}");
             }
         }

@@ -1,0 +1,552 @@
+//! Verifiers that require logging (SPEC §12): the verifier library asks a real HTTP log — an
+//! in-test axum server on 127.0.0.1:0 serving `GET /v1/log/proof` from a tree built with
+//! `huren_crypto::tlog`, its checkpoints signed by the region's log key and cosigned by a
+//! witness, both named in the trust list — and reports exact verdicts, reasons and warnings.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::Router;
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use huren_crypto::copy::{Copier, CopyId, CopyMaking, CopyTerms, Purpose};
+use huren_crypto::tlog::entry::{token_sha256, LogEntry};
+use huren_crypto::tlog::note::{self, NoteKeyPair};
+use huren_crypto::tlog::tree::{self, Fetched, Frontier};
+use huren_crypto::tlog::vkey::KeyType;
+use huren_crypto::tlog::witness_name;
+use huren_crypto::trust_list::WitnessEntry;
+use huren_keys::trust_build;
+use huren_verifier::{
+    HttpFetcher, LogUse, Outcome, Report, TrustSource, Verdict, Verifier, VerifierConfig,
+    VerifyOptions, Warning,
+};
+
+use common::*;
+
+/// An Ed25519 key from a fixed seed (RFC 8410 PKCS#8 v1: a fixed prefix and the seed).
+fn note_key(name: &str, key_type: KeyType, seed: u8) -> NoteKeyPair {
+    let mut pkcs8 = hex::decode("302e020100300506032b657004220420").unwrap();
+    pkcs8.extend_from_slice(&[seed; 32]);
+    NoteKeyPair::from_pkcs8(name, key_type, &pkcs8).unwrap()
+}
+
+fn log_key() -> NoteKeyPair {
+    note_key("huren.gov.cn/log/330000", KeyType::Ed25519, 7)
+}
+
+fn witness_key() -> NoteKeyPair {
+    let code = fixture().jiangsu.code();
+    note_key(&witness_name(&code), KeyType::Cosignature, 2)
+}
+
+/// What the log server answers per token hash (`404 not_logged` for any other).
+type Answers = Arc<Mutex<HashMap<String, (u16, serde_json::Value)>>>;
+
+async fn proof(
+    State(answers): State<Answers>,
+    Query(query): Query<HashMap<String, String>>,
+) -> impl IntoResponse {
+    let hash = query.get("token_sha256").cloned().unwrap_or_default();
+    let (status, body) = answers
+        .lock()
+        .unwrap()
+        .get(&hash)
+        .cloned()
+        .unwrap_or_else(|| {
+            (
+                404,
+                serde_json::json!({"type": "https://huren.invalid/problems/not_logged",
+                    "title": "Not logged", "status": 404, "code": "not_logged",
+                    "detail": "no entry with this token_sha256"}),
+            )
+        });
+    (
+        StatusCode::from_u16(status).unwrap(),
+        [("content-type", "application/json")],
+        body.to_string(),
+    )
+}
+
+/// Serves `answers` at `http://<addr>/v1/log/proof` on a runtime of its own, so the tests'
+/// blocking verifier can call it.
+fn serve(answers: Answers) -> SocketAddr {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async move {
+            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+            let app = Router::new()
+                .route("/v1/log/proof", get(proof))
+                .with_state(answers);
+            axum::serve(listener, app).await.unwrap();
+        });
+    });
+    addr
+}
+
+/// Zhejiang's log: the tokens' entries, in order.
+struct Log {
+    entries: Vec<Vec<u8>>,
+    stored: Fetched,
+    size: u64,
+}
+
+impl Log {
+    fn new(logged: &[(&str, &str, &str)]) -> Log {
+        let mut frontier = Frontier::empty();
+        let mut stored = Fetched::new();
+        let mut entries = Vec::new();
+        for (seq, (action, subject, token)) in (1..).zip(logged) {
+            let entry = LogEntry {
+                seq,
+                at: SIGNED.seconds(),
+                action: (*action).into(),
+                subject: (*subject).into(),
+                token_sha256: Some(token_sha256(token.as_bytes())),
+            }
+            .to_bytes();
+            stored.extend(frontier.append(&entry).unwrap());
+            entries.push(entry);
+        }
+        Log {
+            size: frontier.size(),
+            entries,
+            stored,
+        }
+    }
+
+    /// The checkpoint signed by `signer` and cosigned by `cosigners`.
+    fn checkpoint(&self, signer: &NoteKeyPair, cosigners: &[&NoteKeyPair]) -> String {
+        let root = tree::root(self.size, &self.stored).unwrap();
+        let signed = note::sign_checkpoint(signer, self.size, &root).unwrap();
+        let text = note::checkpoint_text(signer.verifier_key().name(), self.size, &root).unwrap();
+        let lines: Vec<String> = cosigners
+            .iter()
+            .map(|w| w.cosign(&text, SIGNED.seconds() as u64 + 1).unwrap())
+            .collect();
+        note::add_signature_lines(&signed, &lines).unwrap()
+    }
+
+    /// The `200` answer for entry `index` with `checkpoint`.
+    fn answer(&self, index: usize, checkpoint: &str) -> (u16, serde_json::Value) {
+        let proof = tree::inclusion_proof(self.size, index as u64, &self.stored).unwrap();
+        (
+            200,
+            serde_json::json!({
+                "index": index,
+                "tree_size": self.size,
+                "proof": proof.iter().map(|h| STANDARD.encode(h.0)).collect::<Vec<_>>(),
+                "checkpoint": checkpoint,
+                "entry": String::from_utf8(self.entries[index].clone()).unwrap(),
+            }),
+        )
+    }
+}
+
+/// A Zhejiang licence without a status entry (so only the log decides), serial `serial`.
+fn licence(serial: &str) -> (String, String) {
+    let province = &fixture().zhejiang;
+    let claims = province.claims_for(serial, sample_licence(), None);
+    (province.sign(&claims), claims.jti.as_str().to_owned())
+}
+
+/// A copy (no status entries of its own) of Zhejiang's licence `serial`, made at `SIGNED`.
+fn copy(serial: &str) -> (String, String) {
+    let province = &fixture().zhejiang;
+    let terms = CopyTerms {
+        purpose: Purpose {
+            cause: "亮证".into(),
+            category: 1,
+            item_code: None,
+            item_name: None,
+        },
+        aud: None,
+        disclose: None,
+        valid_for_secs: Some(30 * 86_400),
+    };
+    let claims = terms
+        .make(
+            &province.claims_for(serial, sample_licence(), None),
+            CopyMaking {
+                id: CopyId::from_random([0x42; 16]),
+                iat: SIGNED,
+                copier: Copier {
+                    name: "浙江政务服务网".into(),
+                },
+                copy_status: None,
+                face_disclosable: &|_| true,
+            },
+        )
+        .unwrap();
+    let token = claims
+        .sign(&province.signer, province.signer_cert.x5t_s256())
+        .unwrap();
+    (token, claims.jti.as_str().to_owned())
+}
+
+/// The library on the fixture's trust list with Zhejiang's log (key, one witness, quorum 1)
+/// served at `issuer`.
+fn library(issuer: &str, online: bool, require_logged: bool) -> Verifier {
+    let f = fixture();
+    let dir = tempfile::tempdir().unwrap();
+    let trust_path = dir.path().join("trust-list.jwt");
+    std::fs::write(&trust_path, trust_list(issuer)).unwrap();
+    let verifier = Verifier::open_with(
+        VerifierConfig {
+            unit: None,
+            trust_source: TrustSource::File(trust_path),
+            operator_certs: vec![f.operator_cert.clone()],
+            cache_dir: None,
+            online,
+            options: VerifyOptions {
+                require_logged,
+                ..VerifyOptions::default()
+            },
+        },
+        Arc::new(HttpFetcher::default()),
+        NOW,
+    )
+    .unwrap();
+    let zhejiang = verifier
+        .trust_store()
+        .current()
+        .trust
+        .region(&f.zhejiang.code())
+        .cloned()
+        .unwrap();
+    assert!(
+        zhejiang.log.is_some(),
+        "the test trust list's log is usable"
+    );
+    verifier
+}
+
+/// The fixture's trust list, signed, with Zhejiang's log served at `issuer`.
+fn trust_list(issuer: &str) -> String {
+    let f = fixture();
+    let mut claims = f.trust_claims.clone();
+    let zhejiang = claims
+        .regions
+        .iter_mut()
+        .find(|r| r.code == f.zhejiang.code())
+        .unwrap();
+    let witness = witness_key().verifier_key().clone();
+    zhejiang.issuer_uri = Some(issuer.to_owned());
+    zhejiang.log_key = Some(log_key().verifier_key().clone());
+    zhejiang.witnesses = vec![WitnessEntry {
+        name: witness.name().to_owned(),
+        vkey: witness,
+        url: "https://issuer-320000.example/v1/witness".into(),
+    }];
+    zhejiang.witness_quorum = 1;
+    trust_build::sign(&claims, &f.operator_key, f.operator_cert.der()).unwrap()
+}
+
+/// What an embedder that does not require inclusion does to see the log's word anyway: ask
+/// for the token's proof itself.
+fn ask(verifier: &Verifier, token: &str) {
+    let used = LogUse {
+        region: fixture().zhejiang.code(),
+        token_sha256: token_sha256(token.as_bytes()),
+        settled_at: NOW,
+        index: None,
+        tree_size: None,
+    };
+    let trust = verifier.trust_store().current();
+    verifier.log_cache().fetch(&used, &trust.trust, NOW);
+}
+
+fn outcome(report: &Report) -> (Verdict, Vec<Outcome>, Vec<Warning>) {
+    (
+        report.verdict,
+        report.reasons.clone(),
+        report.warnings.clone(),
+    )
+}
+
+fn logged_check(report: &Report) -> Option<bool> {
+    report
+        .checks
+        .iter()
+        .find(|c| c.check == huren_crypto::verify::CheckName::Logged)
+        .unwrap_or_else(|| panic!("no logged check: {report:#?}"))
+        .ok
+}
+
+/// The log server with every scenario's answer, and the tokens.
+struct World {
+    issuer: String,
+    answers: Answers,
+    logged: (String, String),
+    never_logged: (String, String),
+    forged: (String, String),
+    unwitnessed: (String, String),
+    borrowed: (String, String),
+    copy: (String, String),
+}
+
+fn world() -> World {
+    let logged = licence("2026100001");
+    let never_logged = licence("2026100002");
+    let forged = licence("2026100003");
+    let unwitnessed = licence("2026100004");
+    let borrowed = licence("2026100005");
+    let other = licence("2026100006");
+    let copy = copy("2026100007");
+    let log = Log::new(&[
+        ("issue", logged.1.as_str(), logged.0.as_str()),
+        ("issue", forged.1.as_str(), forged.0.as_str()),
+        ("issue", unwitnessed.1.as_str(), unwitnessed.0.as_str()),
+        ("issue", other.1.as_str(), other.0.as_str()),
+        ("copy_make", copy.1.as_str(), copy.0.as_str()),
+    ]);
+    let (log_key, witness) = (log_key(), witness_key());
+    let good = log.checkpoint(&log_key, &[&witness]);
+    let impostor = note_key("huren.gov.cn/log/330000", KeyType::Ed25519, 9);
+    let hash = |token: &str| token_sha256(token.as_bytes());
+    let answers: Answers = Arc::new(Mutex::new(HashMap::from([
+        (hash(&logged.0), log.answer(0, &good)),
+        (
+            hash(&forged.0),
+            log.answer(1, &log.checkpoint(&impostor, &[&witness])),
+        ),
+        (
+            hash(&unwitnessed.0),
+            log.answer(2, &log.checkpoint(&log_key, &[])),
+        ),
+        // Another token's genuine entry and proof, offered for this one.
+        (hash(&borrowed.0), log.answer(3, &good)),
+        (hash(&copy.0), log.answer(4, &good)),
+    ])));
+    let addr = serve(answers.clone());
+    World {
+        issuer: format!("http://{addr}"),
+        answers,
+        logged,
+        never_logged,
+        forged,
+        unwitnessed,
+        borrowed,
+        copy,
+    }
+}
+
+#[test]
+fn a_logged_licence_is_valid_and_the_report_says_where() {
+    let w = world();
+    let verifier = library(&w.issuer, true, true);
+    let report = verifier.verify(&w.logged.0, NOW);
+    assert_eq!(outcome(&report), (Verdict::Valid, vec![], vec![]));
+    assert_eq!(logged_check(&report), Some(true));
+    let log = report.log.clone().unwrap();
+    assert_eq!((log.index, log.tree_size), (Some(0), Some(5)));
+    assert_eq!(log.token_sha256, token_sha256(w.logged.0.as_bytes()));
+    // The QR form of the same token hashes the same compact bytes.
+    let qr = huren_crypto::qr::encode(&w.logged.0).unwrap();
+    assert_eq!(
+        outcome(&verifier.verify(&qr, NOW)),
+        (Verdict::Valid, vec![], vec![])
+    );
+}
+
+#[test]
+fn a_licence_signed_with_the_regions_key_but_never_logged_is_not_logged() {
+    let w = world();
+    let required = library(&w.issuer, true, true);
+    assert_eq!(
+        outcome(&required.verify(&w.never_logged.0, NOW)),
+        (Verdict::Invalid, vec![Outcome::NotLogged], vec![])
+    );
+    // Not required: the log is not asked, and the report is as before logs existed.
+    let lenient = library(&w.issuer, true, false);
+    let report = lenient.verify(&w.never_logged.0, NOW);
+    assert_eq!(outcome(&report), (Verdict::Valid, vec![], vec![]));
+    assert!(report.log.is_none() && report.checks.len() == 11);
+    // Asked anyway: a warning, the verdict unchanged.
+    ask(&lenient, &w.never_logged.0);
+    let report = lenient.verify(&w.never_logged.0, NOW);
+    assert_eq!(
+        outcome(&report),
+        (Verdict::Valid, vec![], vec![Warning::NotLogged])
+    );
+    assert_eq!(logged_check(&report), Some(false));
+}
+
+#[test]
+fn within_the_merge_delay_an_unlogged_licence_is_only_a_warning() {
+    let w = world();
+    let verifier = library(&w.issuer, true, true);
+    let report = verifier.verify(&w.never_logged.0, SIGNED.plus(2));
+    assert_eq!(
+        outcome(&report),
+        (Verdict::Valid, vec![], vec![Warning::LogPending])
+    );
+    assert_eq!(logged_check(&report), None);
+    // After the delay the log is asked again (the earlier "not logged" predates it).
+    assert_eq!(
+        outcome(&verifier.verify(&w.never_logged.0, SIGNED.plus(40))),
+        (Verdict::Invalid, vec![Outcome::NotLogged], vec![])
+    );
+}
+
+#[test]
+fn a_checkpoint_signed_by_another_key_is_not_logged() {
+    let w = world();
+    let verifier = library(&w.issuer, true, true);
+    assert_eq!(
+        outcome(&verifier.verify(&w.forged.0, NOW)),
+        (Verdict::Invalid, vec![Outcome::NotLogged], vec![])
+    );
+}
+
+#[test]
+fn a_checkpoint_without_the_quorums_cosignatures_is_not_logged() {
+    let w = world();
+    let verifier = library(&w.issuer, true, true);
+    assert_eq!(
+        outcome(&verifier.verify(&w.unwitnessed.0, NOW)),
+        (Verdict::Invalid, vec![Outcome::NotLogged], vec![])
+    );
+}
+
+#[test]
+fn a_proof_of_another_tokens_entry_is_not_logged() {
+    let w = world();
+    let verifier = library(&w.issuer, true, true);
+    let report = verifier.verify(&w.borrowed.0, NOW);
+    assert_eq!(
+        outcome(&report),
+        (Verdict::Invalid, vec![Outcome::NotLogged], vec![])
+    );
+}
+
+#[test]
+fn an_unreachable_log_is_indeterminate_when_required_never_valid() {
+    let w = world();
+    // Nothing listens there (a port just freed).
+    let closed = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap()
+    };
+    let verifier = library(&format!("http://{closed}"), true, true);
+    let report = verifier.verify(&w.logged.0, NOW);
+    assert_eq!(
+        outcome(&report),
+        (
+            Verdict::Indeterminate,
+            vec![Outcome::LogUnavailable],
+            vec![]
+        )
+    );
+    let lenient = library(&format!("http://{closed}"), true, false);
+    ask(&lenient, &w.logged.0);
+    assert_eq!(
+        outcome(&lenient.verify(&w.logged.0, NOW)),
+        (Verdict::Valid, vec![], vec![Warning::LogUnreachable])
+    );
+    // A log answering 503 is no answer either.
+    let hash = token_sha256(w.never_logged.0.as_bytes());
+    w.answers
+        .lock()
+        .unwrap()
+        .insert(hash, (503, serde_json::json!({"code": "unavailable"})));
+    let verifier = library(&w.issuer, true, true);
+    assert_eq!(
+        outcome(&verifier.verify(&w.never_logged.0, NOW)),
+        (
+            Verdict::Indeterminate,
+            vec![Outcome::LogUnavailable],
+            vec![]
+        )
+    );
+}
+
+#[test]
+fn offline_the_log_is_not_asked_and_inclusion_cannot_be_shown() {
+    let w = world();
+    let offline = library(&w.issuer, false, true);
+    assert_eq!(
+        outcome(&offline.verify(&w.logged.0, NOW)),
+        (
+            Verdict::Indeterminate,
+            vec![Outcome::LogUnavailable],
+            vec![]
+        )
+    );
+    assert!(offline.log_cache().is_empty());
+    let lenient = library(&w.issuer, false, false);
+    let report = lenient.verify(&w.logged.0, NOW);
+    assert_eq!(outcome(&report), (Verdict::Valid, vec![], vec![]));
+    assert!(report.log.is_none());
+}
+
+#[test]
+fn a_copy_logged_as_copy_make_is_valid() {
+    let w = world();
+    let verifier = library(&w.issuer, true, true);
+    let report = verifier.verify(&w.copy.0, NOW);
+    assert_eq!(outcome(&report), (Verdict::Valid, vec![], vec![]));
+    assert_eq!(logged_check(&report), Some(true));
+    assert_eq!(report.log.unwrap().index, Some(4));
+}
+
+#[test]
+fn huren_verify_require_logged_asks_the_regions_log_unless_offline() {
+    let w = world();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("tl.jwt"), trust_list(&w.issuer)).unwrap();
+    let operator = fixture().operator.path.join("operator.crt.pem");
+    let operator = operator.to_str().unwrap();
+    let at = NOW.seconds().to_string();
+    let verify = |token: &str, extra: &[&str]| {
+        let mut args = vec![
+            "verify",
+            "--trust-list",
+            "tl.jwt",
+            "--operator-cert",
+            operator,
+            "--at",
+            &at,
+        ];
+        args.extend_from_slice(extra);
+        args.push(token);
+        let run = common::cli::huren(dir.path(), &args, None);
+        let report: serde_json::Value = serde_json::from_str(&run.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}\n{}", run.stdout, run.stderr));
+        (
+            run.code,
+            report["reasons"].clone(),
+            report["warnings"].clone(),
+        )
+    };
+    let none = serde_json::json!([]);
+    assert_eq!(
+        verify(&w.logged.0, &["--require-logged"]),
+        (0, none.clone(), none.clone())
+    );
+    assert_eq!(
+        verify(&w.never_logged.0, &["--require-logged"]),
+        (1, serde_json::json!(["not_logged"]), none.clone())
+    );
+    assert_eq!(
+        verify(&w.logged.0, &["--require-logged", "--offline"]),
+        (2, serde_json::json!(["log_unavailable"]), none.clone())
+    );
+    // Not required: not asked, as before logs existed.
+    assert_eq!(verify(&w.never_logged.0, &[]), (0, none.clone(), none));
+}

@@ -853,3 +853,107 @@ async fn a_forked_log_is_caught_by_its_witnesses_and_the_monitor() {
         "only Zhejiang forked"
     );
 }
+
+/// The attack the log exists for: a licence signed with Zhejiang's real licence-signer key
+/// outside the issuer (`huren sign`, as a thief of the key would) verifies everywhere — until a
+/// verifier requires logging: then it is `not_logged`, while a licence the issuer issued is
+/// `valid`, both checked against the real issuer's `/v1/log/proof` after the merge delay.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_licence_signed_offline_and_never_logged_is_refused_when_logging_is_required() {
+    let net = network(&Db::Sqlite).await;
+    let zj = &net.nodes[0];
+    let issued = zj.issue(&building_licence()).await;
+    zj.wait_witnessed().await;
+    let d = net.dir.path().to_owned();
+    std::fs::write(
+        d.join("licence.json"),
+        r#"{"type_code": "11100000000013338W032", "type_name": "建筑业企业资质证书", "number": "D233099999",
+            "holder": {"name": "杭州示例建设有限公司", "id_type": "001", "id": "91350100M000100Y43"},
+            "issuer": {"name": "浙江省住房和城乡建设厅", "code": "11220000013544541J"},
+            "issued_on": "2026-11-22", "valid_from": "2026-11-22", "valid_until": "2031-11-21",
+            "face": {"qualification": "建筑工程施工总承包壹级"}}"#,
+    )
+    .unwrap();
+    let status_uri = issued["status"]["uri"].as_str().unwrap().to_owned();
+    let at = ISSUER_NOW.seconds().to_string();
+    // An hour later: long past the merge delay, well within the status list's life.
+    let later = (ISSUER_NOW.seconds() + 3600).to_string();
+    let forged_token = tokio::task::spawn_blocking({
+        let d = d.clone();
+        move || {
+            let out = std::process::Command::new(env!("CARGO_BIN_EXE_huren"))
+                .current_dir(&d)
+                // The test PKI's keys are plaintext (a test set-up, never a deployment).
+                .env("HUREN_ALLOW_PLAINTEXT_KEYS", "true")
+                .args([
+                    "sign",
+                    "--region-dir",
+                    "330000",
+                    "--licence",
+                    "licence.json",
+                    "--status-idx",
+                    "4000",
+                    "--status-uri",
+                    &status_uri,
+                    "--at",
+                    &at,
+                ])
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            String::from_utf8(out.stdout).unwrap()
+        }
+    })
+    .await
+    .unwrap();
+    let verify = |token: String, require: bool| {
+        let d = d.clone();
+        let later = later.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut args = vec![
+                "verify",
+                "--trust-list",
+                "trust-list.jwt",
+                "--operator-cert",
+                "op/operator.crt.pem",
+                "--fetch-status",
+                "--at",
+                &later,
+            ];
+            if require {
+                args.push("--require-logged");
+            }
+            args.push(token.trim());
+            let run = common::cli::huren(&d, &args, None);
+            let report: serde_json::Value = serde_json::from_str(&run.stdout)
+                .unwrap_or_else(|e| panic!("{e}: {}{}", run.stdout, run.stderr));
+            (
+                run.code,
+                report["verdict"].clone(),
+                report["reasons"].clone(),
+            )
+        })
+    };
+    let issued_token = issued["token"].as_str().unwrap().to_owned();
+    assert_eq!(
+        verify(issued_token, true).await.unwrap(),
+        (0, serde_json::json!("valid"), serde_json::json!([]))
+    );
+    // Without the requirement the stolen key's licence passes: that is the threat.
+    assert_eq!(
+        verify(forged_token.clone(), false).await.unwrap(),
+        (0, serde_json::json!("valid"), serde_json::json!([]))
+    );
+    assert_eq!(
+        verify(forged_token, true).await.unwrap(),
+        (
+            1,
+            serde_json::json!("invalid"),
+            serde_json::json!(["not_logged"])
+        )
+    );
+}

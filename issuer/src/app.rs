@@ -267,14 +267,21 @@ impl App {
         tracing::info!(%addr, region = %self.state.issuer.keys.region, "issuer listening");
         // The sequencer lives as long as the server; it catches up at start with whatever a
         // previous process committed but did not append.
-        let sequencing = tokio::spawn(sequencer::run(
-            Arc::clone(&self.state.issuer),
-            SEQUENCER_IDLE,
-        ));
+        let issuer = &self.state.issuer;
+        let sequencing = issuer.log.clone().map(|log| {
+            tokio::spawn(sequencer::run(
+                issuer.store.clone(),
+                log,
+                Arc::clone(&issuer.clock),
+                SEQUENCER_IDLE,
+            ))
+        });
         let served = axum::serve(self.listener, router(self.state))
             .with_graceful_shutdown(shutdown)
             .await;
-        sequencing.abort();
+        if let Some(sequencing) = sequencing {
+            sequencing.abort();
+        }
         served
     }
 }

@@ -177,7 +177,16 @@ pub(super) async fn add_checkpoint(State(state): State<AppState>, body: Bytes) -
     let Some(key) = state.issuer.witness_key.clone() else {
         return (StatusCode::NOT_FOUND, "this issuer is not a witness\n").into_response();
     };
-    match witness::add_checkpoint(&state.issuer, &key, &body).await {
+    let issuer = &state.issuer;
+    match witness::add_checkpoint(
+        &issuer.store,
+        &issuer.trust,
+        issuer.clock.as_ref(),
+        &key,
+        &body,
+    )
+    .await
+    {
         Ok(line) => ([(header::CONTENT_TYPE, NOTE_TYPE)], line).into_response(),
         Err(witness::WitnessError::Refused(Refusal::Conflict(size))) => (
             StatusCode::CONFLICT,
@@ -216,7 +225,7 @@ pub(super) async fn witnessed_view(
     State(state): State<AppState>,
     Query(query): Query<ViewQuery>,
 ) -> Result<Response, ApiError> {
-    let note = witness::view(&state.issuer, &query.origin)
+    let note = witness::view(&state.issuer.store, &query.origin)
         .await
         .map_err(internal)?
         .ok_or_else(|| {

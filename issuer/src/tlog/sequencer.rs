@@ -7,8 +7,9 @@ use huren_crypto::tlog::tree::{self, Frontier};
 use huren_crypto::tlog::{Hash, EMPTY_HASH};
 
 use super::{leaf_of, Log};
-use crate::issuance::Issuer;
-use crate::store::{log as rows, StoreError};
+use huren_crypto::time::Clock;
+
+use crate::store::{log as rows, RegionStore, StoreError};
 
 /// Audit entries read per page.
 const PAGE: i64 = 2000;
@@ -34,8 +35,12 @@ pub enum SequenceError {
 /// checkpoint of the new tree, in one transaction of the region (which holds the audit head's
 /// lock, so no entry is committed meanwhile). Returns the new size, or `None` if there was
 /// nothing to append.
-pub async fn sequence_once(issuer: &Issuer, log: &Log) -> Result<Option<u64>, SequenceError> {
-    let mut tx = issuer.store.begin().await?;
+pub async fn sequence_once(
+    store: &RegionStore,
+    log: &Log,
+    clock: &dyn Clock,
+) -> Result<Option<u64>, SequenceError> {
+    let mut tx = store.begin().await?;
     let audited = u64::try_from(tx.head().seq).unwrap_or_default();
     let (size, root) = rows::state(&mut tx).await?.unwrap_or((0, EMPTY_HASH));
     if audited <= size {
@@ -99,7 +104,7 @@ pub async fn sequence_once(issuer: &Issuer, log: &Log) -> Result<Option<u64>, Se
     }
     let note = sign_checkpoint(&log.key, new_size, &new_root)
         .map_err(|e| SequenceError::Sign(e.to_string()))?;
-    let now = issuer.clock.now().seconds();
+    let now = clock.now().seconds();
     rows::insert_checkpoint(&mut tx, new_size, &new_root, &note, now).await?;
     tx.commit().await?;
     log.metrics
@@ -112,14 +117,17 @@ pub async fn sequence_once(issuer: &Issuer, log: &Log) -> Result<Option<u64>, Se
 /// did not append), after every wake-up (plus the batching delay), and every `idle` otherwise.
 /// Witnessing runs beside it (its own task): a witness that is slow or down never delays an
 /// append.
-pub async fn run(issuer: Arc<Issuer>, idle: std::time::Duration) {
-    let Some(log) = issuer.log.clone() else {
-        return;
-    };
+pub async fn run(
+    store: RegionStore,
+    log: Arc<Log>,
+    clock: Arc<dyn Clock>,
+    idle: std::time::Duration,
+) {
     let spawn_witnessing = || {
         AbortOnDrop(tokio::spawn(witness_loop(
-            Arc::clone(&issuer),
+            store.clone(),
             Arc::clone(&log),
+            Arc::clone(&clock),
             idle,
         )))
     };
@@ -128,7 +136,7 @@ pub async fn run(issuer: Arc<Issuer>, idle: std::time::Duration) {
     loop {
         // A run appends at most MOST_PER_RUN entries: repeat until there is nothing left.
         loop {
-            match sequence_once(&issuer, &log).await {
+            match sequence_once(&store, &log, clock.as_ref()).await {
                 Ok(Some(size)) => {
                     tracing::debug!(size, "transparency log extended");
                     log.witness_wake.notify_one();
@@ -154,9 +162,14 @@ pub async fn run(issuer: Arc<Issuer>, idle: std::time::Duration) {
 
 /// Offers the newest checkpoint to the witnesses after each append, and every `idle` until a
 /// quorum cosigned it (a witness that was down is asked again).
-async fn witness_loop(issuer: Arc<Issuer>, log: Arc<Log>, idle: std::time::Duration) {
+async fn witness_loop(
+    store: RegionStore,
+    log: Arc<Log>,
+    clock: Arc<dyn Clock>,
+    idle: std::time::Duration,
+) {
     loop {
-        if let Err(e) = super::submit::witness_newest(&issuer, &log).await {
+        if let Err(e) = super::submit::witness_newest(&store, &log, clock.as_ref()).await {
             tracing::warn!(error = %e, "checkpoint not witnessed yet");
         }
         tokio::select! {

@@ -12,8 +12,9 @@ use huren_crypto::tlog::witness::request_body;
 use huren_crypto::trust_list::WitnessEntry;
 
 use super::Log;
-use crate::issuance::Issuer;
-use crate::store::{log as rows, StoreError};
+use huren_crypto::time::Clock;
+
+use crate::store::{log as rows, RegionStore, StoreError};
 
 /// Largest witness answer read (a few cosignature lines).
 const MAX_ANSWER_BYTES: u64 = 4096;
@@ -51,15 +52,19 @@ enum Answer {
 
 /// Offers the newest checkpoint to every witness that has not cosigned it, unless it is
 /// already witnessed.
-pub async fn witness_newest(issuer: &Issuer, log: &Log) -> Result<(), SubmitError> {
-    let mut conn = issuer.store.acquire().await?;
+pub async fn witness_newest(
+    store: &RegionStore,
+    log: &Log,
+    clock: &dyn Clock,
+) -> Result<(), SubmitError> {
+    let mut conn = store.acquire().await?;
     let Some(newest) = rows::newest_checkpoint(&mut conn).await? else {
         return Ok(());
     };
     if newest.cosigned.is_some() {
         return Ok(());
     }
-    let now = issuer.clock.now().seconds();
+    let now = clock.now().seconds();
     if log.quorum == 0 {
         // No witnesses required: the log's own signature is all there is.
         rows::set_cosigned(&mut conn, newest.size, &newest.note, now).await?;

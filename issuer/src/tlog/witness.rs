@@ -10,9 +10,11 @@ use huren_crypto::tlog::note::{self, add_signature_lines, NoteKeyPair};
 use huren_crypto::tlog::witness::{decide, parse_request, Refusal, WitnessView};
 use huren_crypto::tlog::TlogError;
 
-use crate::issuance::Issuer;
+use huren_crypto::time::Clock;
+use huren_crypto::trust_list::TrustList;
+
 use crate::store::log::{self as rows, ViewRow};
-use crate::store::StoreError;
+use crate::store::{RegionStore, StoreError};
 
 /// A witness's answer that is not a cosignature.
 #[derive(Debug, thiserror::Error)]
@@ -30,7 +32,9 @@ pub enum WitnessError {
 
 /// Handles an `add-checkpoint` request: the cosignature line to answer with.
 pub async fn add_checkpoint(
-    issuer: &Issuer,
+    store: &RegionStore,
+    trust: &TrustList,
+    clock: &dyn Clock,
     key: &NoteKeyPair,
     body: &[u8],
 ) -> Result<String, WitnessError> {
@@ -43,7 +47,7 @@ pub async fn add_checkpoint(
         .to_owned();
     let unknown = || Refusal::UnknownLog(origin.chars().take(60).collect());
     // Only logs whose (checked) trust-list entry names this witness's key.
-    let (_, trusted) = issuer.trust.log(&origin).ok_or_else(unknown)?;
+    let (_, trusted) = trust.log(&origin).ok_or_else(unknown)?;
     if !trusted.lists_witness(key.verifier_key()) {
         return Err(unknown().into());
     }
@@ -52,9 +56,9 @@ pub async fn add_checkpoint(
         TlogError::Malformed(why) => Refusal::Malformed(why),
         other => Refusal::NotSigned(other.to_string()),
     })?;
-    let mut conn = issuer.store.acquire().await?;
+    let mut conn = store.acquire().await?;
     let held = rows::witness_view(&mut conn, &origin).await?;
-    let now = issuer.clock.now().seconds();
+    let now = clock.now().seconds();
     let view = match decide(
         &request,
         &opened,
@@ -94,7 +98,7 @@ pub async fn add_checkpoint(
 }
 
 /// The newest note this witness cosigned for `origin` (with its cosignature), if any.
-pub async fn view(issuer: &Issuer, origin: &str) -> Result<Option<String>, StoreError> {
-    let mut conn = issuer.store.acquire().await?;
+pub async fn view(store: &RegionStore, origin: &str) -> Result<Option<String>, StoreError> {
+    let mut conn = store.acquire().await?;
     Ok(rows::witness_view(&mut conn, origin).await?.map(|v| v.note))
 }

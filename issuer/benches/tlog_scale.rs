@@ -29,6 +29,9 @@
 //!   `Any` driver as the issuer runs it, median and p99 over 1,000 random indexes (after 100
 //!   not counted). Every proof and tile read back is compared with the in-memory one.
 //!
+//! Over 800 lines on purpose: one program whose sections share the tree, its readers and the
+//! table helpers; the database part alone is half of it and needs the rest.
+//!
 //! Options: `--quick` (or `HUREN_TLOG_ENTRIES=<n>`) for a smaller tree; `HUREN_BENCH_NO_PG=1`
 //! skips PostgreSQL, `HUREN_TLOG_NO_DB=1` both databases; `TEST_POSTGRES_URL` as in the
 //! issuance bench (default `postgres://postgres@127.0.0.1:5432/test`).

@@ -79,7 +79,7 @@ const SQLITE_SCHEMA: &str = "CREATE TABLE log_hashes (
 /// `log_hashes` as migration 0006 creates it (PostgreSQL dialect).
 const POSTGRES_SCHEMA: &str = "CREATE TABLE log_hashes (
     region TEXT    NOT NULL,
-    level  INTEGER NOT NULL,
+    level  BIGINT  NOT NULL,
     n      BIGINT  NOT NULL,
     hash   BYTEA   NOT NULL,
     PRIMARY KEY (region, level, n)
@@ -861,8 +861,9 @@ async fn load(database: &Database, hashes: &[Hash]) -> Duration {
 /// How the SELECT of one proof's stored hashes is written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Shape {
-    /// `WHERE region = $1 AND ((level = $2 AND n = $3) OR …)`: SQLite (3.46, as sqlx bundles it) plans
-    /// it as a search of the primary key on `region` alone, i.e. a scan of the region's rows.
+    /// `WHERE region = $1 AND ((level = $2 AND n = $3) OR …)`, as the issuer's
+    /// `store::log::hashes` writes it (a0f900e): SQLite (3.46, as sqlx bundles it) plans it as
+    /// a search of the primary key on `region` alone, i.e. a scan of the region's rows.
     RegionOutside,
     /// `WHERE (region = $1 AND level = $2 AND n = $3) OR …`: a primary-key lookup per pair
     /// in both databases (SQLite: MULTI-INDEX OR; PostgreSQL: BitmapOr).

@@ -25,15 +25,21 @@
 //!   audit chain of one entry per licence;
 //! - `status`: a 2^20-entry status list with 1 % revoked (rows inserted directly with SQL):
 //!   `Publisher::current` cold (query + build + compress + sign) and warm (cached: what
-//!   `GET /v1/status/{id}` serves; target < 50 ms), and the token size.
+//!   `GET /v1/status/{id}` serves; target < 50 ms), and the token size;
+//! - `tlog`: batches of 1,000 with the region's transparency log on (its sequencer running
+//!   beside them) and off, cells alternating, on SQLite and PostgreSQL (`issuance/tlog.rs`;
+//!   issue 13: logging may cost at most 15 %).
 //!
 //! PostgreSQL rows run when `TEST_POSTGRES_URL` is set or the default
 //! `postgres://postgres@127.0.0.1:5432/test` answers; each scenario gets a fresh database,
 //! dropped at the end. Options (environment): `HUREN_BENCH_SECS` (seconds per throughput
 //! cell, default 3), `HUREN_BENCH_ONLY` (comma-separated sections: sign, single, batch,
-//! pieces, rollover, status; default all), `HUREN_BENCH_NO_PG=1` (skip PostgreSQL).
+//! pieces, rollover, status, tlog; default all), `HUREN_BENCH_NO_PG=1` (skip PostgreSQL).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[path = "issuance/tlog.rs"]
+mod tlog;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -138,6 +144,16 @@ async fn fresh_postgres(base: &str) -> (String, String) {
 }
 
 async fn setup(alg: Algorithm, db: Db, pg: Option<&str>, capacity: i64) -> Bench {
+    setup_with(alg, db, pg, capacity, true).await
+}
+
+/// As [`setup`], for a region without a transparency log (`Issuer.log = None`: what the
+/// issuer does without a log key).
+async fn setup_without_log(alg: Algorithm, db: Db, pg: Option<&str>, capacity: i64) -> Bench {
+    setup_with(alg, db, pg, capacity, false).await
+}
+
+async fn setup_with(alg: Algorithm, db: Db, pg: Option<&str>, capacity: i64, log: bool) -> Bench {
     let dir = tempfile::tempdir().unwrap();
     let made = NOW.minus(3600);
     let operator = layout::init_operator(
@@ -186,12 +202,16 @@ async fn setup(alg: Algorithm, db: Db, pg: Option<&str>, capacity: i64) -> Bench
         database_url: Some(database_url),
         data_dir: Some(dir.path().join("data")),
         status_list_capacity: Some(capacity),
+        allow_plaintext_keys: Some(true), // the bench PKI is plaintext
         ..IssuerFile::default()
     };
     let config = file.resolve().unwrap();
-    let (issuer, _) = build_issuer(&config, None, Arc::new(FixedClock(NOW)))
+    let (mut issuer, _) = build_issuer(&config, None, Arc::new(FixedClock(NOW)))
         .await
         .unwrap();
+    if !log {
+        issuer.log = None;
+    }
     let principal = Principal {
         id: "bench".into(),
         region: issuer.keys.region.clone(),
@@ -923,6 +943,9 @@ fn main() {
         }
         if wanted("status") {
             status_section(pg.as_deref()).await;
+        }
+        if wanted("tlog") {
+            tlog::tlog_section(pg.as_deref()).await;
         }
         println!("\n# load at end {}", loadavg());
     });

@@ -42,7 +42,7 @@ async fn logged_size(b: &Bench) -> u64 {
 async fn drain(issuer: &Issuer) -> u64 {
     let log = issuer.log.clone().expect("the region's log");
     let mut rounds = 0;
-    while sequence_once(issuer, &log)
+    while sequence_once(&issuer.store, &log, issuer.clock.as_ref())
         .await
         .expect("sequence_once")
         .is_some()
@@ -54,7 +54,16 @@ async fn drain(issuer: &Issuer) -> u64 {
 
 async fn cell(b: &Bench, requests: &[IssueRequest], secs: f64, log: bool) -> TlogCell {
     let size_before = logged_size(b).await;
-    let sequencer = log.then(|| tokio::spawn(sequencer::run(b.issuer.clone(), SEQUENCER_IDLE)));
+    let sequencer = log.then(|| {
+        let issuer = &b.issuer;
+        let log = issuer.log.clone().expect("the region's log");
+        tokio::spawn(sequencer::run(
+            issuer.store.clone(),
+            log,
+            std::sync::Arc::clone(&issuer.clock),
+            SEQUENCER_IDLE,
+        ))
+    });
     let start = Instant::now();
     let mut licences = 0;
     while licences == 0 || start.elapsed().as_secs_f64() < secs {

@@ -202,6 +202,16 @@ fn copy(serial: &str) -> (String, String) {
 /// The library on the fixture's trust list with Zhejiang's log (key, one witness, quorum 1)
 /// served at `issuer`.
 fn library(issuer: &str, online: bool, require_logged: bool) -> Verifier {
+    library_with_cache(issuer, online, require_logged, None)
+}
+
+/// [`library`] keeping its last-good copies (and log proofs) in `cache_dir`.
+fn library_with_cache(
+    issuer: &str,
+    online: bool,
+    require_logged: bool,
+    cache_dir: Option<&std::path::Path>,
+) -> Verifier {
     let f = fixture();
     let dir = tempfile::tempdir().unwrap();
     let trust_path = dir.path().join("trust-list.jwt");
@@ -211,7 +221,7 @@ fn library(issuer: &str, online: bool, require_logged: bool) -> Verifier {
             unit: None,
             trust_source: TrustSource::File(trust_path),
             operator_certs: vec![f.operator_cert.clone()],
-            cache_dir: None,
+            cache_dir: cache_dir.map(std::path::Path::to_path_buf),
             online,
             options: VerifyOptions {
                 require_logged,
@@ -493,6 +503,54 @@ fn offline_the_log_is_not_asked_and_inclusion_cannot_be_shown() {
     let report = lenient.verify(&w.logged.0, NOW);
     assert_eq!(outcome(&report), (Verdict::Valid, vec![], vec![]));
     assert!(report.log.is_none());
+}
+
+/// A proof that was fetched is kept on disk like the last-good status lists: a verifier
+/// restarted without network still shows inclusion (judged again, not trusted as stored), and
+/// still cannot show it for a token it never had a proof for.
+#[test]
+fn a_proof_kept_on_disk_shows_inclusion_after_an_offline_restart() {
+    let w = world();
+    let cache = tempfile::tempdir().unwrap();
+    let online = library_with_cache(&w.issuer, true, true, Some(cache.path()));
+    assert_eq!(
+        outcome(&online.verify(&w.logged.0, NOW)),
+        (Verdict::Valid, vec![], vec![])
+    );
+    drop(online);
+    let restarted = library_with_cache(&w.issuer, false, true, Some(cache.path()));
+    assert_eq!(
+        outcome(&restarted.verify(&w.logged.0, NOW)),
+        (Verdict::Valid, vec![], vec![])
+    );
+    assert_eq!(
+        outcome(&restarted.verify(&w.never_logged.0, NOW)),
+        (
+            Verdict::Indeterminate,
+            vec![Outcome::LogUnavailable],
+            vec![]
+        )
+    );
+    // A kept proof that was tampered with is judged, not trusted: not shown.
+    for entry in std::fs::read_dir(cache.path()).unwrap() {
+        let path = entry.unwrap().path();
+        if path
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .starts_with("log-proof-")
+        {
+            let text = std::fs::read_to_string(&path).unwrap();
+            let mut answer: serde_json::Value = serde_json::from_str(&text).unwrap();
+            answer["index"] = serde_json::json!(answer["index"].as_u64().unwrap() + 1);
+            std::fs::write(&path, answer.to_string()).unwrap();
+        }
+    }
+    let tampered = library_with_cache(&w.issuer, false, true, Some(cache.path()));
+    assert_eq!(
+        outcome(&tampered.verify(&w.logged.0, NOW)).1,
+        vec![Outcome::NotLogged]
+    );
 }
 
 #[test]

@@ -62,7 +62,7 @@ pub fn run(args: &VerifyArgs) -> Result<ExitCode> {
     // list names for its region (never a URL the token carries), and only online.
     let ask_log = !args.offline && args.require_logged;
     if let Some(used) = report.log.clone().filter(|used| ask_log && !used.proved()) {
-        let log = LogCache::new(Arc::new(HttpFetcher::default()));
+        let log = LogCache::new(Arc::new(HttpFetcher::default()), None);
         let answer = log.fetch(&used, &trust, at);
         if let huren_crypto::verify::LogEvidence::Unavailable(why) = &answer.evidence {
             eprintln!("warning: the issuance log of {}: {why}", used.region);

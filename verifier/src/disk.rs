@@ -33,6 +33,12 @@ impl DiskCache {
         )
     }
 
+    /// File name for the log's inclusion proof of the token whose SHA-256 is `token_sha256`
+    /// (64 lower-case hex digits, checked by the caller).
+    pub fn log_proof_file(token_sha256: &str) -> String {
+        format!("log-proof-{token_sha256}.json")
+    }
+
     /// File name for the CRL fetched from `url` (hashed, like status lists).
     pub fn crl_file(url: &str) -> String {
         format!(

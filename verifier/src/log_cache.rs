@@ -8,6 +8,10 @@
 //! does not prove, no answer — is asked again after [`RETRY_SECONDS`], or at once when it was
 //! given before the token's merge delay ended and that has since passed.
 //!
+//! A proof that proved is also kept on disk (with a cache directory), like status lists, so a
+//! verifier restarted without network still shows the inclusion it showed before; a proof read
+//! back is judged again like one fetched.
+//!
 //! Nothing here judges an answer: the `logged` check of `huren-crypto` does, each time, against
 //! the trust list in force.
 
@@ -21,6 +25,7 @@ use huren_crypto::verify::{
     MAX_PROOF_ANSWER_BYTES,
 };
 
+use crate::disk::DiskCache;
 use crate::fetch::{Fetcher, LogProofResponse};
 
 /// An answer other than a proof is not asked again on the request path for this long: a
@@ -33,6 +38,7 @@ const MAX_ANSWERS: usize = 20_000;
 pub struct LogCache {
     fetcher: Arc<dyn Fetcher>,
     answers: RwLock<HashMap<String, Arc<LogAnswer>>>,
+    disk: Option<DiskCache>,
 }
 
 impl std::fmt::Debug for LogCache {
@@ -48,11 +54,12 @@ pub fn problem_code(body: &[u8]) -> Option<String> {
 }
 
 impl LogCache {
-    /// An empty cache asking through `fetcher`.
-    pub fn new(fetcher: Arc<dyn Fetcher>) -> LogCache {
+    /// An empty cache asking through `fetcher`, keeping proofs in `disk` if given.
+    pub fn new(fetcher: Arc<dyn Fetcher>, disk: Option<DiskCache>) -> LogCache {
         LogCache {
             fetcher,
             answers: RwLock::new(HashMap::new()),
+            disk,
         }
     }
 
@@ -101,7 +108,17 @@ impl LogCache {
                 "the trust list gives {} no issuer URL to ask",
                 used.region
             )),
-            Some(base) => self.ask(&proof_url(&base, &used.token_sha256)),
+            Some(base) => {
+                let (evidence, body) = self.ask(&proof_url(&base, &used.token_sha256));
+                if let (Some(body), Some(disk)) = (body, &self.disk) {
+                    // Kept as received; whoever reads it back judges it again.
+                    let name = DiskCache::log_proof_file(&used.token_sha256);
+                    if let Err(e) = disk.write(&name, &body) {
+                        tracing::warn!(error = %e, file = %name, "log proof not kept on disk");
+                    }
+                }
+                evidence
+            }
         };
         let answer = Arc::new(LogAnswer {
             evidence,
@@ -120,15 +137,18 @@ impl LogCache {
         answer
     }
 
-    fn ask(&self, url: &str) -> LogEvidence {
-        match self
+    /// The log's answer, and the body of a proof answer (to keep on disk).
+    fn ask(&self, url: &str) -> (LogEvidence, Option<Vec<u8>>) {
+        let evidence = match self
             .fetcher
             .fetch_log_proof(url, MAX_PROOF_ANSWER_BYTES as u64)
         {
-            Ok(LogProofResponse::Found(body)) => match InclusionProof::from_json(&body) {
-                Ok(proof) => LogEvidence::Proof(proof),
-                Err(e) => LogEvidence::Unavailable(e.to_string()),
-            },
+            Ok(LogProofResponse::Found(body)) => {
+                return match InclusionProof::from_json(&body) {
+                    Ok(proof) => (LogEvidence::Proof(proof), Some(body)),
+                    Err(e) => (LogEvidence::Unavailable(e.to_string()), None),
+                }
+            }
             Ok(LogProofResponse::NotFound(body)) => match problem_code(&body).as_deref() {
                 Some("not_logged") => LogEvidence::NotLogged,
                 Some("not_witnessed") => LogEvidence::NotWitnessed,
@@ -136,7 +156,8 @@ impl LogCache {
                 _ => LogEvidence::Unavailable("HTTP 404 without a log problem code".into()),
             },
             Err(e) => LogEvidence::Unavailable(e.reason),
-        }
+        };
+        (evidence, None)
     }
 }
 
@@ -146,6 +167,26 @@ impl LogSource for LogCache {
         _region: &huren_crypto::ids::RegionCode,
         token_sha256: &str,
     ) -> Option<Arc<LogAnswer>> {
-        self.answers.read().ok()?.get(token_sha256).cloned()
+        if let Some(held) = self.answers.read().ok()?.get(token_sha256).cloned() {
+            return Some(held);
+        }
+        // A proof kept by an earlier run; judged again by the `logged` check.
+        if !huren_crypto::tlog::entry::is_sha256_hex(token_sha256) {
+            return None;
+        }
+        let disk = self.disk.as_ref()?;
+        let body = disk.read_bytes(
+            &DiskCache::log_proof_file(token_sha256),
+            MAX_PROOF_ANSWER_BYTES as u64,
+        )?;
+        let proof = InclusionProof::from_json(&body).ok()?;
+        let answer = Arc::new(LogAnswer {
+            evidence: LogEvidence::Proof(proof),
+            answered_at: UnixTime(0),
+        });
+        if let Ok(mut answers) = self.answers.write() {
+            answers.insert(token_sha256.to_owned(), answer.clone());
+        }
+        Some(answer)
     }
 }

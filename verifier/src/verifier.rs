@@ -115,12 +115,12 @@ impl Verifier {
             .as_deref()
             .and_then(|d| DiskCache::new(d).ok());
         let status = StatusCache::new(fetcher.clone(), disk.clone(), &trust.current().trust, now);
-        let crls = CrlCache::new(fetcher.clone(), disk, &trust.current().trust, now);
+        let crls = CrlCache::new(fetcher.clone(), disk.clone(), &trust.current().trust, now);
         Ok(Verifier {
             trust,
             status,
             crls,
-            log: LogCache::new(fetcher),
+            log: LogCache::new(fetcher, disk),
             options: config.options,
             online: config.online,
             unit: config.unit,

@@ -662,7 +662,7 @@ async fn kill_9_between_issuance_and_its_log_append_loses_nothing() {
             .stderr(std::process::Stdio::null())
             .spawn()
             .unwrap();
-        (child, addr_file)
+        (Process(child), addr_file)
     };
     let address = |file: std::path::PathBuf| async move {
         eventually("the issuer did not start", || async {
@@ -691,8 +691,8 @@ async fn kill_9_between_issuance_and_its_log_append_loses_nothing() {
         ));
     }
     let (_, before) = get(format!("{url}/v1/log/checkpoint")).await;
-    first.kill().unwrap(); // SIGKILL
-    first.wait().unwrap();
+    first.0.kill().unwrap(); // SIGKILL
+    first.0.wait().unwrap();
     let logged_before_kill = String::from_utf8_lossy(&before)
         .lines()
         .nth(1)
@@ -703,7 +703,7 @@ async fn kill_9_between_issuance_and_its_log_append_loses_nothing() {
         receipts.last().unwrap().1 + 1
     );
 
-    let (mut second, addr_file) = start(2);
+    let (second, addr_file) = start(2);
     let url = address(addr_file).await;
     for (hash, index) in &receipts {
         let what = format!("licence {index} did not appear in the log after the restart");
@@ -715,8 +715,18 @@ async fn kill_9_between_issuance_and_its_log_append_loses_nothing() {
         let proof: serde_json::Value = serde_json::from_slice(&body).unwrap();
         assert_eq!(proof["index"].as_u64(), Some(*index));
     }
-    second.kill().unwrap();
-    second.wait().unwrap();
+    drop(second);
+}
+
+/// A child process killed (SIGKILL) and reaped when dropped — also when the test fails first,
+/// so no server outlives its test holding the harness's output open.
+struct Process(std::process::Child);
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
 
 /// Now, for the PKI of a test that runs the real binary (which reads the real clock).

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine;
-use common::issuer::{building_licence, fresh_postgres, Db, ISSUER_NOW};
+use common::issuer::{admin_token, building_licence, fresh_postgres, Db, ISSUER_NOW};
 use common::pki;
 use huren_crypto::alg::Algorithm;
 use huren_crypto::cert::Certificate;
@@ -97,22 +97,7 @@ async fn network(db: &Db) -> Network {
             .unwrap_or_else(|e| panic!("issuer {code} did not start: {e}"));
         let state = app.state().clone();
         tokio::spawn(app.run_until(std::future::pending()));
-        let spec = TokenSpec {
-            region: &RegionCode::parse(code).unwrap(),
-            scopes: &[Scope::Issue, Scope::Read, Scope::Revoke, Scope::Audit],
-            types: &[],
-            label: "test admin",
-            lifetime: tokens::Lifetime::DEFAULT,
-        };
-        let (admin, _) = tokens::create(
-            &state.issuer.store,
-            &spec,
-            "test",
-            ISSUER_NOW.seconds(),
-            &mut rand_core::OsRng,
-        )
-        .await
-        .unwrap();
+        let admin = admin_token(&state.issuer.store, &RegionCode::parse(code).unwrap()).await;
         nodes.push(Node {
             code: (*code).to_owned(),
             url,

@@ -189,22 +189,7 @@ async fn try_spawn_region_issuer(
     let state = app.state().clone();
     let pinned = Certificate::from_der(&operator.certificate().unwrap()).unwrap();
     let trust = Arc::new(TrustList::verify(&token, &[pinned]).unwrap());
-    let spec = TokenSpec {
-        region: &code,
-        scopes: &[Scope::Issue, Scope::Read, Scope::Revoke, Scope::Audit],
-        types: &[],
-        label: "test admin",
-        lifetime: tokens::Lifetime::DEFAULT,
-    };
-    let (admin, _) = tokens::create(
-        &state.issuer.store,
-        &spec,
-        "test",
-        ISSUER_NOW.seconds(),
-        &mut rand_core::OsRng,
-    )
-    .await
-    .unwrap();
+    let admin = admin_token(&state.issuer.store, &code).await;
     Ok(TestIssuer {
         dir,
         state,
@@ -336,6 +321,28 @@ impl TestIssuer {
             .try_get("n")
             .unwrap()
     }
+}
+
+/// A token of `region` for every type with the scopes issue, read, revoke and audit, made at
+/// [`ISSUER_NOW`].
+pub async fn admin_token(store: &huren_issuer::store::Store, region: &RegionCode) -> String {
+    let spec = TokenSpec {
+        region,
+        scopes: &[Scope::Issue, Scope::Read, Scope::Revoke, Scope::Audit],
+        types: &[],
+        label: "test admin",
+        lifetime: tokens::Lifetime::DEFAULT,
+    };
+    tokens::create(
+        store,
+        &spec,
+        "test",
+        ISSUER_NOW.seconds(),
+        &mut rand_core::OsRng,
+    )
+    .await
+    .unwrap()
+    .0
 }
 
 /// A valid 建筑业企业资质证书 request.

@@ -1,3 +1,7 @@
+// Over 800 lines because it holds the whole ordered SPEC §8 check sequence plus the fail-closed
+// revocation rules, which read each other's state at every step; moving the revocation
+// judgement and the report into their own modules is open (session-6 note), not done.
+
 //! Seal-signature verification exactly as SPEC §8: the ordered checks, the stable outcome
 //! codes (table in the [module doc](super)), the verdict, warnings and the report.
 //!
@@ -13,10 +17,6 @@
 //! `format` and `signature` gate the rest: without a readable structure and a valid signature
 //! over it, nothing else in the file can be attributed to anyone. After those, every check
 //! runs on its own, so a report shows everything that is wrong, not just the first thing.
-//!
-//! Over 800 lines because it holds the whole ordered SPEC §8 check sequence plus the fail-closed
-//! revocation rules, which read each other's state at every step; moving the revocation
-//! judgement and the report into their own modules is open (session-6 note), not done.
 
 use serde::Serialize;
 

@@ -80,13 +80,16 @@ fn init_region_makes_two_distinct_keys_encrypted_at_rest_that_match_their_vkeys(
             0o600
         );
         let text = std::fs::read(&path).unwrap();
-        assert!(text.starts_with(b"-----BEGIN ENCRYPTED PRIVATE KEY-----"));
         // Neither the PKCS#8 structure nor the public key appears in the file, in any
         // encoding a reader might try: the key is encrypted, not merely wrapped.
         let der = store::read_private_key(&path, Some(&passphrase))
             .unwrap()
             .pkcs8_der;
-        let (_, stored) = der::pem::decode_vec(&text).unwrap();
+        let (label, stored) = der::pem::decode_vec(&text).unwrap();
+        assert_eq!(
+            label, "ENCRYPTED PRIVATE KEY",
+            "the file is an encrypted PKCS#8 PEM"
+        );
         assert!(!stored.windows(der.len()).any(|w| w == der.as_slice()));
         assert!(!stored
             .windows(32)

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 use huren_crypto::ids::Uscc;
+use huren_crypto::verify::LogCheck;
 use huren_issuer::tokens::Lifetime;
 
 mod pki;
@@ -470,11 +471,16 @@ pub struct VerifyArgs {
     /// Directory of status-list tokens (*.jwt) to use.
     #[arg(long)]
     pub status_dir: Option<PathBuf>,
-    /// Fetch the licence's status list from its URI (only within the region's prefix).
+    /// Fetch the licence's status list from its URI (only within the region's prefix), and,
+    /// with --log-check warn, ask the region's issuance log once its merge delay has passed.
     #[arg(long, conflicts_with = "offline")]
     pub fetch_status: bool,
-    /// Require the token in its region's issuance log (SPEC §12, asking its issuer; README).
-    #[arg(long)]
+    /// The token's region's issuance log (SPEC §12, asked of its issuer; README): `require`
+    /// (not shown: not_logged, invalid), `warn` (a warning), `off` (not looked at).
+    #[arg(long, value_name = "MODE", default_value = "warn")]
+    pub log_check: LogCheck,
+    /// Same as --log-check require.
+    #[arg(long, conflicts_with = "log_check")]
     pub require_logged: bool,
     /// Fetch nothing (with --require-logged: log_unavailable once the merge delay has passed).
     #[arg(long)]

@@ -930,25 +930,38 @@ async fn a_licence_signed_offline_and_never_logged_is_refused_when_logging_is_re
                 run.code,
                 report["verdict"].clone(),
                 report["reasons"].clone(),
+                report["warnings"].clone(),
             )
         })
     };
     let issued_token = issued["token"].as_str().unwrap().to_owned();
+    let none = serde_json::json!([]);
     assert_eq!(
-        verify(issued_token, true).await.unwrap(),
-        (0, serde_json::json!("valid"), serde_json::json!([]))
+        verify(issued_token.clone(), true).await.unwrap(),
+        (0, serde_json::json!("valid"), none.clone(), none.clone())
     );
-    // Without the requirement the stolen key's licence passes: that is the threat.
+    assert_eq!(
+        verify(issued_token, false).await.unwrap(),
+        (0, serde_json::json!("valid"), none.clone(), none.clone())
+    );
+    // Without the requirement the stolen key's licence passes, with the log's warning only:
+    // that is the threat requiring closes.
     assert_eq!(
         verify(forged_token.clone(), false).await.unwrap(),
-        (0, serde_json::json!("valid"), serde_json::json!([]))
+        (
+            0,
+            serde_json::json!("valid"),
+            none.clone(),
+            serde_json::json!(["not_logged"])
+        )
     );
     assert_eq!(
         verify(forged_token, true).await.unwrap(),
         (
             1,
             serde_json::json!("invalid"),
-            serde_json::json!(["not_logged"])
+            serde_json::json!(["not_logged"]),
+            none
         )
     );
 }

@@ -1,4 +1,5 @@
-//! Verifiers that require logging (SPEC §12): the verifier library asks a real HTTP log — an
+//! Verifiers that require logging, warn, or do not look (SPEC §12, `HUREN_LOG_CHECK`): the
+//! verifier library asks a real HTTP log — an
 //! in-test axum server on 127.0.0.1:0 serving `GET /v1/log/proof` from a tree built with
 //! `huren_crypto::tlog`, its checkpoints signed by the region's log key and cosigned by a
 //! witness, both named in the trust list — and reports exact verdicts, reasons and warnings.
@@ -27,7 +28,7 @@ use huren_crypto::tlog::witness_name;
 use huren_crypto::trust_list::WitnessEntry;
 use huren_keys::trust_build;
 use huren_verifier::{
-    HttpFetcher, LogUse, Outcome, Report, TrustSource, Verdict, Verifier, VerifierConfig,
+    HttpFetcher, LogCheck, Outcome, Report, TrustSource, Verdict, Verifier, VerifierConfig,
     VerifyOptions, Warning,
 };
 
@@ -201,15 +202,15 @@ fn copy(serial: &str) -> (String, String) {
 
 /// The library on the fixture's trust list with Zhejiang's log (key, one witness, quorum 1)
 /// served at `issuer`.
-fn library(issuer: &str, online: bool, require_logged: bool) -> Verifier {
-    library_with_cache(issuer, online, require_logged, None)
+fn library(issuer: &str, online: bool, log_check: LogCheck) -> Verifier {
+    library_with_cache(issuer, online, log_check, None)
 }
 
 /// [`library`] keeping its last-good copies (and log proofs) in `cache_dir`.
 fn library_with_cache(
     issuer: &str,
     online: bool,
-    require_logged: bool,
+    log_check: LogCheck,
     cache_dir: Option<&std::path::Path>,
 ) -> Verifier {
     let f = fixture();
@@ -224,7 +225,7 @@ fn library_with_cache(
             cache_dir: cache_dir.map(std::path::Path::to_path_buf),
             online,
             options: VerifyOptions {
-                require_logged,
+                log_check,
                 ..VerifyOptions::default()
             },
         },
@@ -265,20 +266,6 @@ fn trust_list(issuer: &str) -> String {
     }];
     zhejiang.witness_quorum = 1;
     trust_build::sign(&claims, &f.operator_key, f.operator_cert.der()).unwrap()
-}
-
-/// What an embedder that does not require inclusion does to see the log's word anyway: ask
-/// for the token's proof itself.
-fn ask(verifier: &Verifier, token: &str) {
-    let used = LogUse {
-        region: fixture().zhejiang.code(),
-        token_sha256: token_sha256(token.as_bytes()),
-        settled_at: NOW,
-        index: None,
-        tree_size: None,
-    };
-    let trust = verifier.trust_store().current();
-    verifier.log_cache().fetch(&used, &trust.trust, NOW);
 }
 
 fn outcome(report: &Report) -> (Verdict, Vec<Outcome>, Vec<Warning>) {
@@ -359,7 +346,7 @@ fn world() -> World {
 #[test]
 fn a_logged_licence_is_valid_and_the_report_says_where() {
     let w = world();
-    let verifier = library(&w.issuer, true, true);
+    let verifier = library(&w.issuer, true, LogCheck::Require);
     let report = verifier.verify(&w.logged.0, NOW);
     assert_eq!(outcome(&report), (Verdict::Valid, vec![], vec![]));
     assert_eq!(logged_check(&report), Some(true));
@@ -377,30 +364,58 @@ fn a_logged_licence_is_valid_and_the_report_says_where() {
 #[test]
 fn a_licence_signed_with_the_regions_key_but_never_logged_is_not_logged() {
     let w = world();
-    let required = library(&w.issuer, true, true);
+    let required = library(&w.issuer, true, LogCheck::Require);
     assert_eq!(
         outcome(&required.verify(&w.never_logged.0, NOW)),
         (Verdict::Invalid, vec![Outcome::NotLogged], vec![])
     );
-    // Not required: the log is not asked, and the report is as before logs existed.
-    let lenient = library(&w.issuer, true, false);
-    let report = lenient.verify(&w.never_logged.0, NOW);
-    assert_eq!(outcome(&report), (Verdict::Valid, vec![], vec![]));
-    assert!(report.log.is_none() && report.checks.len() == 11);
-    // Asked anyway: a warning, the verdict unchanged.
-    ask(&lenient, &w.never_logged.0);
-    let report = lenient.verify(&w.never_logged.0, NOW);
+    // Warning (the default): the log is asked, and its "not logged" is a warning only.
+    let warning = library(&w.issuer, true, LogCheck::default());
+    let report = warning.verify(&w.never_logged.0, NOW);
     assert_eq!(
         outcome(&report),
         (Verdict::Valid, vec![], vec![Warning::NotLogged])
     );
     assert_eq!(logged_check(&report), Some(false));
+    assert_eq!(warning.log_cache().len(), 1);
+    // A logged licence shows its entry without a warning.
+    let report = warning.verify(&w.logged.0, NOW);
+    assert_eq!(outcome(&report), (Verdict::Valid, vec![], vec![]));
+    assert_eq!(logged_check(&report), Some(true));
+    assert_eq!(report.log.unwrap().index, Some(0));
+    // Off: not asked, not looked at, no check listed.
+    let off = library(&w.issuer, true, LogCheck::Off);
+    let report = off.verify(&w.never_logged.0, NOW);
+    assert_eq!(outcome(&report), (Verdict::Valid, vec![], vec![]));
+    assert!(report.log.is_none() && report.checks.len() == 11);
+    assert!(off.log_cache().is_empty());
+}
+
+#[test]
+fn a_verifier_that_warns_does_not_ask_within_the_merge_delay() {
+    let w = world();
+    let warning = library(&w.issuer, true, LogCheck::Warn);
+    let report = warning.verify(&w.never_logged.0, SIGNED.plus(2));
+    // Nothing asked, nothing listed; the report names the lookup still to make.
+    assert_eq!(outcome(&report), (Verdict::Valid, vec![], vec![]));
+    assert_eq!(report.checks.len(), 11);
+    let lookup = report.log.unwrap();
+    assert_eq!(
+        (lookup.index, lookup.token_sha256),
+        (None, token_sha256(w.never_logged.0.as_bytes()))
+    );
+    assert!(warning.log_cache().is_empty());
+    // Once the delay has passed it asks.
+    assert_eq!(
+        outcome(&warning.verify(&w.never_logged.0, SIGNED.plus(40))),
+        (Verdict::Valid, vec![], vec![Warning::NotLogged])
+    );
 }
 
 #[test]
 fn within_the_merge_delay_an_unlogged_licence_is_only_a_warning() {
     let w = world();
-    let verifier = library(&w.issuer, true, true);
+    let verifier = library(&w.issuer, true, LogCheck::Require);
     let report = verifier.verify(&w.never_logged.0, SIGNED.plus(2));
     assert_eq!(
         outcome(&report),
@@ -417,7 +432,7 @@ fn within_the_merge_delay_an_unlogged_licence_is_only_a_warning() {
 #[test]
 fn a_checkpoint_signed_by_another_key_is_not_logged() {
     let w = world();
-    let verifier = library(&w.issuer, true, true);
+    let verifier = library(&w.issuer, true, LogCheck::Require);
     assert_eq!(
         outcome(&verifier.verify(&w.forged.0, NOW)),
         (Verdict::Invalid, vec![Outcome::NotLogged], vec![])
@@ -427,7 +442,7 @@ fn a_checkpoint_signed_by_another_key_is_not_logged() {
 #[test]
 fn a_checkpoint_without_the_quorums_cosignatures_is_not_logged() {
     let w = world();
-    let verifier = library(&w.issuer, true, true);
+    let verifier = library(&w.issuer, true, LogCheck::Require);
     assert_eq!(
         outcome(&verifier.verify(&w.unwitnessed.0, NOW)),
         (Verdict::Invalid, vec![Outcome::NotLogged], vec![])
@@ -437,7 +452,7 @@ fn a_checkpoint_without_the_quorums_cosignatures_is_not_logged() {
 #[test]
 fn a_proof_of_another_tokens_entry_is_not_logged() {
     let w = world();
-    let verifier = library(&w.issuer, true, true);
+    let verifier = library(&w.issuer, true, LogCheck::Require);
     let report = verifier.verify(&w.borrowed.0, NOW);
     assert_eq!(
         outcome(&report),
@@ -453,7 +468,7 @@ fn an_unreachable_log_is_indeterminate_when_required_never_valid() {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         listener.local_addr().unwrap()
     };
-    let verifier = library(&format!("http://{closed}"), true, true);
+    let verifier = library(&format!("http://{closed}"), true, LogCheck::Require);
     let report = verifier.verify(&w.logged.0, NOW);
     assert_eq!(
         outcome(&report),
@@ -463,8 +478,7 @@ fn an_unreachable_log_is_indeterminate_when_required_never_valid() {
             vec![]
         )
     );
-    let lenient = library(&format!("http://{closed}"), true, false);
-    ask(&lenient, &w.logged.0);
+    let lenient = library(&format!("http://{closed}"), true, LogCheck::Warn);
     assert_eq!(
         outcome(&lenient.verify(&w.logged.0, NOW)),
         (Verdict::Valid, vec![], vec![Warning::LogUnreachable])
@@ -475,7 +489,7 @@ fn an_unreachable_log_is_indeterminate_when_required_never_valid() {
         .lock()
         .unwrap()
         .insert(hash, (503, serde_json::json!({"code": "unavailable"})));
-    let verifier = library(&w.issuer, true, true);
+    let verifier = library(&w.issuer, true, LogCheck::Require);
     assert_eq!(
         outcome(&verifier.verify(&w.never_logged.0, NOW)),
         (
@@ -489,7 +503,7 @@ fn an_unreachable_log_is_indeterminate_when_required_never_valid() {
 #[test]
 fn offline_the_log_is_not_asked_and_inclusion_cannot_be_shown() {
     let w = world();
-    let offline = library(&w.issuer, false, true);
+    let offline = library(&w.issuer, false, LogCheck::Require);
     assert_eq!(
         outcome(&offline.verify(&w.logged.0, NOW)),
         (
@@ -499,10 +513,11 @@ fn offline_the_log_is_not_asked_and_inclusion_cannot_be_shown() {
         )
     );
     assert!(offline.log_cache().is_empty());
-    let lenient = library(&w.issuer, false, false);
+    let lenient = library(&w.issuer, false, LogCheck::Warn);
     let report = lenient.verify(&w.logged.0, NOW);
     assert_eq!(outcome(&report), (Verdict::Valid, vec![], vec![]));
-    assert!(report.log.is_none());
+    assert_eq!(report.log.unwrap().index, None);
+    assert!(lenient.log_cache().is_empty());
 }
 
 /// A proof that was fetched is kept on disk like the last-good status lists: a verifier
@@ -512,13 +527,13 @@ fn offline_the_log_is_not_asked_and_inclusion_cannot_be_shown() {
 fn a_proof_kept_on_disk_shows_inclusion_after_an_offline_restart() {
     let w = world();
     let cache = tempfile::tempdir().unwrap();
-    let online = library_with_cache(&w.issuer, true, true, Some(cache.path()));
+    let online = library_with_cache(&w.issuer, true, LogCheck::Require, Some(cache.path()));
     assert_eq!(
         outcome(&online.verify(&w.logged.0, NOW)),
         (Verdict::Valid, vec![], vec![])
     );
     drop(online);
-    let restarted = library_with_cache(&w.issuer, false, true, Some(cache.path()));
+    let restarted = library_with_cache(&w.issuer, false, LogCheck::Require, Some(cache.path()));
     assert_eq!(
         outcome(&restarted.verify(&w.logged.0, NOW)),
         (Verdict::Valid, vec![], vec![])
@@ -546,7 +561,7 @@ fn a_proof_kept_on_disk_shows_inclusion_after_an_offline_restart() {
             std::fs::write(&path, answer.to_string()).unwrap();
         }
     }
-    let tampered = library_with_cache(&w.issuer, false, true, Some(cache.path()));
+    let tampered = library_with_cache(&w.issuer, false, LogCheck::Require, Some(cache.path()));
     assert_eq!(
         outcome(&tampered.verify(&w.logged.0, NOW)).1,
         vec![Outcome::NotLogged]
@@ -556,7 +571,7 @@ fn a_proof_kept_on_disk_shows_inclusion_after_an_offline_restart() {
 #[test]
 fn a_copy_logged_as_copy_make_is_valid() {
     let w = world();
-    let verifier = library(&w.issuer, true, true);
+    let verifier = library(&w.issuer, true, LogCheck::Require);
     let report = verifier.verify(&w.copy.0, NOW);
     assert_eq!(outcome(&report), (Verdict::Valid, vec![], vec![]));
     assert_eq!(logged_check(&report), Some(true));
@@ -564,7 +579,7 @@ fn a_copy_logged_as_copy_make_is_valid() {
 }
 
 #[test]
-fn huren_verify_require_logged_asks_the_regions_log_unless_offline() {
+fn huren_verify_asks_the_regions_log_as_its_log_check_says() {
     let w = world();
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("tl.jwt"), trust_list(&w.issuer)).unwrap();
@@ -605,6 +620,34 @@ fn huren_verify_require_logged_asks_the_regions_log_unless_offline() {
         verify(&w.logged.0, &["--require-logged", "--offline"]),
         (2, serde_json::json!(["log_unavailable"]), none.clone())
     );
-    // Not required: not asked, as before logs existed.
-    assert_eq!(verify(&w.never_logged.0, &[]), (0, none.clone(), none));
+    assert_eq!(
+        verify(&w.never_logged.0, &["--log-check", "require"]),
+        (1, serde_json::json!(["not_logged"]), none.clone())
+    );
+    // Warning: asked when the command goes online (--fetch-status), a warning only.
+    assert_eq!(
+        verify(&w.never_logged.0, &["--fetch-status"]),
+        (0, none.clone(), serde_json::json!(["not_logged"]))
+    );
+    assert_eq!(
+        verify(&w.never_logged.0, &[]),
+        (0, none.clone(), none.clone())
+    );
+    assert_eq!(
+        verify(&w.never_logged.0, &["--log-check", "off", "--fetch-status"]),
+        (0, none.clone(), none.clone())
+    );
+    // A typo is refused, not read as "off".
+    let run = common::cli::huren(
+        dir.path(),
+        &["verify", "--log-check", "of", &w.logged.0],
+        None,
+    );
+    assert_eq!(run.code, 64, "a usage error");
+    assert!(
+        run.stderr
+            .contains("\"of\" is not a log check: require, warn or off"),
+        "{}",
+        run.stderr
+    );
 }

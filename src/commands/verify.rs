@@ -7,7 +7,9 @@ use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
 use huren_crypto::status_token::VerifiedStatusList;
-use huren_crypto::verify::{verify_licence_with, NoLogAnswers, Report, Verdict, VerifyOptions};
+use huren_crypto::verify::{
+    verify_licence_with, LogCheck, NoLogAnswers, Report, Verdict, VerifyOptions,
+};
 use huren_verifier::{HttpFetcher, LogCache};
 
 use crate::args::VerifyArgs;
@@ -27,7 +29,11 @@ pub fn run(args: &VerifyArgs) -> Result<ExitCode> {
     let options = VerifyOptions {
         skew_seconds: args.skew,
         trust_list_grace_seconds: args.grace,
-        require_logged: args.require_logged,
+        log_check: if args.require_logged {
+            LogCheck::Require
+        } else {
+            args.log_check
+        },
         // The service's default (HUREN_LOG_MERGE_DELAY_SECS); args.rs is at its size bound.
         ..VerifyOptions::default()
     };
@@ -59,9 +65,18 @@ pub fn run(args: &VerifyArgs) -> Result<ExitCode> {
         }
     }
     // The log is asked only about a token the trust list gives a log, of the issuer the trust
-    // list names for its region (never a URL the token carries), and only online.
-    let ask_log = !args.offline && args.require_logged;
-    if let Some(used) = report.log.clone().filter(|used| ask_log && !used.proved()) {
+    // list names for its region (never a URL the token carries), and only online: at once when
+    // inclusion is required, with --fetch-status once the merge delay has passed when it warns.
+    let ask_log = |settled_at| match options.log_check {
+        LogCheck::Require => !args.offline,
+        LogCheck::Warn => args.fetch_status && at >= settled_at,
+        LogCheck::Off => false,
+    };
+    if let Some(used) = report
+        .log
+        .clone()
+        .filter(|used| ask_log(used.settled_at) && !used.proved())
+    {
         let log = LogCache::new(Arc::new(HttpFetcher::default()), None);
         let answer = log.fetch(&used, &trust, at);
         if let huren_crypto::verify::LogEvidence::Unavailable(why) = &answer.evidence {

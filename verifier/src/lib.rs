@@ -89,7 +89,7 @@ pub use fetch::{FetchError, Fetched, FetchedBytes, Fetcher, LogProofResponse};
 pub use huren_crypto::ids::Uscc;
 pub use huren_crypto::seal::{SealOutcome, SealReport, SealWarning};
 pub use huren_crypto::verify::{
-    CopyView, LogUse, Outcome, Report, Verdict, VerifyOptions, Warning,
+    CopyView, LogCheck, LogUse, Outcome, Report, Verdict, VerifyOptions, Warning,
 };
 pub use log_cache::LogCache;
 pub use seal::{OutcomeText, SealAnswer, SealImage};

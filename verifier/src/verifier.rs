@@ -6,11 +6,11 @@
 //! timeout); if that fails, the answer is `indeterminate` (`status_unknown`), never `valid`
 //! and never an error. `verify_fresh` refetches the licence's status list before answering.
 //!
-//! When [`VerifyOptions::require_logged`], a token of a region whose log the trust list names
-//! is looked up in that log the same way ([`LogCache`]): once, lazily, from the region's issuer
-//! only; offline, never (then `log_unavailable` once the merge delay has passed). A verifier
-//! that does not require inclusion does not ask (an embedder may still fill the cache with
-//! [`LogCache::fetch`] for the warnings).
+//! A token of a region whose log the trust list names is looked up in that log the same way
+//! ([`LogCache`]): once, lazily, from the region's issuer only; offline, never. How the answer
+//! counts is [`VerifyOptions::log_check`]: `require` asks at once (offline: `log_unavailable`
+//! once the merge delay has passed), `warn` (the default) asks once the merge delay has passed
+//! and turns what it hears into warnings, `off` never asks.
 //!
 //! Seals (`verify_seal`, in [`crate::seal`]) use the same trust store and status cache, and a
 //! [`CrlCache`] for their signers' certificates.
@@ -21,7 +21,7 @@ use std::sync::Arc;
 use huren_crypto::cert::Certificate;
 use huren_crypto::ids::Uscc;
 use huren_crypto::time::UnixTime;
-use huren_crypto::verify::{verify_licence_with, LogUse, Outcome, Report, VerifyOptions};
+use huren_crypto::verify::{verify_licence_with, LogCheck, LogUse, Outcome, Report, VerifyOptions};
 
 use crate::crl_cache::CrlCache;
 use crate::disk::DiskCache;
@@ -42,7 +42,7 @@ pub struct VerifierConfig {
     /// Whether status lists and log proofs may be fetched (false: only cached ones are used).
     pub online: bool,
     /// Skew, grace, and whether inclusion in the regions' logs is required
-    /// ([`VerifyOptions::require_logged`], [`VerifyOptions::log_merge_delay_seconds`]).
+    /// ([`VerifyOptions::log_check`], [`VerifyOptions::log_merge_delay_seconds`]).
     pub options: VerifyOptions,
     /// The using unit (用证单位) this verifier serves, by its 统一社会信用代码: an annotated
     /// copy (SPEC §11) made for another unit is then `wrong_audience`. `None`: a copy naming a
@@ -207,12 +207,19 @@ impl Verifier {
             .reasons
             .iter()
             .any(|r| !r.is_indeterminate() && *r != Outcome::NotLogged);
-        // Only a verifier that requires inclusion asks the log: for one that does not, an
-        // answer could only add a warning, not worth a round trip per new token.
+        // One that only warns asks once the merge delay has passed: before, no answer could
+        // say more than "pending", which is not worth a round trip per new token.
         let log = report
             .log
             .as_ref()
-            .filter(|used| self.options.require_logged && !refused && self.log.may_try(used, at))
+            .filter(|used| {
+                let due = match self.options.log_check {
+                    LogCheck::Require => true,
+                    LogCheck::Warn => at >= used.settled_at,
+                    LogCheck::Off => false,
+                };
+                due && !refused && self.log.may_try(used, at)
+            })
             .cloned();
         if uris.is_empty() && log.is_none() {
             Held::Answer(report)

@@ -12,11 +12,12 @@
 //! `copy_make` + copy id), its `seq` is its index + 1, and the RFC 6962 proof puts it in the
 //! checkpoint's tree.
 //!
-//! What else happens ([`VerifyOptions::require_logged`](super::VerifyOptions)). A verifier
-//! that does not require inclusion does not ask the log; the check then runs only when the
-//! caller holds an answer anyway (it fetched one for information), else it is not listed.
+//! What else happens ([`LogCheck`], `HUREN_LOG_CHECK`). With [`LogCheck::Require`] the check
+//! always runs. With [`LogCheck::Warn`] (the default) it runs when the caller holds an answer
+//! of the log (the verifier asks once the merge delay has passed: before, no answer could be
+//! more than "pending"), else it is not listed; with [`LogCheck::Off`] it never runs.
 //!
-//! | the log's answer | within the merge delay | after it, required | after it, not required |
+//! | the log's answer | within the merge delay | after it, `require` | after it, `warn` |
 //! |---|---|---|---|
 //! | proof that proves | pass | pass | pass |
 //! | `not_logged`, `not_witnessed`, a proof that does not prove | `log_pending` (warning) | `not_logged` (invalid) | warning `not_logged`, check `ok: false` |
@@ -45,6 +46,64 @@ use crate::tlog::{note, tree};
 
 /// Most clock skew the merge delay is given (see the module documentation).
 pub const LOG_SKEW_MAX_SECONDS: i64 = 30;
+
+/// What a token of a region that keeps a log is held to (SPEC §12; `HUREN_LOG_CHECK`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogCheck {
+    /// Inclusion must be shown: `not_logged` (invalid) when the log does not show the token
+    /// after its merge delay, `log_unavailable` (indeterminate) when it cannot be asked.
+    Require,
+    /// The log is asked once the merge delay has passed; what it shows is a warning
+    /// (`not_logged`, `log_unreachable`), never a change of verdict.
+    #[default]
+    Warn,
+    /// The log is neither asked nor looked at: the report is as before logs existed.
+    Off,
+}
+
+impl LogCheck {
+    /// Every value, as written in settings.
+    pub const NAMES: [&'static str; 3] = ["require", "warn", "off"];
+
+    /// Whether inclusion must be shown.
+    pub fn requires(self) -> bool {
+        self == LogCheck::Require
+    }
+
+    /// The setting's spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LogCheck::Require => "require",
+            LogCheck::Warn => "warn",
+            LogCheck::Off => "off",
+        }
+    }
+}
+
+/// A log check setting that is none of [`LogCheck::NAMES`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0:?} is not a log check: require, warn or off")]
+pub struct LogCheckParseError(pub String);
+
+impl std::str::FromStr for LogCheck {
+    type Err = LogCheckParseError;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        match text {
+            "require" => Ok(LogCheck::Require),
+            "warn" => Ok(LogCheck::Warn),
+            "off" => Ok(LogCheck::Off),
+            other => Err(LogCheckParseError(other.to_owned())),
+        }
+    }
+}
+
+impl std::fmt::Display for LogCheck {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 
 /// What the answer showed.
 enum Finding {
@@ -100,8 +159,7 @@ pub(super) struct LogContext<'a> {
 
 /// Runs the `logged` check for the verified token whose exact compact bytes are `token`;
 /// returns whether it ran. It does not when inclusion is not required and no answer of the log
-/// is held: a verifier that does not require logging need not ask (the report then looks as
-/// it did before logs existed).
+/// is held (the report then names the lookup in `log`, and lists no check).
 pub(super) fn check(
     context: &LogContext<'_>,
     token: &str,
@@ -123,7 +181,18 @@ pub(super) fn check(
     let pending = !dated_ahead && at < settled_at;
 
     let answer = source.log_answer(region, &hash);
-    if answer.is_none() && !options.require_logged {
+    let required = options.log_check.requires();
+    let mut used = LogUse {
+        region: (*region).clone(),
+        token_sha256: hash.clone(),
+        settled_at,
+        index: None,
+        tree_size: None,
+    };
+    if answer.is_none() && !required {
+        // Not listed, but named: what a verifier that warns asks the log once the merge
+        // delay has passed.
+        report.log = Some(used);
         return false;
     }
     let finding = match answer.as_deref() {
@@ -132,13 +201,6 @@ pub(super) fn check(
             evidence,
             answered_at,
         }) => find(evidence, *answered_at, trust, &hash, action, subject),
-    };
-    let mut used = LogUse {
-        region: (*region).clone(),
-        token_sha256: hash,
-        settled_at,
-        index: None,
-        tree_size: None,
     };
     // A "not (yet) logged" given before the merge delay ended says nothing about now.
     let finding = match finding {
@@ -179,13 +241,13 @@ pub(super) fn check(
             let detail = format!("{detail}; signed {iat}, the log's merge delay ends {settled_at}");
             report.not_checked(check, Warning::LogPending, detail);
         }
-        Finding::Refuted { detail, .. } if options.require_logged => {
+        Finding::Refuted { detail, .. } if required => {
             report.fail(check, Outcome::NotLogged, detail);
         }
         Finding::Refuted { detail, .. } => {
             report.failed_with_warning(check, Warning::NotLogged, detail);
         }
-        Finding::Unanswered(detail) if options.require_logged => {
+        Finding::Unanswered(detail) if required => {
             report.unknown(check, Outcome::LogUnavailable, detail);
         }
         Finding::Unanswered(detail) => {

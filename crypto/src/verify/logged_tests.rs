@@ -11,7 +11,7 @@ use base64::Engine;
 use super::log_evidence::{
     issuer_base, InclusionProof, LogAnswer, LogEvidence, LogSource, LogTrust, NoLogAnswers,
 };
-use super::logged::{check, LogContext, Logged};
+use super::logged::{check, LogCheck, LogContext, Logged};
 use super::outcome::{CheckName, Outcome, Warning};
 use super::report::ReportBuilder;
 use super::VerifyOptions;
@@ -130,7 +130,7 @@ fn answer(evidence: LogEvidence, answered_at: UnixTime) -> HashMap<String, Arc<L
 
 fn required() -> VerifyOptions {
     VerifyOptions {
-        require_logged: true,
+        log_check: LogCheck::Require,
         ..VerifyOptions::default()
     }
 }
@@ -307,7 +307,13 @@ fn a_verifier_that_does_not_require_logging_and_holds_no_answer_does_not_run_the
     };
     let mut report = ReportBuilder::new(1);
     assert!(!check(&context, TOKEN, &logged, &mut report));
-    assert!(report.checks.is_empty() && report.warnings.is_empty() && report.log.is_none());
+    assert!(report.checks.is_empty() && report.warnings.is_empty());
+    // The lookup a verifier that warns makes once the merge delay has passed is named.
+    let lookup = report.log.expect("the lookup is named");
+    assert_eq!(
+        (lookup.token_sha256, lookup.index),
+        (token_sha256(TOKEN.as_bytes()), None)
+    );
 }
 
 #[test]

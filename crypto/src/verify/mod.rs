@@ -38,7 +38,7 @@ pub use log_evidence::{
     issuer_base, proof_url, InclusionProof, LogAnswer, LogEvidence, LogSource, LogTrust,
     NoLogAnswers, ProofAnswerError, MAX_PROOF_ANSWER_BYTES,
 };
-pub use logged::LOG_SKEW_MAX_SECONDS;
+pub use logged::{LogCheck, LogCheckParseError, LOG_SKEW_MAX_SECONDS};
 pub use outcome::{CheckName, Outcome, Verdict, Warning};
 pub use report::{Check, CopyView, LicenceView, LogUse, Presented, Report, StatusListUse};
 
@@ -54,11 +54,11 @@ pub struct VerifyOptions {
     pub skew_seconds: i64,
     /// Grace after the trust list's `next_update` before it counts as stale (default 0).
     pub trust_list_grace_seconds: i64,
-    /// Whether a token of a region that keeps a log must be shown in it (SPEC §12,
-    /// `HUREN_REQUIRE_LOGGED`; default false): then a token the log does not show after its
-    /// merge delay is `not_logged` (invalid), and one whose log cannot be asked is
-    /// `log_unavailable` (indeterminate). Without it, both are warnings.
-    pub require_logged: bool,
+    /// What a token of a region that keeps a log is held to (SPEC §12, `HUREN_LOG_CHECK`;
+    /// default [`LogCheck::Warn`]): with [`LogCheck::Require`] a token the log does not show
+    /// after its merge delay is `not_logged` (invalid), and one whose log cannot be asked is
+    /// `log_unavailable` (indeterminate); with [`LogCheck::Warn`] both are warnings.
+    pub log_check: LogCheck,
     /// How long after signing an issuer's log may take to show a token, seconds (default 5;
     /// `HUREN_LOG_MERGE_DELAY_SECS`). The skew added to it is capped at
     /// [`LOG_SKEW_MAX_SECONDS`].
@@ -70,7 +70,7 @@ impl Default for VerifyOptions {
         VerifyOptions {
             skew_seconds: 300,
             trust_list_grace_seconds: 0,
-            require_logged: false,
+            log_check: LogCheck::Warn,
             log_merge_delay_seconds: 5,
         }
     }
@@ -159,18 +159,18 @@ pub fn verify_licence_for(
 
 /// As [`verify_licence_for`], with the answers of the regions' transparency logs (SPEC §12)
 /// the caller holds: for a token whose region the trust list gives a `log_key`, the `logged`
-/// check runs after the status checks when inclusion is required
-/// ([`VerifyOptions::require_logged`]) or an answer is held. With [`NoLogAnswers`] and
-/// inclusion required, such a token's inclusion is not shown: `log_unavailable`.
+/// check runs after the status checks when inclusion is required ([`VerifyOptions::log_check`])
+/// or, unless the check is off, when an answer is held. With [`NoLogAnswers`] and inclusion
+/// required, such a token's inclusion is not shown: `log_unavailable`.
 ///
 /// ```no_run
 /// use huren_crypto::cert::Certificate;
 /// use huren_crypto::trust_list::TrustList;
-/// use huren_crypto::verify::{verify_licence_with, NoLogAnswers, NoStatusLists, VerifyOptions};
+/// use huren_crypto::verify::{verify_licence_with, LogCheck, NoLogAnswers, NoStatusLists, VerifyOptions};
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// let operator = Certificate::from_der(&std::fs::read("operator.crt.der")?)?;
 /// let trust = TrustList::verify(&std::fs::read_to_string("trust-list.jwt")?, &[operator])?;
-/// let options = VerifyOptions { require_logged: true, ..VerifyOptions::default() };
+/// let options = VerifyOptions { log_check: LogCheck::Require, ..VerifyOptions::default() };
 /// let at = huren_crypto::UnixTime(1_795_400_000);
 /// let report = verify_licence_with("HR1:5676…", &trust, &NoStatusLists, &NoLogAnswers, at, &options, None);
 /// // What to ask the log for: the region and the token's hash.
@@ -379,7 +379,7 @@ impl Context<'_> {
         let region = &trust.regions()[signer.region_index];
         let region_log = RegionLog::of(trust, region);
         // Listed (if only as not run) wherever inclusion is required of a region with a log.
-        *logged = options.require_logged && !matches!(region_log, RegionLog::None);
+        *logged = options.log_check.requires() && !matches!(region_log, RegionLog::None);
         *signer_subject = Some(signer.cert.subject().to_owned());
         report.pass(
             CheckName::Signer,
@@ -510,10 +510,11 @@ impl Context<'_> {
         // SPEC §12: the token is in its region's log (the signer's region: whose key it is)
         match &region_log {
             RegionLog::None => {}
-            RegionLog::Unusable if options.require_logged => {
+            RegionLog::Unusable if options.log_check.requires() => {
                 logged::unusable(&region.code, report);
             }
             RegionLog::Unusable => {}
+            RegionLog::Trusted(_) if options.log_check == LogCheck::Off => {}
             RegionLog::Trusted(log_trust) => {
                 let context = LogContext {
                     region: &region.code,

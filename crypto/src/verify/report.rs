@@ -210,7 +210,9 @@ pub struct Report {
     pub trust_list_seq: u64,
     /// Status lists consulted.
     pub status_lists: Vec<StatusListUse>,
-    /// The transparency log consulted, when the region has one.
+    /// The transparency log consulted, when the region has one and the log check is not off;
+    /// without an index (and without a `logged` check when inclusion is not required), the
+    /// lookup still to make.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub log: Option<LogUse>,
     /// A verified licence's claims, for embedding systems (not serialized: holds personal

@@ -119,7 +119,7 @@ impl App {
             online: config.online,
             options: VerifyOptions {
                 trust_list_grace_seconds: config.grace_secs,
-                require_logged: config.require_logged,
+                log_check: config.log_check,
                 log_merge_delay_seconds: config.log_merge_delay_secs,
                 ..VerifyOptions::default()
             },

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use axum::http::HeaderName;
 use huren_crypto::ids::Uscc;
+use huren_crypto::verify::LogCheck;
 use serde::Deserialize;
 
 use super::rate::{AddressBlock, TrustedProxy};
@@ -33,9 +34,12 @@ pub struct VerifierFile {
     pub offline: Option<bool>,
     /// `HUREN_GRACE_SECS`: grace after the trust list's next_update.
     pub grace_secs: Option<i64>,
-    /// `HUREN_REQUIRE_LOGGED`: `true` = a token of a region with a log must be shown in it
-    /// after the merge delay (SPEC §12), else `not_logged` (or `log_unavailable` when the log
-    /// cannot be asked). Default false: both are warnings.
+    /// `HUREN_LOG_CHECK`: what a token of a region with a log (SPEC §12) is held to.
+    /// `require`: shown in the log after the merge delay, else `not_logged` (or
+    /// `log_unavailable` when the log cannot be asked); `warn` (default): the log is asked once
+    /// the merge delay has passed and both are warnings; `off`: the log is not asked.
+    pub log_check: Option<String>,
+    /// `HUREN_REQUIRE_LOGGED`: `true` is `log_check = "require"` (the older spelling).
     pub require_logged: Option<bool>,
     /// `HUREN_LOG_MERGE_DELAY_SECS`: how long after signing a log may take to show a token
     /// (default 5, at most 3600).
@@ -75,8 +79,8 @@ pub struct ServiceConfig {
     pub online: bool,
     /// Trust list grace.
     pub grace_secs: i64,
-    /// Whether inclusion in the regions' logs is required.
-    pub require_logged: bool,
+    /// What the regions' logs are asked and how their answers count.
+    pub log_check: LogCheck,
     /// The logs' merge delay, seconds.
     pub log_merge_delay_secs: i64,
     /// Log output format.
@@ -159,6 +163,9 @@ impl VerifierFile {
             // A switch that says neither yes nor no is refused, not read as "online".
             self.offline = Some(switch("HUREN_OFFLINE", &v)?)
         }
+        if let Some(v) = env("HUREN_LOG_CHECK") {
+            self.log_check = Some(v)
+        }
         if let Some(v) = env("HUREN_REQUIRE_LOGGED") {
             // Refused rather than read as "not required": a typo must not turn it off.
             self.require_logged = Some(switch("HUREN_REQUIRE_LOGGED", &v)?)
@@ -189,6 +196,7 @@ impl VerifierFile {
 
     /// Validates and fills defaults.
     pub fn resolve(self) -> Result<ServiceConfig, ConfigError> {
+        let log_check = self.log_check()?;
         let listen = self.listen.unwrap_or_else(|| "127.0.0.1:8400".into());
         let listen = listen.parse().map_err(|_| {
             err(
@@ -287,7 +295,7 @@ impl VerifierFile {
             rate_limit: self.rate_limit.unwrap_or(50),
             online: !self.offline.unwrap_or(false),
             grace_secs: self.grace_secs.unwrap_or(0),
-            require_logged: self.require_logged.unwrap_or(false),
+            log_check,
             log_merge_delay_secs,
             log_format,
         })
@@ -295,6 +303,30 @@ impl VerifierFile {
 }
 
 /// A yes/no setting: `1`/`true`/`yes` or `0`/`false`/`no`, nothing else.
+impl VerifierFile {
+    /// `log_check`, with `require_logged` as its older spelling; the two must agree.
+    fn log_check(&self) -> Result<LogCheck, ConfigError> {
+        const SETTING: &str = "log_check (HUREN_LOG_CHECK)";
+        let named = match self.log_check.as_deref() {
+            None => None,
+            Some(text) => Some(
+                text.trim()
+                    .parse::<LogCheck>()
+                    .map_err(|e| err(SETTING, e.to_string()))?,
+            ),
+        };
+        match (named, self.require_logged) {
+            (Some(check), Some(required)) if check.requires() != required => Err(err(
+                "require_logged (HUREN_REQUIRE_LOGGED)",
+                format!("says {required} but log_check says {check}: set only log_check"),
+            )),
+            (Some(check), _) => Ok(check),
+            (None, Some(true)) => Ok(LogCheck::Require),
+            (None, _) => Ok(LogCheck::default()),
+        }
+    }
+}
+
 fn switch(setting: &'static str, value: &str) -> Result<bool, ConfigError> {
     match value.trim() {
         "1" | "true" | "yes" => Ok(true),
@@ -458,9 +490,9 @@ mod tests {
     }
 
     #[test]
-    fn requiring_logging_is_off_by_default_and_the_merge_delay_is_bounded() {
+    fn the_log_check_warns_by_default_and_the_merge_delay_is_bounded() {
         let config = base().resolve().unwrap();
-        assert!(!config.require_logged);
+        assert_eq!(config.log_check, LogCheck::Warn);
         assert_eq!(config.log_merge_delay_secs, 5);
         let config = base()
             .with_env(|name| match name {
@@ -471,7 +503,7 @@ mod tests {
             .unwrap()
             .resolve()
             .unwrap();
-        assert!(config.require_logged);
+        assert_eq!(config.log_check, LogCheck::Require);
         assert_eq!(config.log_merge_delay_secs, 20);
         let from_file = VerifierFile::from_toml(
             "trust_list = \"tl.jwt\"\noperator_cert = [\"op.pem\"]\nrequire_logged = true\n",
@@ -479,7 +511,44 @@ mod tests {
         .unwrap()
         .resolve()
         .unwrap();
-        assert!(from_file.require_logged);
+        assert_eq!(from_file.log_check, LogCheck::Require);
+        for (value, check) in [
+            ("require", LogCheck::Require),
+            ("warn", LogCheck::Warn),
+            ("off", LogCheck::Off),
+        ] {
+            let config = base()
+                .with_env(move |name| (name == "HUREN_LOG_CHECK").then(|| value.to_owned()))
+                .unwrap()
+                .resolve()
+                .unwrap();
+            assert_eq!(config.log_check, check, "{value}");
+        }
+        // A typo must not turn the check off, and the two spellings must agree.
+        let error = base()
+            .with_env(|name| (name == "HUREN_LOG_CHECK").then(|| "of".to_owned()))
+            .unwrap()
+            .resolve()
+            .unwrap_err();
+        assert_eq!(error.setting, "log_check (HUREN_LOG_CHECK)");
+        assert_eq!(
+            error.message,
+            "\"of\" is not a log check: require, warn or off"
+        );
+        let error = base()
+            .with_env(|name| match name {
+                "HUREN_LOG_CHECK" => Some("off".into()),
+                "HUREN_REQUIRE_LOGGED" => Some("true".into()),
+                _ => None,
+            })
+            .unwrap()
+            .resolve()
+            .unwrap_err();
+        assert_eq!(error.setting, "require_logged (HUREN_REQUIRE_LOGGED)");
+        assert_eq!(
+            error.message,
+            "says true but log_check says off: set only log_check"
+        );
         for bad in ["-1", "3601"] {
             let error = base()
                 .with_env(move |name| {

@@ -4,9 +4,13 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a panic is a failure report
 
+mod common;
+
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+
+use common::shape::assert_shape;
 
 struct Demo(Child);
 
@@ -53,17 +57,28 @@ fn post_text(url: &str, body: &str) -> serde_json::Value {
 fn demo_brings_up_issuers_and_verifier_and_every_sample_verifies() {
     let dir = tempfile::tempdir().unwrap();
     let (demo, manifest) = start(dir.path());
-    for key in [
-        "trust_list",
-        "operator_cert",
-        "verifier_url",
-        "issuers",
-        "samples",
-    ] {
-        assert!(
-            !manifest[key].is_null(),
-            "demo.json lacks {key}: {manifest}"
-        );
+    // SPEC §10's manifest, every key and type; `name`, `portal_token`, `kind`, `copy_of`,
+    // `region` and `sealed_samples` are the demo's additions (README).
+    assert_shape(
+        &manifest,
+        &serde_json::json!({
+            "trust_list": "file",
+            "operator_cert": "file",
+            "verifier_url": "url",
+            "issuers": [{"region": "string", "name": "string", "url": "url",
+                "admin_token": "string", "portal_token": "string"}],
+            "samples": ["any"],
+            "sealed_samples": [{"region": "string", "document": "file", "signature": "file"}],
+        }),
+    );
+    for sample in manifest["samples"].as_array().unwrap() {
+        let mut shape = serde_json::json!({"kind": "string", "jti": "string", "token": "string",
+            "qr_text": "string", "region": "string"});
+        if sample["kind"] == "copy" {
+            shape["copy_of"] = "string".into();
+        }
+        assert_shape(sample, &shape);
+        assert!(sample["qr_text"].as_str().unwrap().starts_with("HR1:"));
     }
     let issuers = manifest["issuers"].as_array().unwrap();
     let regions: Vec<&str> = issuers

@@ -46,6 +46,30 @@ async fn change(issuer: &TestIssuer, jti: &str, action: &str, reason: &str) -> S
         .status
 }
 
+/// What a refused write must leave as it was: the stored record, whole, and what the published
+/// status list says of the licence (read through a verification against the list as served).
+async fn standing(
+    issuer: &TestIssuer,
+    licence: &serde_json::Value,
+) -> (serde_json::Value, Vec<Outcome>) {
+    let jti = licence["id"].as_str().unwrap();
+    let reply = issuer
+        .call(
+            Method::GET,
+            &format!("/v1/licences/{jti}"),
+            Some(&issuer.admin),
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK);
+    let reasons = issuer
+        .verify(licence["token"].as_str().unwrap())
+        .await
+        .reasons;
+    (reply.json(), reasons)
+}
+
 async fn issued_licence_verifies_then_revocation_and_suspension_show(db: Db) {
     let issuer = spawn_issuer(&db).await;
     let licence = issue(&issuer).await;
@@ -73,11 +97,18 @@ async fn issued_licence_verifies_then_revocation_and_suspension_show(db: Db) {
     );
     let report = issuer.verify(qr).await;
     assert_eq!(report.reasons, [Outcome::Revoked], "{report:#?}");
+    let revoked = standing(&issuer, &licence).await;
+    assert_eq!(
+        (revoked.0["current_status"].as_str(), &revoked.1),
+        (Some("revoked"), &vec![Outcome::Revoked])
+    );
     assert_eq!(
         change(&issuer, jti, "reinstate", "mistake").await,
         StatusCode::CONFLICT,
         "revocation is final"
     );
+    // Refused means untouched: the record and the published list entry are as they were.
+    assert_eq!(standing(&issuer, &licence).await, revoked);
 
     let other = issue(&issuer).await;
     let (jti, token) = (
@@ -89,10 +120,12 @@ async fn issued_licence_verifies_then_revocation_and_suspension_show(db: Db) {
         StatusCode::OK
     );
     assert_eq!(issuer.verify(token).await.reasons, [Outcome::Suspended]);
+    let suspended = standing(&issuer, &other).await;
     assert_eq!(
         change(&issuer, jti, "suspend", "again").await,
         StatusCode::CONFLICT
     );
+    assert_eq!(standing(&issuer, &other).await, suspended);
     assert_eq!(
         change(&issuer, jti, "reinstate", "整改完成").await,
         StatusCode::OK
@@ -200,9 +233,16 @@ async fn superseding_licence_revokes_the_old_one(db: Db) {
         Verdict::Valid
     );
 
-    // A revoked licence cannot be superseded again.
+    // A revoked licence cannot be superseded again, and the refusal changes nothing: neither
+    // licence's record or list entry, and no third licence is stored.
+    let before = (standing(&issuer, &old).await, standing(&issuer, &new).await);
     let reply = issuer.post("/v1/licences", &renewal).await;
     assert_eq!(reply.status, StatusCode::CONFLICT);
+    assert_eq!(
+        (standing(&issuer, &old).await, standing(&issuer, &new).await,),
+        before
+    );
+    assert_eq!(issuer.licence_count().await, 2);
 }
 
 async fn batch_issues_each_item_on_its_own(db: Db) {
@@ -226,7 +266,7 @@ async fn batch_issues_each_item_on_its_own(db: Db) {
         let token = json["items"][i]["licence"]["token"].as_str().unwrap();
         assert_eq!(issuer.verify(token).await.verdict, Verdict::Valid);
     }
-    // NDJSON is accepted too.
+    // NDJSON is accepted too: answered 200 with both issued, and both stored.
     let ndjson = format!("{}\n{}\n", building_licence(), building_licence());
     let reply = issuer
         .call(
@@ -237,7 +277,14 @@ async fn batch_issues_each_item_on_its_own(db: Db) {
             &[],
         )
         .await;
-    assert_eq!(reply.json()["issued"], 2);
+    assert_eq!(reply.status, StatusCode::OK);
+    let json = reply.json();
+    assert_eq!((&json["issued"], &json["failed"]), (&2.into(), &0.into()));
+    assert_eq!(issuer.licence_count().await, 4);
+    for item in json["items"].as_array().unwrap() {
+        let token = item["licence"]["token"].as_str().unwrap();
+        assert_eq!(issuer.verify(token).await.verdict, Verdict::Valid);
+    }
 }
 
 /// The actions on one page of `GET /v1/audit`, and its `next_after`.
@@ -491,10 +538,16 @@ async fn only_revoke_suspend_and_reinstate_are_status_change_endpoints() {
         change(&issuer, jti, "reinstate", "核查完毕").await,
         StatusCode::OK
     );
+    let reinstated = standing(&issuer, &licence).await;
+    assert_eq!(
+        (reinstated.0["current_status"].as_str(), &reinstated.1),
+        (Some("valid"), &vec![])
+    );
     assert_eq!(
         change(&issuer, jti, "reinstate", "again").await,
         StatusCode::CONFLICT
     );
+    assert_eq!(standing(&issuer, &licence).await, reinstated);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

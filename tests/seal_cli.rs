@@ -6,8 +6,12 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a panic is a failure report
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
+
+use common::shape::assert_shape;
 
 const PASSPHRASE: &str = "correct horse battery staple";
 const ORG: &str = "杭州示例建设有限公司";
@@ -277,6 +281,20 @@ fn verify_without_crl(s: &Setup, document: &str, signature: &str, extra: &[&str]
     huren(s.path(), &args)
 }
 
+/// SPEC §8's seal report, every key and type.
+fn seal_report_shape() -> serde_json::Value {
+    serde_json::json!({
+        "verdict": "string",
+        "reasons": "any",
+        "warnings": "any",
+        "checks": [{"check": "string", "ok": "boolean?", "detail": "string"}],
+        "seal": {"esID": "string", "name": "string", "type": "integer", "version": "integer",
+            "valid_start": "rfc3339", "valid_end": "rfc3339", "maker_subject": "string"},
+        "signer_subject": "string",
+        "signed_at": "rfc3339",
+    })
+}
+
 /// When the tests' documents are sealed: an hour into the holder certificate's validity.
 const SIGNED_AFTER: i64 = 3600;
 
@@ -299,6 +317,7 @@ fn zhejiang_seal_on_a_document_verifies_at_a_jiangsu_window_in_every_algorithm()
         assert_eq!(report["seal"]["name"], format!("{ORG}合同专用章"));
         let signed_at = huren_crypto::UnixTime(s.t0 + SIGNED_AFTER).to_rfc3339_china();
         assert_eq!(report["signed_at"], signed_at.as_str());
+        assert_shape(&report, &seal_report_shape());
         let names: Vec<&str> = report["checks"]
             .as_array()
             .unwrap()

@@ -351,6 +351,54 @@ fn copies_of(demo_dir: &Path, token: &str) -> (String, String) {
     (for_unit, on_screen)
 }
 
+/// The claims of Zhejiang's licence `token`, checked with the demo's active signer.
+fn zhejiang_claims(demo_dir: &Path, token: &str) -> LicenceClaims {
+    let passphrase = std::fs::read_to_string(demo_dir.join(".passphrase")).unwrap();
+    let passphrase = Passphrase::new(passphrase.trim().to_owned()).unwrap();
+    let region = RegionDir::open(&demo_dir.join("330000")).unwrap();
+    let (_, signer_der) = region.active_signer(Some(&passphrase)).unwrap();
+    let signer_cert = Certificate::from_der(&signer_der).unwrap();
+    let payload = UnverifiedJws::parse(token, Limits::LICENCE)
+        .unwrap()
+        .verify(signer_cert.public_key())
+        .unwrap()
+        .payload(Limits::LICENCE.max_payload_bytes)
+        .unwrap();
+    serde_json::from_slice(&payload).unwrap()
+}
+
+/// The font families fontconfig lists as covering Chinese (`fc-list :lang=zh family`), each
+/// line's names split at the commas (a family has a name per language).
+fn cjk_font_families() -> Vec<String> {
+    let output = Command::new("fc-list")
+        .args([":lang=zh", "family"])
+        .output()
+        .expect("fc-list (Debian package fontconfig, with chromium) lists the fonts");
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .flat_map(|line| line.split(','))
+        .map(|name| name.trim().to_owned())
+        .filter(|name| !name.is_empty())
+        .collect()
+}
+
+/// Asserts that every font Chromium drew `step[key]`'s text with covers Chinese, and that
+/// they drew at least the characters of `shown`.
+fn assert_drawn_with_cjk_fonts(step: &Value, key: &str, shown: &str) {
+    let cjk = cjk_font_families();
+    assert!(!cjk.is_empty(), "no font covering Chinese is installed");
+    let fonts = step[key].as_array().unwrap_or_else(|| panic!("{key}: {step}"));
+    let glyphs: u64 = fonts.iter().map(|f| f["glyphs"].as_u64().unwrap()).sum();
+    assert!(glyphs >= shown.chars().count() as u64, "{key}: {fonts:?}");
+    for font in fonts {
+        let family = font["family"].as_str().unwrap();
+        assert!(
+            cjk.iter().any(|c| c == family),
+            "{key}: drawn with {family:?}, which has no Chinese glyphs (fonts covering Chinese: {cjk:?}): {fonts:?}"
+        );
+    }
+}
+
 const COPY_CAUSE: &str = "办理异地建筑工程施工许可";
 const COPY_ITEM: &str = "建筑工程施工许可证核发";
 const COPY_UNIT: &str = "南京市建邺区行政审批局";
@@ -437,10 +485,20 @@ fn clerk_scans_verifies_sees_a_revocation_and_switches_language() {
         text(step, "fields").contains(valid["jti"].as_str().unwrap()),
         "{step}"
     );
-    assert!(
-        text(step, "holder_id").contains('*'),
-        "holder code is masked: {step}"
-    );
+    // The masking rule itself: the first 4 and last 4 characters of the holder's code, every
+    // one between hidden, and the code in full nowhere on the card.
+    let holder_id = zhejiang_claims(dir.path(), valid["token"].as_str().unwrap())
+        .licence
+        .holder
+        .id;
+    let n = holder_id.chars().count();
+    assert_eq!(n, 18, "a 统一社会信用代码: {holder_id}");
+    let masked = format!("{}{}{}", &holder_id[..4], "*".repeat(n - 8), &holder_id[n - 4..]);
+    assert_eq!(text(step, "holder_id"), masked, "{step}");
+    assert!(!text(step, "fields").contains(&holder_id), "{step}");
+    // The Chinese on the card is drawn with a Chinese font, not as boxes.
+    assert_drawn_with_cjk_fonts(step, "verdict_fonts", "有效");
+    assert_drawn_with_cjk_fonts(step, "holder_fonts", "示例建设有限公司");
     assert!(text(step, "meta").contains("核验时间"), "{step}");
     assert_eq!(
         text(step, "input_value"),

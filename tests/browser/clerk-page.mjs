@@ -6,7 +6,7 @@
 // Launching, observing and reporting are in harness.mjs.
 
 import { join } from "node:path";
-import { STEP_TIMEOUT, drive, readPlan } from "./harness.mjs";
+import { STEP_TIMEOUT, drive, readPlan, renderedFonts } from "./harness.mjs";
 
 const plan = readPlan();
 const origin = new URL(plan.verifier_url).origin;
@@ -63,6 +63,8 @@ await drive(plan, "clerk-page-failure.png", snapshot, async (page, obs) => {
 
   // 2. Scan a valid licence.
   obs.steps.valid = await scan(page, plan.valid.qr_text, 1);
+  obs.steps.valid.verdict_fonts = await renderedFonts(page, "#verdict");
+  obs.steps.valid.holder_fonts = await renderedFonts(page, '#fields dd[data-field="holder"]');
   await page.screenshot({ path: join(plan.artifacts_dir, "clerk-page-valid.png") });
 
   // 3. Revoke another licence at its issuer (a province the verifier has not asked yet, so its

@@ -19,6 +19,23 @@ export function readPlan() {
   return plan;
 }
 
+// The fonts Chromium drew the text inside `selector` with, and how many glyphs each
+// (DevTools' CSS.getPlatformFontsForNode). Chinese drawn without a Chinese font comes out as
+// boxes in whatever font lacks the glyphs, which a screenshot's size or a DOM text cannot tell.
+export async function renderedFonts(page, selector) {
+  const cdp = await page.context().newCDPSession(page);
+  try {
+    await cdp.send("DOM.enable");
+    await cdp.send("CSS.enable");
+    const { root } = await cdp.send("DOM.getDocument", { depth: -1 });
+    const { nodeId } = await cdp.send("DOM.querySelector", { nodeId: root.nodeId, selector });
+    const { fonts } = await cdp.send("CSS.getPlatformFontsForNode", { nodeId });
+    return fonts.map((f) => ({ family: f.familyName, glyphs: f.glyphCount }));
+  } finally {
+    await cdp.detach().catch(() => {});
+  }
+}
+
 // Runs `steps(page, obs)`; `failureShot` is the screenshot's file name if a step fails, and
 // `snapshot(page)` what to record of the page then.
 export async function drive(plan, failureShot, snapshot, steps) {

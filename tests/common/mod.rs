@@ -59,6 +59,7 @@ pub mod issuer;
 pub mod multipart;
 pub mod pki;
 pub mod service;
+pub mod token_model;
 
 use huren_keys::{trust_build, PrivateKey};
 use sha2::{Digest, Sha256};

@@ -19,7 +19,7 @@ use huren_crypto::qr;
 use huren_crypto::status_list::StatusValue;
 use huren_crypto::status_token::VerifiedStatusList;
 use huren_crypto::trust_list::{TrustList, TrustListClaims};
-use huren_crypto::verify::{verify_licence, NoStatusLists, Verdict, VerifyOptions};
+use huren_crypto::verify::{verify_licence, NoStatusLists, Outcome, Verdict, VerifyOptions};
 use proptest::prelude::*;
 
 /// Applies `edits` (position, new byte) to `bytes`, positions taken modulo the length.
@@ -87,16 +87,31 @@ proptest! {
         // Only whitespace edits may leave the token intact (scanner whitespace is dropped).
         let stripped: String = text.chars().filter(|c| !c.is_ascii_whitespace()).collect();
         if stripped != token {
-            prop_assert_ne!(report.verdict, Verdict::Valid);
+            // Damage is caught by decoding, the header rules, the signer lookup or the
+            // signature, and each of those stops verification: exactly one definitive reason
+            // (never a status or freshness doubt, which only a signed licence can reach).
+            prop_assert_eq!(report.verdict, Verdict::Invalid, "{:?}", report.reasons);
+            prop_assert!(
+                matches!(
+                    report.reasons.as_slice(),
+                    [Outcome::Malformed | Outcome::UnsupportedAlgorithm | Outcome::UnknownSigner | Outcome::BadSignature]
+                ),
+                "{:?}",
+                report.reasons
+            );
             prop_assert!(report.licence().is_none(), "damaged data shown as licence: {:?}", report.reasons);
         }
     }
 
     #[test]
-    fn verification_never_panics_on_arbitrary_text(input in any::<String>()) {
+    fn arbitrary_text_is_malformed_and_never_panics(input in any::<String>()) {
         let f = fixture();
         let report = verify_licence(&input, &f.trust(), &NoStatusLists, NOW, &VerifyOptions::default());
-        prop_assert_ne!(report.verdict, Verdict::Valid);
+        // Arbitrary text is neither HR1 digits nor a compact JWS (three dot-separated
+        // base64url parts whose header is a JSON object): malformed, and nothing else.
+        prop_assert_eq!(report.verdict, Verdict::Invalid);
+        prop_assert_eq!(&report.reasons, &[Outcome::Malformed]);
+        prop_assert!(report.licence().is_none());
     }
 
     #[test]

@@ -60,6 +60,7 @@ pub mod multipart;
 pub mod pki;
 pub mod service;
 pub mod shape;
+pub mod token_model;
 
 use huren_keys::{trust_build, PrivateKey};
 use sha2::{Digest, Sha256};

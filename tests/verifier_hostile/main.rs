@@ -6,8 +6,11 @@
 //!
 //! Every answer must be a report (HTTP 200, `reasons` empty exactly when `valid`) or a 4xx
 //! problem (`application/problem+json` with a `code`): never a 5xx, never a dropped connection
-//! or a hang, and never `valid` for anything but an untouched real token. Afterwards the server
-//! still answers `/healthz` and its resident memory has stayed bounded.
+//! or a hang, and never `valid` for anything but an untouched real token. Beyond that, each case
+//! names the one answer a correct service gives: the verdict with its exact `reasons`, or the
+//! HTTP status with its problem `code` (for mutated tokens decided by [`model`] from where the
+//! change lands). Afterwards the server still answers `/healthz` and its resident memory has
+//! stayed bounded.
 //!
 //! No assertion here reads a clock: the work hostile input may cost is held to bounds that do
 //! not depend on the machine (an inflate limit, a body limit, one photo decoder answering with
@@ -17,7 +20,8 @@
 //! - [`pki`]: the trust material the service reads, from the shared fixture in `tests/common`.
 //! - [`client`]: a raw HTTP/1.1 client and the request builders.
 //! - [`images`]: hand-made PNG/JPEG/QR images.
-//! - [`corpus`]: the cases, one module per kind of attack; [`oracle`]: what every answer must be.
+//! - [`corpus`]: the cases, one module per kind of attack; [`oracle`]: what every answer must
+//!   be, and whether it is the case's; [`model`]: the answer to a changed real token.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -27,6 +31,7 @@ mod common;
 mod client;
 mod corpus;
 mod images;
+mod model;
 mod oracle;
 mod pki;
 
@@ -266,7 +271,9 @@ fn verifier_survives_hostile_input() {
             let tally = tallies.entry(category).or_default();
             tally.sent += 1;
             let verdict = match result {
-                Err(e) if case.expect == Expect::ClientBroke => Ok(Some(format!("closed ({e})"))),
+                Err(e) if matches!(case.expect, Expect::ClientBroke(..)) => {
+                    Ok(Some(format!("closed ({e})")))
+                }
                 Err(e) => Err(format!("no answer: {e}")),
                 Ok(response) => {
                     // What the server counts, whatever this test thinks of the answer.
@@ -280,12 +287,17 @@ fn verifier_survives_hostile_input() {
                 }
             };
             match verdict {
-                Ok(Some(outcome)) => match outcome.as_str() {
-                    "200 valid" => tally.valid += 1,
-                    "200 invalid" => tally.invalid += 1,
-                    "200 indeterminate" => tally.indeterminate += 1,
-                    other => *tally.problems.entry(other.to_owned()).or_default() += 1,
-                },
+                Ok(Some(outcome)) => {
+                    if outcome == "200 valid" {
+                        tally.valid += 1;
+                    } else if outcome.starts_with("200 invalid") {
+                        tally.invalid += 1;
+                    } else if outcome.starts_with("200 indeterminate") {
+                        tally.indeterminate += 1;
+                    } else {
+                        *tally.problems.entry(outcome).or_default() += 1;
+                    }
+                }
                 Ok(None) => {}
                 Err(e) => {
                     tally.failed += 1;
@@ -311,8 +323,13 @@ fn verifier_survives_hostile_input() {
         category: "rate_limit",
         name: "burst".into(),
         req: Req::Bytes(Vec::new()),
-        expect: Expect::NotValid,
-        reason: None,
+        // "HR1:12" is the token "9": malformed, unless the limiter refuses it first. Which of
+        // the eight requests the token bucket lets through depends on how much time passed
+        // between them (it refills at one per second); the count of 429s is held below.
+        expect: Expect::OneOf(&[
+            Expect::Invalid(&["malformed"]),
+            Expect::Problem(429, "rate_limited"),
+        ]),
         bomb: false,
     };
     for _ in 0..8 {

@@ -1,11 +1,12 @@
-//! The oracle: what every answer must be, whatever was sent.
+//! The oracle: what every answer must be, whatever was sent, and whether it is the one answer
+//! the case names.
 
 use crate::client::Response;
 use crate::corpus::{Case, Expect};
 
 /// Checks one answer against the rules every answer obeys and against the case's own
-/// expectation; `Ok` carries the outcome (`"200 invalid"`, `"413 body_too_large"`, …) for the
-/// tally.
+/// expectation; `Ok` carries the outcome (`"200 invalid [malformed]"`, `"413 body_too_large"`,
+/// …) for the tally.
 ///
 /// Nothing here looks at a clock. A bomb is held to what bounds its work — its claims are never
 /// parsed (the inflate limit, `huren_crypto::jws::MAX_LICENCE_PAYLOAD_BYTES`, stopped it) and
@@ -73,22 +74,19 @@ pub fn check(case: &Case, response: &Response) -> Result<Option<String>, String>
                 return Err("the bomb's claims were parsed".into());
             }
         }
-        if let Some(reason) = case.reason {
-            if !reasons.contains(&reason) {
-                return Err(format!("expected reason {reason}, got {reasons:?}"));
-            }
+        Answer::Report {
+            verdict: verdict.to_owned(),
+            reasons: reasons.iter().map(|r| (*r).to_owned()).collect(),
         }
-        format!("200 {verdict}")
     } else if (400..500).contains(&status) {
-        let problem = if case.expect == Expect::Protocol || case.expect == Expect::ClientBroke {
-            None
-        } else {
-            if ct != "application/problem+json" {
-                return Err(format!(
-                    "HTTP {status} with content type {ct:?}, not problem JSON: {:?}",
-                    String::from_utf8_lossy(&response.body[..response.body.len().min(200)])
-                ));
-            }
+        let problem_json = ct == "application/problem+json";
+        if !problem_json && !matches!(case.expect, Expect::Protocol(_)) {
+            return Err(format!(
+                "HTTP {status} with content type {ct:?}, not problem JSON: {:?}",
+                String::from_utf8_lossy(&response.body[..response.body.len().min(200)])
+            ));
+        }
+        if problem_json {
             let problem: serde_json::Value = serde_json::from_slice(&response.body)
                 .map_err(|e| format!("problem body is not JSON: {e}"))?;
             let code = problem["code"]
@@ -104,25 +102,68 @@ pub fn check(case: &Case, response: &Response) -> Result<Option<String>, String>
             if status == 429 && response.header("retry-after").is_none() {
                 return Err("429 without Retry-After".into());
             }
-            Some(code)
-        };
-        match &problem {
-            Some(code) => format!("{status} {code}"),
-            None => format!("{status} (protocol)"),
+            // RFC 9110 §15.5.6: a 405 names the methods the route takes.
+            if status == 405 && response.header("allow").is_none() {
+                return Err("405 without Allow".into());
+            }
+            Answer::Problem { status, code }
+        } else {
+            Answer::Protocol { status }
         }
     } else {
         return Err(format!("unexpected HTTP {status}"));
     };
-    let ok = match case.expect {
-        Expect::Valid => outcome == "200 valid",
-        Expect::Report => outcome == "200 invalid" || outcome == "200 indeterminate",
-        Expect::Problem(s, code) => outcome == format!("{s} {code}"),
-        Expect::NotValid => outcome != "200 valid",
-        Expect::Protocol | Expect::ClientBroke => (400..500).contains(&status),
-    };
-    if ok {
-        Ok(Some(outcome))
+    if answers(case.expect, &outcome) {
+        Ok(Some(outcome.to_string()))
     } else {
         Err(format!("expected {:?}, got {outcome}", case.expect))
+    }
+}
+
+/// An answer, as far as the expectations look at it.
+enum Answer {
+    Report {
+        verdict: String,
+        reasons: Vec<String>,
+    },
+    Problem {
+        status: u16,
+        code: String,
+    },
+    /// A 4xx without problem JSON (from hyper, before any route).
+    Protocol {
+        status: u16,
+    },
+}
+
+impl std::fmt::Display for Answer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Answer::Report { verdict, reasons } if reasons.is_empty() => write!(f, "200 {verdict}"),
+            Answer::Report { verdict, reasons } => {
+                write!(f, "200 {verdict} [{}]", reasons.join(", "))
+            }
+            Answer::Problem { status, code } => write!(f, "{status} {code}"),
+            Answer::Protocol { status } => write!(f, "{status} (protocol)"),
+        }
+    }
+}
+
+/// Whether `answer` is what `expect` asks for.
+fn answers(expect: Expect, answer: &Answer) -> bool {
+    let report = |want_verdict: &str, want: &[&str]| {
+        matches!(answer, Answer::Report { verdict, reasons }
+            if verdict == want_verdict && reasons.iter().map(String::as_str).eq(want.iter().copied()))
+    };
+    match expect {
+        Expect::Valid => report("valid", &[]),
+        Expect::Invalid(reasons) => report("invalid", reasons),
+        Expect::Indeterminate(reasons) => report("indeterminate", reasons),
+        Expect::Problem(want_status, want_code) | Expect::ClientBroke(want_status, want_code) => {
+            matches!(answer, Answer::Problem { status, code }
+                if *status == want_status && code == want_code)
+        }
+        Expect::Protocol(want) => matches!(answer, Answer::Protocol { status } if *status == want),
+        Expect::OneOf(any) => any.iter().any(|e| answers(*e, answer)),
     }
 }

@@ -2,6 +2,7 @@
 
 use super::{Corpus, Expect, Real};
 use crate::client::{json_body, post};
+use crate::model::MALFORMED;
 
 /// JSON that is deep, long or wide.
 pub(super) fn huge(c: &mut Corpus, real: &Real) {
@@ -54,9 +55,8 @@ pub(super) fn huge(c: &mut Corpus, real: &Real) {
                 &json_body("token", &"A".repeat(9 << 20)),
             )
         },
-        Expect::Report,
+        Expect::Invalid(&["malformed"]),
     );
-    c.reason("malformed");
     c.lazy(
         cat,
         "9 MiB qr digits",
@@ -66,9 +66,8 @@ pub(super) fn huge(c: &mut Corpus, real: &Real) {
                 &json_body("qr", &format!("HR1:{}", "5".repeat(9 << 20))),
             )
         },
-        Expect::Report,
+        Expect::Invalid(&["malformed"]),
     );
-    c.reason("malformed");
     c.lazy(
         cat,
         "9 MiB of \\u escapes",
@@ -78,13 +77,13 @@ pub(super) fn huge(c: &mut Corpus, real: &Real) {
                 format!("{{\"token\":\"{}\"}}", "\\u00e9".repeat(1_500_000)).as_bytes(),
             )
         },
-        Expect::Report,
+        MALFORMED,
     );
     c.lazy(
         cat,
         "9 MiB text/plain whitespace",
         || post(Some("text/plain"), " ".repeat(9 << 20).as_bytes()),
-        Expect::Report,
+        MALFORMED,
     );
     c.lazy(
         cat,
@@ -98,9 +97,8 @@ pub(super) fn huge(c: &mut Corpus, real: &Real) {
                 )
             }
         },
-        Expect::Report,
+        Expect::Invalid(&["malformed"]),
     );
-    c.reason("malformed");
     c.lazy(
         cat,
         "200,000 keys",
@@ -247,17 +245,13 @@ pub(super) fn wrong_types(c: &mut Corpus, real: &Real) {
             r#"{"token":"\ud800"}"#.to_owned(),
             Expect::Problem(400, "malformed_json"),
         ),
-        (
-            "NUL escape",
-            r#"{"token":"\u0000"}"#.to_owned(),
-            Expect::Report,
-        ),
-        ("empty token", r#"{"token":""}"#.to_owned(), Expect::Report),
-        ("empty qr", r#"{"qr":""}"#.to_owned(), Expect::Report),
+        ("NUL escape", r#"{"token":"\u0000"}"#.to_owned(), MALFORMED),
+        ("empty token", r#"{"token":""}"#.to_owned(), MALFORMED),
+        ("empty qr", r#"{"qr":""}"#.to_owned(), MALFORMED),
         (
             "token with escaped slash",
             r#"{"token":"eyJ\/.e30.AAAA"}"#.to_owned(),
-            Expect::Report,
+            MALFORMED,
         ),
         (
             "single quotes",
@@ -277,7 +271,7 @@ pub(super) fn wrong_types(c: &mut Corpus, real: &Real) {
         (
             "JSON as text/plain",
             format!(r#"{{"token":"{token}"}}"#),
-            Expect::Report,
+            MALFORMED,
         ),
         (
             "token valid, qr garbage",
@@ -287,7 +281,7 @@ pub(super) fn wrong_types(c: &mut Corpus, real: &Real) {
         (
             "token garbage, qr valid",
             format!(r#"{{"token":"x","qr":"{}"}}"#, real.valid_qr[0]),
-            Expect::Report,
+            MALFORMED,
         ),
     ] {
         let ct = if name == "JSON as text/plain" {

@@ -4,6 +4,7 @@
 
 use super::{Corpus, Expect, Real};
 use crate::client::post;
+use crate::model::MALFORMED;
 use crate::XorShift;
 
 /// Real tokens and HR1 texts cut at every length bucket.
@@ -21,6 +22,7 @@ pub(super) fn truncations(c: &mut Corpus, real: &Real) {
                     cat,
                     format!("real {i} cut at {cut}/{len}"),
                     &s.as_bytes()[..cut],
+                    token,
                     &real.valid,
                     n,
                 );
@@ -42,6 +44,7 @@ pub(super) fn bit_flips_and_substitutions(c: &mut Corpus, real: &Real, rng: &mut
                     "bit_flip",
                     format!("{form} {i} byte {at} bit {bit}"),
                     &bytes,
+                    token,
                     &real.valid,
                     n,
                 );
@@ -63,6 +66,7 @@ pub(super) fn bit_flips_and_substitutions(c: &mut Corpus, real: &Real, rng: &mut
                     "substitution",
                     format!("{form} {i} byte {at} := {new:#04x}"),
                     &bytes,
+                    token,
                     &real.valid,
                     n + 1,
                 );
@@ -82,16 +86,35 @@ pub(super) fn random_input(c: &mut Corpus, real: &Real, rng: &mut XorShift) {
             _ => rng.below(200_000),
         };
         let bytes = rng.bytes(len);
-        let req = match n % 3 {
-            0 => post(Some("text/plain"), &bytes),
-            1 => post(None, &bytes),
-            _ => post(Some("application/json"), &bytes),
+        // Random bytes are (almost always) not UTF-8, and never a JSON object; where they
+        // happen to be UTF-8 text, the model judges that text.
+        let (req, expect) = match (n % 3, std::str::from_utf8(&bytes)) {
+            (0, Err(_)) => (
+                post(Some("text/plain"), &bytes),
+                Expect::Problem(400, "not_utf8"),
+            ),
+            (1, Err(_)) => (post(None, &bytes), Expect::Problem(400, "not_utf8")),
+            (0, Ok(text)) => (
+                post(Some("text/plain"), &bytes),
+                crate::model::judge(text, &real.valid[0], &real.valid),
+            ),
+            (1, Ok(text)) => (
+                post(None, &bytes),
+                crate::model::judge(text, &real.valid[0], &real.valid),
+            ),
+            _ => {
+                assert!(serde_json::from_slice::<serde_json::Value>(&bytes).is_err());
+                (
+                    post(Some("application/json"), &bytes),
+                    Expect::Problem(400, "malformed_json"),
+                )
+            }
         };
         c.add(
             "random_bytes",
             format!("{len} random bytes #{n}"),
             req,
-            Expect::NotValid,
+            expect,
         );
     }
     // Random strings over the JWS and HR1 alphabets (these reach the decoder).
@@ -112,6 +135,8 @@ pub(super) fn random_input(c: &mut Corpus, real: &Real, rng: &mut XorShift) {
             "random_alphabet",
             format!("{len} alphabet chars #{n}"),
             s.as_bytes(),
+            // Random text must fail before anything is compared with a real token.
+            &real.valid[0],
             &real.valid,
             n,
         );
@@ -173,13 +198,14 @@ pub(super) fn invalid_utf8(c: &mut Corpus, real: &Real) {
             Some("text/plain"),
             format!("\u{feff}{}", real.valid[0]).as_bytes(),
         ),
-        Expect::Report,
+        // U+FEFF is not whitespace a scanner types, nor a token character.
+        MALFORMED,
     );
     c.add(
         "invalid_utf8",
         "full-width HR1 digits",
         post(Some("text/plain"), "HR1:５６７６".as_bytes()),
-        Expect::Report,
+        MALFORMED,
     );
 }
 
@@ -240,9 +266,8 @@ pub(super) fn hr1_oddities(c: &mut Corpus, real: &Real) {
             cat,
             name,
             post(Some("text/plain"), s.as_bytes()),
-            Expect::Report,
+            Expect::Invalid(&["malformed"]),
         );
-        c.reason("malformed");
     }
     c.add(
         cat,

@@ -5,6 +5,7 @@ use huren_crypto::{b64, qr};
 
 use super::{jws, Corpus, Expect, Real};
 use crate::client::{json_body, post};
+use crate::model::{BAD_SIGNATURE, MALFORMED, UNKNOWN_SIGNER, UNSUPPORTED_ALGORITHM};
 use crate::pki::{Pki, RawSigning};
 
 /// Deflate bombs under licence headers: refused without their claims ever being inflated.
@@ -27,15 +28,14 @@ pub(super) fn deflate_bombs(c: &mut Corpus, pki: &Pki) {
             bomb_100m.len()
         ),
         post(Some("text/plain"), unsigned.as_bytes()),
-        Expect::Report,
+        Expect::Invalid(&["malformed"]),
     );
-    c.reason("malformed");
     c.0.last_mut().unwrap().bomb = true;
     c.add(
         cat,
         "100 MB bomb in json",
         post(Some("application/json"), &json_body("token", &unsigned)),
-        Expect::Report,
+        Expect::Invalid(&["malformed"]),
     );
     c.0.last_mut().unwrap().bomb = true;
     // 40 MB of zeros fits under the 64 KiB token limit: it reaches the signature check.
@@ -50,26 +50,23 @@ pub(super) fn deflate_bombs(c: &mut Corpus, pki: &Pki) {
         cat,
         "40 MB bomb under zhejiang's x5t, bad signature",
         post(Some("text/plain"), fits.as_bytes()),
-        Expect::Report,
+        Expect::Invalid(&["bad_signature"]),
     );
-    c.reason("bad_signature");
     c.0.last_mut().unwrap().bomb = true;
     c.add(
         cat,
         "40 MB bomb as HR1",
         post(Some("text/plain"), qr::encode(&fits).unwrap().as_bytes()),
-        Expect::Report,
+        Expect::Invalid(&["bad_signature"]),
     );
-    c.reason("bad_signature");
     c.0.last_mut().unwrap().bomb = true;
     let unknown = jws(&header(&b64::encode_url(&[9u8; 32])), &bomb_40m, &[7u8; 64]);
     c.add(
         cat,
         "40 MB bomb, unknown signer",
         post(Some("text/plain"), unknown.as_bytes()),
-        Expect::Report,
+        Expect::Invalid(&["unknown_signer"]),
     );
-    c.reason("unknown_signer");
     c.0.last_mut().unwrap().bomb = true;
     let none = jws(
         r#"{"alg":"none","typ":"licence+jwt","zip":"DEF"}"#,
@@ -80,9 +77,8 @@ pub(super) fn deflate_bombs(c: &mut Corpus, pki: &Pki) {
         cat,
         "40 MB bomb, alg none",
         post(Some("text/plain"), none.as_bytes()),
-        Expect::Report,
+        Expect::Invalid(&["unsupported_algorithm"]),
     );
-    c.reason("unsupported_algorithm");
     c.0.last_mut().unwrap().bomb = true;
     // A bomb the issuer's own key signed: the signature holds, the inflate limit must stop it.
     let signed = zj.sign_raw(&bomb_40m, true);
@@ -90,9 +86,8 @@ pub(super) fn deflate_bombs(c: &mut Corpus, pki: &Pki) {
         cat,
         "40 MB bomb signed by zhejiang",
         post(Some("text/plain"), signed.as_bytes()),
-        Expect::Report,
+        Expect::Invalid(&["malformed"]),
     );
-    c.reason("malformed");
     c.0.last_mut().unwrap().bomb = true;
 }
 
@@ -112,7 +107,7 @@ pub(super) fn jws_algorithms(c: &mut Corpus, pki: &Pki, real: &Real) {
                     format!(r#"{{"alg":"none","typ":"licence+jwt","x5t#S256":"{x5t}"}}"#),
                     b"",
                 ),
-                "unsupported_algorithm",
+                UNSUPPORTED_ALGORITHM,
             ),
             (
                 "alg None",
@@ -120,7 +115,7 @@ pub(super) fn jws_algorithms(c: &mut Corpus, pki: &Pki, real: &Real) {
                     format!(r#"{{"alg":"None","typ":"licence+jwt","x5t#S256":"{x5t}"}}"#),
                     b"",
                 ),
-                "unsupported_algorithm",
+                UNSUPPORTED_ALGORITHM,
             ),
             (
                 "alg empty",
@@ -128,7 +123,7 @@ pub(super) fn jws_algorithms(c: &mut Corpus, pki: &Pki, real: &Real) {
                     format!(r#"{{"alg":"","typ":"licence+jwt","x5t#S256":"{x5t}"}}"#),
                     b"",
                 ),
-                "unsupported_algorithm",
+                UNSUPPORTED_ALGORITHM,
             ),
             (
                 "alg HS256",
@@ -136,7 +131,7 @@ pub(super) fn jws_algorithms(c: &mut Corpus, pki: &Pki, real: &Real) {
                     format!(r#"{{"alg":"HS256","typ":"licence+jwt","x5t#S256":"{x5t}"}}"#),
                     &[1u8; 32],
                 ),
-                "unsupported_algorithm",
+                UNSUPPORTED_ALGORITHM,
             ),
             (
                 "alg ES384",
@@ -144,7 +139,7 @@ pub(super) fn jws_algorithms(c: &mut Corpus, pki: &Pki, real: &Real) {
                     format!(r#"{{"alg":"ES384","typ":"licence+jwt","x5t#S256":"{x5t}"}}"#),
                     &real_sig,
                 ),
-                "unsupported_algorithm",
+                UNSUPPORTED_ALGORITHM,
             ),
             (
                 "alg es256 lowercase",
@@ -152,7 +147,7 @@ pub(super) fn jws_algorithms(c: &mut Corpus, pki: &Pki, real: &Real) {
                     format!(r#"{{"alg":"es256","typ":"licence+jwt","x5t#S256":"{x5t}"}}"#),
                     &real_sig,
                 ),
-                "unsupported_algorithm",
+                UNSUPPORTED_ALGORITHM,
             ),
             (
                 "alg RS256 on an EC key",
@@ -160,7 +155,7 @@ pub(super) fn jws_algorithms(c: &mut Corpus, pki: &Pki, real: &Real) {
                     format!(r#"{{"alg":"RS256","typ":"licence+jwt","x5t#S256":"{x5t}"}}"#),
                     &[1u8; 256],
                 ),
-                "unsupported_algorithm",
+                UNSUPPORTED_ALGORITHM,
             ),
             (
                 "alg PS256 on an EC key",
@@ -168,7 +163,7 @@ pub(super) fn jws_algorithms(c: &mut Corpus, pki: &Pki, real: &Real) {
                     format!(r#"{{"alg":"PS256","typ":"licence+jwt","x5t#S256":"{x5t}"}}"#),
                     &[1u8; 256],
                 ),
-                "unsupported_algorithm",
+                UNSUPPORTED_ALGORITHM,
             ),
             (
                 "alg SM2SM3 on an EC key",
@@ -176,7 +171,7 @@ pub(super) fn jws_algorithms(c: &mut Corpus, pki: &Pki, real: &Real) {
                     format!(r#"{{"alg":"SM2SM3","typ":"licence+jwt","x5t#S256":"{x5t}"}}"#),
                     &real_sig,
                 ),
-                "unsupported_algorithm",
+                UNSUPPORTED_ALGORITHM,
             ),
             (
                 "alg ES256 on the SM2 key",
@@ -187,7 +182,7 @@ pub(super) fn jws_algorithms(c: &mut Corpus, pki: &Pki, real: &Real) {
                     ),
                     &real_sig,
                 ),
-                "unsupported_algorithm",
+                UNSUPPORTED_ALGORITHM,
             ),
             (
                 "alg array",
@@ -195,7 +190,7 @@ pub(super) fn jws_algorithms(c: &mut Corpus, pki: &Pki, real: &Real) {
                     format!(r#"{{"alg":["ES256"],"typ":"licence+jwt","x5t#S256":"{x5t}"}}"#),
                     &real_sig,
                 ),
-                "malformed",
+                MALFORMED,
             ),
             (
                 "alg missing",
@@ -203,7 +198,7 @@ pub(super) fn jws_algorithms(c: &mut Corpus, pki: &Pki, real: &Real) {
                     format!(r#"{{"typ":"licence+jwt","x5t#S256":"{x5t}"}}"#),
                     &real_sig,
                 ),
-                "malformed",
+                MALFORMED,
             ),
         ],
     );
@@ -227,7 +222,7 @@ pub(super) fn jws_parameters(c: &mut Corpus, pki: &Pki, real: &Real) {
                     ),
                     &real_sig,
                 ),
-                "malformed",
+                MALFORMED,
             ),
             (
                 "crit empty",
@@ -237,7 +232,7 @@ pub(super) fn jws_parameters(c: &mut Corpus, pki: &Pki, real: &Real) {
                     ),
                     &real_sig,
                 ),
-                "malformed",
+                MALFORMED,
             ),
             (
                 "jku",
@@ -247,7 +242,7 @@ pub(super) fn jws_parameters(c: &mut Corpus, pki: &Pki, real: &Real) {
                     ),
                     &real_sig,
                 ),
-                "malformed",
+                MALFORMED,
             ),
             (
                 "jwk",
@@ -257,7 +252,7 @@ pub(super) fn jws_parameters(c: &mut Corpus, pki: &Pki, real: &Real) {
                     ),
                     &real_sig,
                 ),
-                "malformed",
+                MALFORMED,
             ),
             (
                 "x5u",
@@ -267,7 +262,7 @@ pub(super) fn jws_parameters(c: &mut Corpus, pki: &Pki, real: &Real) {
                     ),
                     &real_sig,
                 ),
-                "malformed",
+                MALFORMED,
             ),
             (
                 "jku null",
@@ -277,7 +272,7 @@ pub(super) fn jws_parameters(c: &mut Corpus, pki: &Pki, real: &Real) {
                     ),
                     &real_sig,
                 ),
-                "bad_signature",
+                BAD_SIGNATURE,
             ),
             (
                 "duplicate alg",
@@ -287,7 +282,7 @@ pub(super) fn jws_parameters(c: &mut Corpus, pki: &Pki, real: &Real) {
                     ),
                     &real_sig,
                 ),
-                "malformed",
+                MALFORMED,
             ),
             (
                 "unknown parameter",
@@ -297,7 +292,7 @@ pub(super) fn jws_parameters(c: &mut Corpus, pki: &Pki, real: &Real) {
                     ),
                     &real_sig,
                 ),
-                "malformed",
+                MALFORMED,
             ),
             (
                 "typ JWT",
@@ -305,7 +300,7 @@ pub(super) fn jws_parameters(c: &mut Corpus, pki: &Pki, real: &Real) {
                     format!(r#"{{"alg":"ES256","typ":"JWT","x5t#S256":"{x5t}"}}"#),
                     &real_sig,
                 ),
-                "malformed",
+                MALFORMED,
             ),
             (
                 "typ missing",
@@ -313,7 +308,7 @@ pub(super) fn jws_parameters(c: &mut Corpus, pki: &Pki, real: &Real) {
                     format!(r#"{{"alg":"ES256","x5t#S256":"{x5t}"}}"#),
                     &real_sig,
                 ),
-                "malformed",
+                MALFORMED,
             ),
             (
                 "x5t missing",
@@ -321,7 +316,7 @@ pub(super) fn jws_parameters(c: &mut Corpus, pki: &Pki, real: &Real) {
                     r#"{"alg":"ES256","typ":"licence+jwt"}"#.to_owned(),
                     &real_sig,
                 ),
-                "malformed",
+                MALFORMED,
             ),
             (
                 "x5t short",
@@ -329,7 +324,7 @@ pub(super) fn jws_parameters(c: &mut Corpus, pki: &Pki, real: &Real) {
                     r#"{"alg":"ES256","typ":"licence+jwt","x5t#S256":"AAAA"}"#.to_owned(),
                     &real_sig,
                 ),
-                "malformed",
+                MALFORMED,
             ),
             (
                 "x5t unknown",
@@ -340,7 +335,7 @@ pub(super) fn jws_parameters(c: &mut Corpus, pki: &Pki, real: &Real) {
                     ),
                     &real_sig,
                 ),
-                "unknown_signer",
+                UNKNOWN_SIGNER,
             ),
             (
                 "x5t of the outsider",
@@ -351,7 +346,7 @@ pub(super) fn jws_parameters(c: &mut Corpus, pki: &Pki, real: &Real) {
                     ),
                     &real_sig,
                 ),
-                "unknown_signer",
+                UNKNOWN_SIGNER,
             ),
             (
                 "x5t number",
@@ -359,7 +354,7 @@ pub(super) fn jws_parameters(c: &mut Corpus, pki: &Pki, real: &Real) {
                     r#"{"alg":"ES256","typ":"licence+jwt","x5t#S256":5}"#.to_owned(),
                     &real_sig,
                 ),
-                "malformed",
+                MALFORMED,
             ),
             (
                 "x5c garbage",
@@ -369,7 +364,7 @@ pub(super) fn jws_parameters(c: &mut Corpus, pki: &Pki, real: &Real) {
                     ),
                     &real_sig,
                 ),
-                "malformed",
+                MALFORMED,
             ),
             (
                 "zip GZIP",
@@ -379,7 +374,7 @@ pub(super) fn jws_parameters(c: &mut Corpus, pki: &Pki, real: &Real) {
                     ),
                     &real_sig,
                 ),
-                "malformed",
+                MALFORMED,
             ),
             (
                 "zip DEF toggled",
@@ -390,7 +385,7 @@ pub(super) fn jws_parameters(c: &mut Corpus, pki: &Pki, real: &Real) {
                     ),
                     &real_sig,
                 ),
-                "bad_signature",
+                BAD_SIGNATURE,
             ),
             (
                 "kid 20 KiB",
@@ -401,7 +396,7 @@ pub(super) fn jws_parameters(c: &mut Corpus, pki: &Pki, real: &Real) {
                     ),
                     &real_sig,
                 ),
-                "bad_signature",
+                BAD_SIGNATURE,
             ),
             (
                 "header over 32 KiB",
@@ -412,17 +407,13 @@ pub(super) fn jws_parameters(c: &mut Corpus, pki: &Pki, real: &Real) {
                     ),
                     &real_sig,
                 ),
-                "malformed",
+                MALFORMED,
             ),
-            (
-                "header array",
-                with("[]".to_owned(), &real_sig),
-                "malformed",
-            ),
+            ("header array", with("[]".to_owned(), &real_sig), MALFORMED),
             (
                 "header not JSON",
                 with("\u{0}\u{1}".to_owned(), &real_sig),
-                "malformed",
+                MALFORMED,
             ),
             (
                 "header deep JSON",
@@ -430,7 +421,7 @@ pub(super) fn jws_parameters(c: &mut Corpus, pki: &Pki, real: &Real) {
                     format!("{}{}", "[".repeat(20_000), "]".repeat(20_000)),
                     &real_sig,
                 ),
-                "malformed",
+                MALFORMED,
             ),
             (
                 "header with escaped alg",
@@ -438,7 +429,7 @@ pub(super) fn jws_parameters(c: &mut Corpus, pki: &Pki, real: &Real) {
                     format!(r#"{{"\u0061lg":"none","typ":"licence+jwt","x5t#S256":"{x5t}"}}"#),
                     b"",
                 ),
-                "unsupported_algorithm",
+                UNSUPPORTED_ALGORITHM,
             ),
         ],
     );
@@ -458,7 +449,7 @@ pub(super) fn jws_shapes(c: &mut Corpus, real: &Real) {
                     "{}.{real_payload_b64}.",
                     real_token.split('.').next().unwrap()
                 ),
-                "bad_signature",
+                BAD_SIGNATURE,
             ),
             (
                 "real header, signature zeros",
@@ -467,7 +458,7 @@ pub(super) fn jws_shapes(c: &mut Corpus, real: &Real) {
                     real_token.split('.').next().unwrap(),
                     b64::encode_url(&[0u8; 64])
                 ),
-                "bad_signature",
+                BAD_SIGNATURE,
             ),
             (
                 "real header, signature 2048 bytes",
@@ -476,7 +467,7 @@ pub(super) fn jws_shapes(c: &mut Corpus, real: &Real) {
                     real_token.split('.').next().unwrap(),
                     b64::encode_url(&[1u8; 2048])
                 ),
-                "malformed",
+                MALFORMED,
             ),
             (
                 "real header, payload re-encoded with padding",
@@ -484,7 +475,7 @@ pub(super) fn jws_shapes(c: &mut Corpus, real: &Real) {
                     "{}.{real_payload_b64}=.{real_sig_b64}",
                     real_token.split('.').next().unwrap()
                 ),
-                "malformed",
+                MALFORMED,
             ),
             (
                 "two parts",
@@ -492,18 +483,18 @@ pub(super) fn jws_shapes(c: &mut Corpus, real: &Real) {
                     "{}.{real_payload_b64}",
                     real_token.split('.').next().unwrap()
                 ),
-                "malformed",
+                MALFORMED,
             ),
             (
                 "four parts",
                 format!("{real_token}.{real_sig_b64}"),
-                "malformed",
+                MALFORMED,
             ),
-            ("empty parts", "..".to_owned(), "malformed"),
+            ("empty parts", "..".to_owned(), MALFORMED),
             (
                 "JWS JSON serialization",
                 serde_json::json!({"payload": real_payload_b64, "signatures": []}).to_string(),
-                "malformed",
+                MALFORMED,
             ),
         ],
     );
@@ -552,18 +543,17 @@ impl<'a> RealJws<'a> {
     }
 }
 
-/// Adds each `(name, token, reason)` as text: a report that lists `reason`.
+/// Adds each `(name, token, expect)` as text/plain.
 fn jws_header_cases(
     c: &mut Corpus,
-    cases: impl IntoIterator<Item = (&'static str, String, &'static str)>,
+    cases: impl IntoIterator<Item = (&'static str, String, Expect)>,
 ) {
-    for (name, token, reason) in cases {
+    for (name, token, expect) in cases {
         c.add(
             "jws_header",
             name,
             post(Some("text/plain"), token.as_bytes()),
-            Expect::Report,
+            expect,
         );
-        c.reason(reason);
     }
 }

@@ -26,6 +26,7 @@ use tower_http::trace::TraceLayer;
 use super::config::ServiceConfig;
 use super::licence::MAX_BODY_BYTES;
 use super::metrics::ServerMetrics;
+use super::problem::Refusal;
 use super::request::REQUEST_ID;
 use super::seal::MAX_SEAL_BODY_BYTES;
 use super::state::{state_with_metrics, ServerState};
@@ -218,6 +219,9 @@ pub fn router(state: ServerState) -> Router {
         .route("/readyz", get(ops::ready))
         .route("/metrics", get(ops::metrics))
         .route("/openapi.json", get(ops::openapi))
+        // SPEC §7: every error is problem JSON, a request for no route included.
+        .fallback(|| async { Refusal::NotFound })
+        .method_not_allowed_fallback(|| async { Refusal::MethodNotAllowed })
         .layer(middleware::from_fn_with_state(state.clone(), observe))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         // tower-http, innermost first: a timeout (408 rather than a hung connection), a

@@ -96,6 +96,11 @@ pub enum AudienceAgainst {
 /// Every 4xx answer of the verification service.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Refusal {
+    /// 404 `not_found`: no route has this path.
+    NotFound,
+    /// 405 `method_not_allowed`: the route does not take this method (`Allow` names those it
+    /// takes).
+    MethodNotAllowed,
     /// 400 `bad_query`: the query string does not parse (e.g. `fresh=maybe`).
     BadQuery {
         /// What the parser said.
@@ -267,6 +272,18 @@ impl Refusal {
             Problem::new(S::BAD_REQUEST, code, expected.title(), detail)
         };
         match self {
+            Refusal::NotFound => Problem::new(
+                S::NOT_FOUND,
+                "not_found",
+                "Not found",
+                "no such endpoint".into(),
+            ),
+            Refusal::MethodNotAllowed => Problem::new(
+                S::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "Method not allowed",
+                "this endpoint does not take this method (see Allow)".into(),
+            ),
             Refusal::BadQuery { detail } => {
                 Problem::new(S::BAD_REQUEST, "bad_query", "Bad query", detail.clone())
             }
@@ -551,6 +568,8 @@ mod tests {
     /// compile error.
     fn one_of_each() -> Vec<Refusal> {
         let all = vec![
+            Refusal::NotFound,
+            Refusal::MethodNotAllowed,
             Refusal::BadQuery { detail: "x".into() },
             Refusal::RateLimited,
             Refusal::BodyTooLarge { limit: 1 },
@@ -610,7 +629,9 @@ mod tests {
         ];
         for refusal in &all {
             match refusal {
-                Refusal::BadQuery { .. }
+                Refusal::NotFound
+                | Refusal::MethodNotAllowed
+                | Refusal::BadQuery { .. }
                 | Refusal::RateLimited
                 | Refusal::BodyTooLarge { .. }
                 | Refusal::BodyTimeout { .. }

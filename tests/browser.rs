@@ -387,7 +387,9 @@ fn cjk_font_families() -> Vec<String> {
 fn assert_drawn_with_cjk_fonts(step: &Value, key: &str, shown: &str) {
     let cjk = cjk_font_families();
     assert!(!cjk.is_empty(), "no font covering Chinese is installed");
-    let fonts = step[key].as_array().unwrap_or_else(|| panic!("{key}: {step}"));
+    let fonts = step[key]
+        .as_array()
+        .unwrap_or_else(|| panic!("{key}: {step}"));
     let glyphs: u64 = fonts.iter().map(|f| f["glyphs"].as_u64().unwrap()).sum();
     assert!(glyphs >= shown.chars().count() as u64, "{key}: {fonts:?}");
     for font in fonts {
@@ -493,7 +495,12 @@ fn clerk_scans_verifies_sees_a_revocation_and_switches_language() {
         .id;
     let n = holder_id.chars().count();
     assert_eq!(n, 18, "a 统一社会信用代码: {holder_id}");
-    let masked = format!("{}{}{}", &holder_id[..4], "*".repeat(n - 8), &holder_id[n - 4..]);
+    let masked = format!(
+        "{}{}{}",
+        &holder_id[..4],
+        "*".repeat(n - 8),
+        &holder_id[n - 4..]
+    );
     assert_eq!(text(step, "holder_id"), masked, "{step}");
     assert!(!text(step, "fields").contains(&holder_id), "{step}");
     // The Chinese on the card is drawn with a Chinese font, not as boxes.

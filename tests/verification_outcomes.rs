@@ -63,14 +63,14 @@ fn trust_listing_extra_signer(cert_der: &[u8]) -> TrustList {
     f.trust_unchecked(&claims)
 }
 
-/// SPEC §6 step 6 names chain and EKU among the authority checks, but huren makes them when
-/// the trust list is loaded (`TrustList::verify`), which sets such an entry aside: no
-/// certificate without the licence-signer EKU ever reaches verification as a signer, so a
-/// licence it signed is refused at step 3 — `unknown_signer`, the `signer` check saying why
-/// — and never gets as far as `issuer_not_authorised`. Zhejiang's own status signer (same
-/// root, status-signer EKU only) stands in for a certificate issued with the wrong EKU.
+/// SPEC §6 step 6 names chain and EKU among the authority checks. The trust list sets such an
+/// entry aside when it is loaded (it is never trusted for anything), but it is still *listed*:
+/// a licence naming it passes step 3, its signature is checked (step 4), and step 6 refuses
+/// it as `issuer_not_authorised`, saying what is wrong with the entry — not `unknown_signer`,
+/// which would tell a clerk the signer is not listed. Zhejiang's own status signer (same root,
+/// status-signer EKU only) stands in for a certificate issued with the wrong EKU.
 #[test]
-fn a_signer_without_the_licence_signer_eku_is_set_aside_and_its_licences_are_unknown_signer() {
+fn a_signer_without_the_licence_signer_eku_is_issuer_not_authorised_at_verification() {
     let f = fixture();
     let trust = trust_listing_extra_signer(&f.zhejiang.status_cert);
     let [problem] = trust.problems() else {
@@ -90,16 +90,29 @@ fn a_signer_without_the_licence_signer_eku_is_set_aside_and_its_licences_are_unk
         .unwrap();
     let report = verify_valid_status(&token, &trust);
     assert_eq!(report.verdict, Verdict::Invalid, "{report:#?}");
-    assert_eq!(report.reasons, [Outcome::UnknownSigner], "{report:#?}");
-    assert_eq!(failed(&report), [CheckName::Signer], "{report:#?}");
-    let (_, detail) = check(&report, CheckName::Signer);
+    assert_eq!(
+        report.reasons,
+        [Outcome::IssuerNotAuthorised],
+        "{report:#?}"
+    );
+    assert_eq!(failed(&report), [CheckName::IssuerAuthority], "{report:#?}");
+    for earlier in [CheckName::Signer, CheckName::Signature, CheckName::Claims] {
+        assert_eq!(
+            check(&report, earlier).0,
+            Some(true),
+            "{earlier:?}: {report:#?}"
+        );
+    }
+    let (_, detail) = check(&report, CheckName::IssuerAuthority);
     assert!(
-        detail.contains("unusable") && detail.contains("extended key usage"),
+        detail.contains("sets the signer's entry aside") && detail.contains("extended key usage"),
         "{detail}"
     );
-    for later in [CheckName::Signature, CheckName::IssuerAuthority] {
-        assert_eq!(check(&report, later).0, None, "{later:?} ran: {report:#?}");
-    }
+    // Its signature is checked first: a token naming the entry with a broken signature is
+    // `bad_signature`, so copying the entry's x5t#S256 tells a forger nothing.
+    let forged = flip_last_signature_char(&token);
+    let report = verify_valid_status(&forged, &trust);
+    assert_eq!(report.reasons, [Outcome::BadSignature], "{report:#?}");
     assert!(report.licence().is_none());
     // The region's real signer is untouched by the bad entry beside it.
     let report = verify_valid_status(&f.zhejiang.licence_token(), &trust);
@@ -109,7 +122,7 @@ fn a_signer_without_the_licence_signer_eku_is_set_aside_and_its_licences_are_unk
 /// The same for a certificate that does not chain to the region's root: Shanghai's signer
 /// (outside the trust list, its own root) listed under Zhejiang and signing for Zhejiang.
 #[test]
-fn a_signer_that_does_not_chain_to_its_region_is_set_aside_and_its_licences_are_unknown_signer() {
+fn a_signer_that_does_not_chain_to_its_region_is_issuer_not_authorised_at_verification() {
     let f = fixture();
     let trust = trust_listing_extra_signer(f.outsider.signer_cert.der());
     let [problem] = trust.problems() else {
@@ -122,13 +135,29 @@ fn a_signer_that_does_not_chain_to_its_region_is_set_aside_and_its_licences_are_
     claims.status.as_mut().unwrap().status_list.uri = f.zhejiang.status_uri();
     let report = verify_valid_status(&f.outsider.sign(&claims), &trust);
     assert_eq!(report.verdict, Verdict::Invalid, "{report:#?}");
-    assert_eq!(report.reasons, [Outcome::UnknownSigner], "{report:#?}");
-    assert_eq!(failed(&report), [CheckName::Signer], "{report:#?}");
-    let (_, detail) = check(&report, CheckName::Signer);
-    assert!(
-        detail.contains("unusable") && detail.contains("does not chain"),
-        "{detail}"
+    assert_eq!(
+        report.reasons,
+        [Outcome::IssuerNotAuthorised],
+        "{report:#?}"
     );
+    assert_eq!(failed(&report), [CheckName::IssuerAuthority], "{report:#?}");
+    let (_, detail) = check(&report, CheckName::IssuerAuthority);
+    assert!(detail.contains("does not chain"), "{detail}");
+    // Set aside means never trusted: not a signer of the list, nor exported with it.
+    let x5t = f.outsider.signer_cert.x5t_s256();
+    assert!(trust.signer(&x5t).is_none());
+    assert!(trust.signers().all(|s| s.cert.x5t_s256() != x5t));
+}
+
+/// `token` with the second-to-last character of its signature changed (it carries 6 whole
+/// bits, so the base64url stays canonical and only the signature's bytes change).
+fn flip_last_signature_char(token: &str) -> String {
+    let (rest, last) = token.split_at(token.len() - 2);
+    let swapped = match last.chars().next().unwrap() {
+        'A' => 'Q',
+        _ => 'A',
+    };
+    format!("{rest}{swapped}{}", &last[1..])
 }
 
 /// What does reach step 6 at verification time: a signer that chains to another region's

@@ -26,9 +26,11 @@ use crate::time::UnixTime;
 use crate::tlog::vkey::VerifierKey;
 
 mod log;
+mod set_aside;
 mod url;
 
 pub use log::{TrustedLog, WitnessEntry};
+pub use set_aside::SetAsideSigner;
 pub use url::{check_status_uri_prefix, check_witness_url};
 
 /// `typ` of a trust-list token.
@@ -284,6 +286,7 @@ pub struct TrustList {
     operator: Certificate,
     regions: Vec<TrustedRegion>,
     signers: HashMap<[u8; 32], TrustedSigner>,
+    set_aside: HashMap<[u8; 32], SetAsideSigner>,
     problems: Vec<EntryProblem>,
     next_operator_certs: Vec<Certificate>,
 }
@@ -341,6 +344,7 @@ impl TrustList {
             operator: operator.clone(),
             regions: assembled.regions,
             signers: assembled.signers,
+            set_aside: assembled.set_aside,
             problems: assembled.problems,
             next_operator_certs: assembled.next_operator_certs,
             claims,
@@ -426,6 +430,12 @@ impl TrustList {
         self.signers.get(x5t_s256)
     }
 
+    /// A listed licence signer refused as its region's (chain, EKU, validity), for reporting
+    /// its tokens as `issuer_not_authorised` ([`SetAsideSigner`]); never to be trusted.
+    pub fn set_aside_signer(&self, x5t_s256: &[u8; 32]) -> Option<&SetAsideSigner> {
+        self.set_aside.get(x5t_s256)
+    }
+
     /// All usable licence signers.
     pub fn signers(&self) -> impl Iterator<Item = &TrustedSigner> {
         self.signers.values()
@@ -473,6 +483,7 @@ impl TrustListClaims {
 struct Assembled {
     regions: Vec<TrustedRegion>,
     signers: HashMap<[u8; 32], TrustedSigner>,
+    set_aside: HashMap<[u8; 32], SetAsideSigner>,
     problems: Vec<EntryProblem>,
     next_operator_certs: Vec<Certificate>,
 }
@@ -484,6 +495,14 @@ struct RegionChecker<'a> {
 }
 
 impl RegionChecker<'_> {
+    /// The problem reported last.
+    fn last_problem(&self) -> String {
+        self.problems
+            .last()
+            .map(|p| p.problem.clone())
+            .unwrap_or_default()
+    }
+
     fn report(&mut self, entry: String, problem: String, x5t_s256: Option<[u8; 32]>, weak: bool) {
         self.problems.push(EntryProblem {
             region: self.code.to_owned(),
@@ -523,15 +542,16 @@ impl RegionChecker<'_> {
     }
 
     /// Parses a leaf, finds the root that issued it and checks its profile for `purpose`.
-    /// Returns the leaf with the window in which both it and its root are valid.
+    /// Returns the leaf with the window in which both it and its root are valid; refused, the
+    /// leaf when it parsed (its problem reported) — a [`SetAsideSigner`] for a licence signer.
     fn leaf(
         &mut self,
         entry: &str,
         b64_der: &str,
         roots: &[Certificate],
         purpose: Purpose,
-    ) -> Option<(Certificate, UnixTime, UnixTime)> {
-        let cert = self.parse(entry, b64_der)?;
+    ) -> Result<(Certificate, UnixTime, UnixTime), Option<Certificate>> {
+        let cert = self.parse(entry, b64_der).ok_or(None)?;
         let x5t = Some(cert.x5t_s256());
         let mut last_error = None;
         let root = roots.iter().find(|root| match cert.check_issued_by(root) {
@@ -550,11 +570,11 @@ impl RegionChecker<'_> {
                 x5t,
                 false,
             );
-            return None;
+            return Err(Some(cert));
         };
         if let Err(e) = cert.check_leaf_profile(purpose) {
             self.report(entry.into(), e.to_string(), x5t, false);
-            return None;
+            return Err(Some(cert));
         }
         if cert.not_after().seconds() - cert.not_before().seconds() > MAX_LEAF_VALIDITY_SECONDS {
             self.report(
@@ -563,7 +583,7 @@ impl RegionChecker<'_> {
                 x5t,
                 false,
             );
-            return None;
+            return Err(Some(cert));
         }
         let from = cert.not_before().max(root.not_before());
         let until = cert.not_after().min(root.not_after());
@@ -574,9 +594,9 @@ impl RegionChecker<'_> {
                 x5t,
                 false,
             );
-            return None;
+            return Err(Some(cert));
         }
-        Some((cert, from, until))
+        Ok((cert, from, until))
     }
 }
 
@@ -584,6 +604,7 @@ fn assemble(claims: &TrustListClaims) -> Assembled {
     let mut problems = Vec::new();
     let mut regions = Vec::new();
     let mut signers: HashMap<[u8; 32], TrustedSigner> = HashMap::new();
+    let mut set_aside: HashMap<[u8; 32], SetAsideSigner> = HashMap::new();
     let mut seen_codes = Vec::new();
     let log_keys: Vec<(&str, &VerifierKey)> = claims
         .regions
@@ -642,11 +663,27 @@ fn assemble(claims: &TrustListClaims) -> Assembled {
         let region_index = regions.len();
         for (i, signer) in entry.signers.iter().enumerate() {
             let name = format!("signers[{i}]");
-            let Some((cert, from, until)) =
-                checker.leaf(&name, &signer.cert, &roots, Purpose::LicenceSigner)
-            else {
-                continue;
-            };
+            let (cert, from, until) =
+                match checker.leaf(&name, &signer.cert, &roots, Purpose::LicenceSigner) {
+                    Ok(accepted) => accepted,
+                    Err(Some(refused)) => {
+                        let problem = checker.last_problem();
+                        let (from, until) = (refused.not_before(), refused.not_after());
+                        let signer = TrustedSigner {
+                            region_index,
+                            cert: refused,
+                            scopes: signer.scopes.clone(),
+                            revoked_at: None,
+                            valid_from: from,
+                            valid_until: until,
+                            alg: signer.alg,
+                        };
+                        let x5t = signer.cert.x5t_s256();
+                        set_aside.insert(x5t, SetAsideSigner { signer, problem });
+                        continue;
+                    }
+                    Err(None) => continue,
+                };
             let x5t = cert.x5t_s256();
             if signer.scopes.is_empty() {
                 checker.report(name, "has no scopes".into(), Some(x5t), false);
@@ -697,6 +734,7 @@ fn assemble(claims: &TrustListClaims) -> Assembled {
                 .filter_map(|(i, b64_der)| {
                     checker
                         .leaf(&format!("{field}[{i}]"), b64_der, &roots, purpose)
+                        .ok()
                         .map(|(cert, _, _)| cert)
                 })
                 .collect::<Vec<_>>()
@@ -747,6 +785,7 @@ fn assemble(claims: &TrustListClaims) -> Assembled {
     Assembled {
         regions,
         signers,
+        set_aside,
         problems,
         next_operator_certs,
     }

@@ -333,29 +333,17 @@ impl Context<'_> {
             DetailText::new("alg ").text(header.alg.name()).done(),
         );
 
-        // 3. signer
-        let Some(signer) = trust.signer(&x5t) else {
-            match trust.rejected_entry(&x5t) {
-                Some(problem) if problem.weak_key => report.fail(
-                    CheckName::Signer,
-                    Outcome::UnsupportedAlgorithm,
-                    format!("the signer's key is not accepted: {}", problem.problem),
-                ),
-                Some(problem) => report.fail(
-                    CheckName::Signer,
-                    Outcome::UnknownSigner,
-                    format!(
-                        "the signer's trust-list entry is unusable: {}",
-                        problem.problem
-                    ),
-                ),
-                None => report.fail(
-                    CheckName::Signer,
-                    Outcome::UnknownSigner,
-                    "no signer with this x5t#S256 in the trust list".into(),
-                ),
-            }
-            return None;
+        // 3. signer: in the trust list, accepted as its region's — or listed but set aside
+        // (chain, EKU, validity: step 6 refuses it once its signature is checked)
+        let (signer, set_aside) = match trust.signer(&x5t) {
+            Some(signer) => (signer, None),
+            None => match trust.set_aside_signer(&x5t) {
+                Some(listed) => (&listed.signer, Some(listed.problem.as_str())),
+                None => {
+                    unlisted(trust, &x5t, report);
+                    return None;
+                }
+            },
         };
         let key_kind = signer.cert.public_key().kind();
         if header.alg.key_kind() != key_kind {
@@ -439,13 +427,20 @@ impl Context<'_> {
         }
 
         // 6. authority
-        checks::authority(
-            presented.iss(),
-            presented.iat(),
-            signer,
-            &region.code,
-            report,
-        );
+        match set_aside {
+            Some(problem) => report.fail(
+                CheckName::IssuerAuthority,
+                Outcome::IssuerNotAuthorised,
+                format!("the trust list sets the signer's entry aside: {problem}"),
+            ),
+            None => checks::authority(
+                presented.iss(),
+                presented.iat(),
+                signer,
+                &region.code,
+                report,
+            ),
+        }
 
         // 7. scope
         let type_code = presented.type_code();
@@ -585,6 +580,32 @@ impl RegionLog {
             }
             None => RegionLog::None,
         }
+    }
+}
+
+/// Step 3 failed: no accepted or set-aside signer has `x5t`. A weak key is
+/// `unsupported_algorithm`; any other entry the trust list could not use (it did not parse, or
+/// broke a listing rule) or no entry at all is `unknown_signer`.
+fn unlisted(trust: &TrustList, x5t: &[u8; 32], report: &mut ReportBuilder) {
+    match trust.rejected_entry(x5t) {
+        Some(problem) if problem.weak_key => report.fail(
+            CheckName::Signer,
+            Outcome::UnsupportedAlgorithm,
+            format!("the signer's key is not accepted: {}", problem.problem),
+        ),
+        Some(problem) => report.fail(
+            CheckName::Signer,
+            Outcome::UnknownSigner,
+            format!(
+                "the signer's trust-list entry is unusable: {}",
+                problem.problem
+            ),
+        ),
+        None => report.fail(
+            CheckName::Signer,
+            Outcome::UnknownSigner,
+            "no signer with this x5t#S256 in the trust list".into(),
+        ),
     }
 }
 

@@ -18,7 +18,6 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use huren_crypto::cert::Certificate;
-use huren_crypto::copy::{Copier, CopyId, CopyMaking, CopyTerms, Purpose, Unit};
 use huren_crypto::ids::{RegionCode, Uscc};
 use huren_crypto::jws::{Limits, UnverifiedJws};
 use huren_crypto::licence::LicenceClaims;
@@ -281,73 +280,47 @@ fn chromium_or_skip(test: &str) -> Option<PathBuf> {
     Some(chromium)
 }
 
-/// Annotated copies of Zhejiang's sample licence `token`, made with the demo's active signer
-/// now: (for a using unit, showing the default fields; an on-screen 亮证码 showing only the
-/// holder's name), as `HR1:` QR text.
-fn copies_of(demo_dir: &Path, token: &str) -> (String, String) {
-    let passphrase = std::fs::read_to_string(demo_dir.join(".passphrase")).unwrap();
-    let passphrase = Passphrase::new(passphrase.trim().to_owned()).unwrap();
-    let region = RegionDir::open(&demo_dir.join("330000")).unwrap();
-    let (signer, signer_der) = region.active_signer(Some(&passphrase)).unwrap();
-    let signer_cert = Certificate::from_der(&signer_der).unwrap();
-    let payload = UnverifiedJws::parse(token, Limits::LICENCE)
-        .unwrap()
-        .verify(signer_cert.public_key())
-        .unwrap()
-        .payload(Limits::LICENCE.max_payload_bytes)
-        .unwrap();
-    let licence: LicenceClaims = serde_json::from_slice(&payload).unwrap();
-    let make = |terms: CopyTerms, id: u8| {
-        let claims = terms
-            .make(
-                &licence,
-                CopyMaking {
-                    id: CopyId::from_random([id; 16]),
-                    iat: SystemClock.now(),
-                    copier: Copier {
-                        name: "浙江政务服务网".into(),
-                    },
-                    // The demo's issuers allocate no copy entries: these copies cannot be
-                    // withdrawn, only follow their licence's entry.
-                    copy_status: None,
-                    face_disclosable: &|_| true,
-                },
+/// Annotated copies of Zhejiang's sample licence `licence`, made by Zhejiang's issuer for its
+/// holder through the province's portal token (SPEC §11), as a holder's portal would: (for a
+/// using unit, showing the default fields; an on-screen 亮证码 showing only the holder's
+/// name), as `HR1:` QR text. Made there, they are in the province's issuance log like any
+/// real copy; one signed here with the province's key would be a copy its issuer never made,
+/// which a verifier rightly flags (`not_logged`).
+fn copies_of(demo_dir: &Path, manifest: &Value, licence: &Value) -> (String, String) {
+    let issuer = issuer_of(manifest, "330000");
+    let claims = zhejiang_claims(demo_dir, licence["token"].as_str().unwrap());
+    let holder = json!({"id_type": claims.licence.holder.id_type, "id": claims.licence.holder.id});
+    let url = format!(
+        "{}/v1/licences/{}/copies",
+        issuer["url"].as_str().unwrap(),
+        licence["jti"].as_str().unwrap()
+    );
+    let make = |mut body: Value| {
+        body["holder"] = holder.clone();
+        let mut response = ureq::post(&url)
+            .header(
+                "Authorization",
+                &format!("Bearer {}", issuer["portal_token"].as_str().unwrap()),
             )
+            .header("Content-Type", "application/json")
+            .send(body.to_string())
             .unwrap();
-        let jws = claims.sign(&signer, signer_cert.x5t_s256()).unwrap();
-        huren_crypto::qr::encode(&jws).unwrap()
+        assert_eq!(response.status().as_u16(), 201);
+        let made: Value =
+            serde_json::from_str(&response.body_mut().read_to_string().unwrap()).unwrap();
+        made["qr_text"].as_str().unwrap().to_owned()
     };
-    let for_unit = make(
-        CopyTerms {
-            purpose: Purpose {
-                cause: COPY_CAUSE.into(),
-                category: 0,
-                item_code: Some("320105-0001".into()),
-                item_name: Some(COPY_ITEM.into()),
-            },
-            aud: Some(Unit {
-                name: COPY_UNIT.into(),
-                code: "11320105MB12345623".into(),
-            }),
-            disclose: None,
-            valid_for_secs: Some(86_400),
-        },
-        1,
-    );
-    let on_screen = make(
-        CopyTerms {
-            purpose: Purpose {
-                cause: "亮证".into(),
-                category: 1,
-                item_code: None,
-                item_name: None,
-            },
-            aud: None,
-            disclose: Some(vec!["holder.name".into()]),
-            valid_for_secs: Some(300),
-        },
-        2,
-    );
+    let for_unit = make(json!({
+        "purpose": {"cause": COPY_CAUSE, "category": 0, "item_code": "320105-0001",
+            "item_name": COPY_ITEM},
+        "aud": {"name": COPY_UNIT, "code": "11320105MB12345623"},
+        "valid_for_secs": 86_400,
+    }));
+    let on_screen = make(json!({
+        "purpose": {"cause": "亮证", "category": 1},
+        "disclose": ["holder.name"],
+        "valid_for_secs": 300,
+    }));
     (for_unit, on_screen)
 }
 
@@ -426,7 +399,7 @@ fn clerk_scans_verifies_sees_a_revocation_and_switches_language() {
     let revoked = samples_of(&manifest, "320000")[0];
     let after_switch = samples_of(&manifest, "340000")[0];
     let jiangsu = issuer_of(&manifest, "320000");
-    let (copy_for_unit, copy_on_screen) = copies_of(dir.path(), valid["token"].as_str().unwrap());
+    let (copy_for_unit, copy_on_screen) = copies_of(dir.path(), &manifest, valid);
 
     let artifacts = artifacts_dir();
     std::fs::create_dir_all(&artifacts).unwrap();

@@ -412,6 +412,15 @@ async fn concurrent_issuance_never_reuses_an_index(db: Db) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn qr_png_decodes_to_the_qr_text_which_verifies() {
+    // An independent decoder: Debian's zbar-tools (scripts/test installs it).
+    if std::process::Command::new("zbarimg")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        skips::skipped("zbarimg not found (apt-get install zbar-tools)");
+        return;
+    }
     let issuer = spawn_issuer(&Db::Sqlite).await;
     let licence = issue(&issuer).await;
     let jti = licence["id"].as_str().unwrap();
@@ -428,12 +437,11 @@ async fn qr_png_decodes_to_the_qr_text_which_verifies() {
     assert_eq!(reply.headers["content-type"], "image/png");
     let path = issuer.dir.path().join("qr.png");
     std::fs::write(&path, &reply.body).unwrap();
-    // An independent decoder (Debian's zbar-tools, installed by .ci/run).
     let output = std::process::Command::new("zbarimg")
         .args(["--quiet", "--raw", "-Sdisable", "-Sqrcode.enable"])
         .arg(&path)
         .output()
-        .expect("zbarimg (Debian package zbar-tools) is needed: apt-get install zbar-tools");
+        .unwrap();
     assert!(
         output.status.success(),
         "{}",

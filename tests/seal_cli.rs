@@ -12,6 +12,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use common::shape::assert_shape;
+use huren_crypto::time::Clock;
+use huren_keys::SystemClock;
 
 const PASSPHRASE: &str = "correct horse battery staple";
 const ORG: &str = "杭州示例建设有限公司";
@@ -199,6 +201,16 @@ fn setup(alg: &str) -> Setup {
         .not_before()
         .seconds();
     Setup { dir, t0 }
+}
+
+/// Returns once the wall clock, which the `huren` binary reads, is past `second`: what the
+/// binary stamps after this call falls in a later second than what it stamped before (a CRL
+/// records revocations up to now only, and a seal cannot be used before it was made). Waits
+/// for that condition, however long it takes, rather than for a guessed duration.
+fn wait_for_clock_after(second: i64) {
+    while SystemClock.now().seconds() <= second {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
 }
 
 fn make_seal(d: &Path, region: &str, out: &str) -> Run {
@@ -430,10 +442,9 @@ fn holder_revoked_before_signing_is_invalid_after_signing_still_valid() {
     let d = s.path();
     ok(make_seal(d, "zj", "seal.esl"));
     // A CRL only records revocations up to now, and a seal cannot be used before it was
-    // made: one document is sealed now, the holder is revoked two seconds later, and the
-    // other document carries a signing time two hours on.
-    let pause = || std::thread::sleep(std::time::Duration::from_secs(2));
-    pause();
+    // made: one document is sealed now, in a second after the seal's, the holder is revoked in
+    // a later second, and the other document carries a signing time two hours on.
+    wait_for_clock_after(SystemClock.now().seconds());
     let run = ok(huren(
         d,
         &[
@@ -450,8 +461,9 @@ fn holder_revoked_before_signing_is_invalid_after_signing_still_valid() {
         ],
     ));
     assert!(run.json()["signed_at"].is_string());
+    let sealed = SystemClock.now().seconds();
     ok(sign(d, "seal.esl", &s.at(2 * 3600), "after.ses"));
-    pause();
+    wait_for_clock_after(sealed);
     ok(huren(
         d,
         &[
@@ -487,7 +499,7 @@ fn revoke_cert_defaults_to_key_compromise_which_invalidates_earlier_signatures()
     let s = setup("ES256");
     let d = s.path();
     ok(make_seal(d, "zj", "seal.esl"));
-    std::thread::sleep(std::time::Duration::from_secs(2));
+    wait_for_clock_after(SystemClock.now().seconds());
     // Sealed now (before the revocation), then revoked without naming a reason.
     ok(huren(
         d,
@@ -504,7 +516,7 @@ fn revoke_cert_defaults_to_key_compromise_which_invalidates_earlier_signatures()
             "before.ses",
         ],
     ));
-    std::thread::sleep(std::time::Duration::from_secs(2));
+    wait_for_clock_after(SystemClock.now().seconds());
     let revoked = ok(huren(
         d,
         &[

@@ -37,17 +37,20 @@ pub enum Db {
 }
 
 impl Db {
-    /// PostgreSQL from `TEST_POSTGRES_URL`; CI always sets it. Without it, PostgreSQL
-    /// variants say so and return early.
+    /// PostgreSQL from `TEST_POSTGRES_URL` (scripts/test sets it). Without it the variant is
+    /// recorded as skipped (a failure under `CI`) and the caller returns.
     pub fn postgres() -> Option<Db> {
-        match std::env::var("TEST_POSTGRES_URL") {
-            Ok(url) if !url.is_empty() => Some(Db::Postgres(url)),
-            _ => {
-                eprintln!(
-                    "TEST_POSTGRES_URL is not set: PostgreSQL variant not run here (CI sets it)"
-                );
-                None
-            }
+        postgres_url().map(Db::Postgres)
+    }
+}
+
+/// `TEST_POSTGRES_URL`, or `None` after recording the calling test as skipped.
+pub fn postgres_url() -> Option<String> {
+    match std::env::var("TEST_POSTGRES_URL") {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ => {
+            skips::skipped("TEST_POSTGRES_URL is not set (no PostgreSQL)");
+            None
         }
     }
 }

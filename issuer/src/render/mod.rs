@@ -674,18 +674,13 @@ mod tests {
         assert!(html.contains("<th>qualification</th>"));
     }
 
-    /// Decodes the PNG with ZBar's `zbarimg` (an independent decoder). Skipped with a note when
-    /// `zbarimg` is not installed, unless `CI` is set: then a missing tool is a failure, so this
-    /// check cannot silently stop running.
+    /// Decodes the PNG with ZBar's `zbarimg` (an independent decoder). Without `zbarimg` the
+    /// test is recorded as skipped, which `cargo test` reports at the end and `CI` fails.
     #[test]
     fn png_decodes_with_zbarimg() {
         let present = Command::new("zbarimg").arg("--version").output().is_ok();
         if !present {
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "zbarimg is required when CI is set (apt-get install zbar-tools)"
-            );
-            eprintln!("note: zbarimg not installed; skipping the ZBar decode test");
+            skips::skipped("zbarimg not found (apt-get install zbar-tools)");
             return;
         }
         let text = hr1_text(600);

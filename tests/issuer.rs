@@ -53,15 +53,7 @@ async fn standing(
     licence: &serde_json::Value,
 ) -> (serde_json::Value, Vec<Outcome>) {
     let jti = licence["id"].as_str().unwrap();
-    let reply = issuer
-        .call(
-            Method::GET,
-            &format!("/v1/licences/{jti}"),
-            Some(&issuer.admin),
-            None,
-            &[],
-        )
-        .await;
+    let reply = issuer.get(&format!("/v1/licences/{jti}")).await;
     assert_eq!(reply.status, StatusCode::OK);
     let reasons = issuer
         .verify(licence["token"].as_str().unwrap())
@@ -132,16 +124,7 @@ async fn issued_licence_verifies_then_revocation_and_suspension_show(db: Db) {
     );
     assert_eq!(issuer.verify(token).await.verdict, Verdict::Valid);
 
-    let record = issuer
-        .call(
-            Method::GET,
-            &format!("/v1/licences/{jti}"),
-            Some(&issuer.admin),
-            None,
-            &[],
-        )
-        .await
-        .json();
+    let record = issuer.get(&format!("/v1/licences/{jti}")).await.json();
     assert_eq!(record["current_status"], "valid");
     assert_eq!(record["status_reason"], "整改完成");
 }
@@ -200,29 +183,11 @@ async fn superseding_licence_revokes_the_old_one(db: Db) {
     let new = reply.json();
     let new_id = new["id"].as_str().unwrap();
 
-    let old_record = issuer
-        .call(
-            Method::GET,
-            &format!("/v1/licences/{old_id}"),
-            Some(&issuer.admin),
-            None,
-            &[],
-        )
-        .await
-        .json();
+    let old_record = issuer.get(&format!("/v1/licences/{old_id}")).await.json();
     assert_eq!(old_record["current_status"], "revoked");
     assert_eq!(old_record["status_reason"], "superseded");
     assert_eq!(old_record["superseded_by"], new_id);
-    let new_record = issuer
-        .call(
-            Method::GET,
-            &format!("/v1/licences/{new_id}"),
-            Some(&issuer.admin),
-            None,
-            &[],
-        )
-        .await
-        .json();
+    let new_record = issuer.get(&format!("/v1/licences/{new_id}")).await.json();
     assert_eq!(new_record["supersedes"], old_id);
     assert_eq!(
         issuer.verify(old["token"].as_str().unwrap()).await.reasons,
@@ -424,15 +389,7 @@ async fn qr_png_decodes_to_the_qr_text_which_verifies() {
     let issuer = spawn_issuer(&Db::Sqlite).await;
     let licence = issue(&issuer).await;
     let jti = licence["id"].as_str().unwrap();
-    let reply = issuer
-        .call(
-            Method::GET,
-            &format!("/v1/licences/{jti}/qr.png"),
-            Some(&issuer.admin),
-            None,
-            &[],
-        )
-        .await;
+    let reply = issuer.get(&format!("/v1/licences/{jti}/qr.png")).await;
     assert_eq!(reply.status, StatusCode::OK);
     assert_eq!(reply.headers["content-type"], "image/png");
     let path = issuer.dir.path().join("qr.png");
@@ -454,25 +411,9 @@ async fn qr_png_decodes_to_the_qr_text_which_verifies() {
         Verdict::Valid
     );
 
-    let svg = issuer
-        .call(
-            Method::GET,
-            &format!("/v1/licences/{jti}/qr.svg"),
-            Some(&issuer.admin),
-            None,
-            &[],
-        )
-        .await;
+    let svg = issuer.get(&format!("/v1/licences/{jti}/qr.svg")).await;
     assert!(String::from_utf8(svg.body).unwrap().starts_with("<svg"));
-    let html = issuer
-        .call(
-            Method::GET,
-            &format!("/v1/licences/{jti}/view"),
-            Some(&issuer.admin),
-            None,
-            &[],
-        )
-        .await;
+    let html = issuer.get(&format!("/v1/licences/{jti}/view")).await;
     let html = String::from_utf8(html.body).unwrap();
     assert!(html.contains("杭州示例建设有限公司") && !html.contains("91350100M000100Y43"));
 }

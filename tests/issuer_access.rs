@@ -138,15 +138,7 @@ async fn issue(issuer: &TestIssuer, body: &serde_json::Value) -> serde_json::Val
 }
 
 async fn record(issuer: &TestIssuer, jti: &str) -> serde_json::Value {
-    let reply = issuer
-        .call(
-            Method::GET,
-            &format!("/v1/licences/{jti}"),
-            Some(&issuer.admin),
-            None,
-            &[],
-        )
-        .await;
+    let reply = issuer.get(&format!("/v1/licences/{jti}")).await;
     assert_eq!(reply.status, StatusCode::OK, "{}", text(&reply));
     reply.json()
 }
@@ -860,13 +852,7 @@ async fn status_change_needs_a_reason_and_an_existing_licence(db: Db) {
     }
     for suffix in ["", "/qr.png", "/qr.svg", "/view"] {
         let reply = issuer
-            .call(
-                Method::GET,
-                &format!("/v1/licences/{UNKNOWN_JTI}{suffix}"),
-                Some(&issuer.admin),
-                None,
-                &[],
-            )
+            .get(&format!("/v1/licences/{UNKNOWN_JTI}{suffix}"))
             .await;
         assert_problem(
             &reply,

@@ -256,6 +256,12 @@ impl TestIssuer {
         .await
     }
 
+    /// GETs `path` with the admin token.
+    pub async fn get(&self, path: &str) -> Reply {
+        self.call(Method::GET, path, Some(&self.admin), None, &[])
+            .await
+    }
+
     /// A token for `region` with `scopes` and `types` (empty = all).
     pub async fn token(&self, region: &str, scopes: &[Scope], types: &[&str]) -> String {
         let types: Vec<String> = types.iter().map(|t| (*t).to_owned()).collect();

@@ -1,7 +1,7 @@
 //! Public keys for verification, parsed once from a SubjectPublicKeyInfo.
 //!
 //! The hot path (ES256, PS256, RS256) runs on aws-lc-rs with keys parsed ahead of time; SM2
-//! uses the RustCrypto `sm2` crate (no faster backend implements it). Callers see one
+//! goes through [`crate::sm2`], the one module that names the SM2 backend. Callers see one
 //! backend-neutral [`PublicKey`]. RSA keys under 2048 bits are refused when parsed, so no
 //! weak key ever reaches a verification.
 
@@ -10,14 +10,13 @@ use std::fmt;
 use aws_lc_rs::signature::{self as lc, ParsedPublicKey, VerificationAlgorithm};
 use der::asn1::{AnyRef, ObjectIdentifier, UintRef};
 use der::{Decode, Encode};
-use sm2::dsa::signature::Verifier as _;
 use spki::SubjectPublicKeyInfoRef;
 
 use crate::alg::{Algorithm, KeyKind};
 use crate::oids;
 
-/// SM2 distinguishing ID used throughout (GB/T 35276 default).
-pub const SM2_DISTINGUISHING_ID: &str = "1234567812345678";
+/// SM2 distinguishing ID used throughout (GB/T 35276 default); owned by [`crate::sm2`].
+pub const SM2_DISTINGUISHING_ID: &str = crate::sm2::DEFAULT_ID;
 /// Smallest RSA modulus accepted, in bits (SPEC §2).
 pub const MIN_RSA_BITS: usize = 2048;
 /// Largest RSA modulus accepted, in bits (bounds verification cost of hostile keys).
@@ -43,7 +42,7 @@ enum Inner {
         pkcs1: ParsedPublicKey,
         bits: usize,
     },
-    Sm2(Box<sm2::dsa::VerifyingKey>),
+    Sm2(Box<crate::sm2::VerifyingKey>),
 }
 
 impl fmt::Debug for PublicKey {
@@ -131,7 +130,7 @@ impl PublicKey {
         } else if (algorithm == oids::EC_PUBLIC_KEY && curve == Some(oids::CURVE_SM2))
             || algorithm == oids::CURVE_SM2
         {
-            let key = sm2::dsa::VerifyingKey::from_sec1_bytes(SM2_DISTINGUISHING_ID, key_bytes)
+            let key = crate::sm2::VerifyingKey::from_sec1(key_bytes)
                 .map_err(|_| KeyError::InvalidKey { kind: KeyKind::Sm2 })?;
             Inner::Sm2(Box::new(key))
         } else if algorithm == oids::RSA_ENCRYPTION {
@@ -187,7 +186,7 @@ impl PublicKey {
     pub fn ec_point(&self) -> Option<Vec<u8>> {
         match &self.inner {
             Inner::P256 { point, .. } => Some(point.clone()),
-            Inner::Sm2(key) => Some(key.to_sec1_bytes().to_vec()),
+            Inner::Sm2(key) => Some(key.to_sec1().to_vec()),
             Inner::Rsa { .. } => None,
         }
     }
@@ -286,13 +285,11 @@ fn verify_unparsed(
 }
 
 fn verify_sm2_raw(
-    key: &sm2::dsa::VerifyingKey,
+    key: &crate::sm2::VerifyingKey,
     message: &[u8],
     signature: &[u8],
 ) -> Result<(), SignatureError> {
-    let signature =
-        sm2::dsa::Signature::from_slice(signature).map_err(|_| SignatureError::Invalid)?;
-    key.verify(message, &signature)
+    key.verify(message, signature)
         .map_err(|_| SignatureError::Invalid)
 }
 

@@ -27,6 +27,7 @@ pub mod pem;
 pub mod qr;
 pub mod seal;
 pub mod sign;
+pub mod sm2;
 pub mod status_list;
 pub mod status_token;
 mod text;

@@ -2,7 +2,8 @@
 //!
 //! P-256 and RSA keys live in aws-lc-rs (constant-time, and fast: RustCrypto's `rsa` crate has
 //! a known timing side channel in private-key operations, RUSTSEC-2023-0071, so huren never
-//! signs with it). SM2 keys use the RustCrypto `sm2` crate, the only Rust implementation.
+//! signs with it). SM2 keys go through `huren_crypto::sm2`, the one module that names the SM2
+//! backend.
 //! This module never formats key material: `Debug` shows the algorithm only.
 
 use std::fmt;
@@ -14,11 +15,11 @@ use aws_lc_rs::signature::{self as lc, EcdsaKeyPair, KeyPair as _, RsaKeyPair};
 use der::asn1::{AnyRef, ObjectIdentifier};
 use der::{Decode, Encode};
 use huren_crypto::alg::{Algorithm, KeyKind};
-use huren_crypto::key::{ecdsa_raw_to_der, PublicKey, SM2_DISTINGUISHING_ID};
+use huren_crypto::key::{ecdsa_raw_to_der, PublicKey};
 use huren_crypto::oids;
+use huren_crypto::sm2;
 use huren_crypto::{SignError, Signer};
-use pkcs8::{DecodePrivateKey, EncodePrivateKey, EncodePublicKey, PrivateKeyInfo};
-use sm2::dsa::signature::Signer as _;
+use pkcs8::PrivateKeyInfo;
 use spki::AlgorithmIdentifierOwned;
 use zeroize::Zeroizing;
 
@@ -31,7 +32,7 @@ pub struct PrivateKey {
 enum Inner {
     P256(EcdsaKeyPair),
     Rsa(RsaKeyPair),
-    Sm2(Box<sm2::dsa::SigningKey>),
+    Sm2(Box<sm2::SigningKey>),
 }
 
 impl fmt::Debug for PrivateKey {
@@ -86,13 +87,10 @@ impl PrivateKey {
                 )
             }
             KeyKind::Rsa => Inner::Rsa(RsaKeyPair::generate(KeySize::Rsa3072).map_err(failed)?),
-            KeyKind::Sm2 => {
-                let secret = sm2::SecretKey::random(&mut rand_core::OsRng);
-                Inner::Sm2(Box::new(
-                    sm2::dsa::SigningKey::new(SM2_DISTINGUISHING_ID, &secret)
-                        .map_err(|_| KeyError::Generate(algorithm))?,
-                ))
-            }
+            KeyKind::Sm2 => Inner::Sm2(Box::new(
+                sm2::SigningKey::generate(&mut rand_core::OsRng)
+                    .map_err(|_| KeyError::Generate(algorithm))?,
+            )),
         };
         Ok(PrivateKey { inner, algorithm })
     }
@@ -122,14 +120,9 @@ impl PrivateKey {
                 }
                 Inner::Rsa(key)
             }
-            KeyKind::Sm2 => {
-                let secret = sm2::SecretKey::from_pkcs8_der(der)
-                    .map_err(|_| unusable("SM2 key rejected"))?;
-                Inner::Sm2(Box::new(
-                    sm2::dsa::SigningKey::new(SM2_DISTINGUISHING_ID, &secret)
-                        .map_err(|_| unusable("SM2 key rejected"))?,
-                ))
-            }
+            KeyKind::Sm2 => Inner::Sm2(Box::new(
+                sm2::SigningKey::from_pkcs8_der(der).map_err(|_| unusable("SM2 key rejected"))?,
+            )),
         };
         Ok(PrivateKey { inner, algorithm })
     }
@@ -176,15 +169,7 @@ impl PrivateKey {
                 let doc: Pkcs8V1Der<'static> = key.as_der().map_err(|_| KeyError::Encode)?;
                 doc.as_ref().to_vec()
             }
-            Inner::Sm2(key) => {
-                let secret =
-                    sm2::SecretKey::from_bytes(&key.to_bytes()).map_err(|_| KeyError::Encode)?;
-                secret
-                    .to_pkcs8_der()
-                    .map_err(|_| KeyError::Encode)?
-                    .as_bytes()
-                    .to_vec()
-            }
+            Inner::Sm2(key) => return key.to_pkcs8_der().map_err(|_| KeyError::Encode),
         };
         Ok(Zeroizing::new(bytes))
     }
@@ -204,15 +189,10 @@ impl PrivateKey {
                 .map_err(|_| KeyError::Encode)?
                 .as_ref()
                 .to_vec()),
-            Inner::Sm2(key) => {
-                let public = sm2::PublicKey::from_affine(*key.verifying_key().as_affine())
-                    .map_err(|_| KeyError::Encode)?;
-                Ok(public
-                    .to_public_key_der()
-                    .map_err(|_| KeyError::Encode)?
-                    .as_bytes()
-                    .to_vec())
-            }
+            Inner::Sm2(key) => key
+                .verifying_key()
+                .to_spki_der()
+                .map_err(|_| KeyError::Encode),
         }
     }
 
@@ -286,8 +266,8 @@ impl Signer for PrivateKey {
                 rsa_sign(key, &lc::RSA_PSS_SHA256, message).map_err(|_| fail("RSA signing failed"))
             }
             (Inner::Sm2(key), _) => key
-                .try_sign(message)
-                .map(|s| s.to_bytes().to_vec())
+                .sign(&mut rand_core::OsRng, message)
+                .map(|s| s.to_vec())
                 .map_err(|_| fail("SM2 signing failed")),
         }
     }

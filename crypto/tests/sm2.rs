@@ -201,7 +201,10 @@ fn a_non_default_distinguishing_id_binds_both_ways() {
         spki_hex(key.verifying_key()),
         hex::encode(b"id")
     );
-    assert_eq!(openssl_bulk("verify", ID, &[line.clone()]), ["0"]);
+    assert_eq!(
+        openssl_bulk("verify", ID, std::slice::from_ref(&line)),
+        ["0"]
+    );
     assert_eq!(openssl_bulk("verify", DEFAULT_ID, &[line]), ["1"]);
 }
 

@@ -31,6 +31,7 @@ mod url;
 
 pub use log::{TrustedLog, WitnessEntry};
 pub use set_aside::SetAsideSigner;
+use url::{check_prefixes_disjoint, STATUS_URI_PREFIX_ENTRY};
 pub use url::{check_status_uri_prefix, check_witness_url};
 
 /// `typ` of a trust-list token.
@@ -788,29 +789,5 @@ fn assemble(claims: &TrustListClaims) -> Assembled {
         set_aside,
         problems,
         next_operator_certs,
-    }
-}
-
-/// The `entry` name of a `status_uri_prefix` problem (such problems refuse the whole list).
-const STATUS_URI_PREFIX_ENTRY: &str = "status_uri_prefix";
-
-/// No region's prefix may be a prefix of another's: a status-list URI must belong to one region
-/// only, or one region's status signer could sign lists for another's licences.
-fn check_prefixes_disjoint(regions: &[RegionEntry], problems: &mut Vec<EntryProblem>) {
-    for (i, a) in regions.iter().enumerate() {
-        for (j, b) in regions.iter().enumerate() {
-            if i != j && b.status_uri_prefix.starts_with(&a.status_uri_prefix) {
-                problems.push(EntryProblem {
-                    region: b.code.to_string(),
-                    entry: STATUS_URI_PREFIX_ENTRY.into(),
-                    problem: format!(
-                        "{:?} lies within region {}'s prefix {:?}",
-                        b.status_uri_prefix, a.code, a.status_uri_prefix
-                    ),
-                    x5t_s256: None,
-                    weak_key: false,
-                });
-            }
-        }
     }
 }

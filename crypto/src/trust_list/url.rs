@@ -1,7 +1,34 @@
 //! The URL rules of the trust list (SPEC §5): where status lists may come from and where a log
 //! sends its checkpoints to be witnessed. Both are fetched or posted to by machines that trust
 //! what answers, so both must be absolute `https://` URLs (`http://` only for a loopback host,
-//! for tests and the demo), without user info, query or fragment.
+//! for tests and the demo), without user info, query or fragment; and no region's status
+//! prefix may lie within another's.
+
+use super::{EntryProblem, RegionEntry};
+
+/// The `entry` name of a `status_uri_prefix` problem (such problems refuse the whole list).
+pub(super) const STATUS_URI_PREFIX_ENTRY: &str = "status_uri_prefix";
+
+/// No region's prefix may be a prefix of another's: a status-list URI must belong to one region
+/// only, or one region's status signer could sign lists for another's licences.
+pub(super) fn check_prefixes_disjoint(regions: &[RegionEntry], problems: &mut Vec<EntryProblem>) {
+    for (i, a) in regions.iter().enumerate() {
+        for (j, b) in regions.iter().enumerate() {
+            if i != j && b.status_uri_prefix.starts_with(&a.status_uri_prefix) {
+                problems.push(EntryProblem {
+                    region: b.code.to_string(),
+                    entry: STATUS_URI_PREFIX_ENTRY.into(),
+                    problem: format!(
+                        "{:?} lies within region {}'s prefix {:?}",
+                        b.status_uri_prefix, a.code, a.status_uri_prefix
+                    ),
+                    x5t_s256: None,
+                    weak_key: false,
+                });
+            }
+        }
+    }
+}
 
 /// SPEC §5: an absolute `https://` URL (`http://` only for a loopback host), ending in `/`,
 /// without user info, query or fragment.

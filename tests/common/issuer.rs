@@ -273,16 +273,7 @@ impl TestIssuer {
             label: "test",
             lifetime: tokens::Lifetime::DEFAULT,
         };
-        tokens::create(
-            &self.state.issuer.store,
-            &spec,
-            "test",
-            ISSUER_NOW.seconds(),
-            &mut rand_core::OsRng,
-        )
-        .await
-        .unwrap()
-        .0
+        create_token(&self.state.issuer.store, &spec).await
     }
 
     /// Verifies `token` as a window would, with the status list fetched from this issuer.
@@ -342,9 +333,14 @@ pub async fn admin_token(store: &huren_issuer::store::Store, region: &RegionCode
         label: "test admin",
         lifetime: tokens::Lifetime::DEFAULT,
     };
+    create_token(store, &spec).await
+}
+
+/// The bearer token `spec` describes, made by "test" at [`ISSUER_NOW`].
+async fn create_token(store: &huren_issuer::store::Store, spec: &TokenSpec<'_>) -> String {
     tokens::create(
         store,
-        &spec,
+        spec,
         "test",
         ISSUER_NOW.seconds(),
         &mut rand_core::OsRng,

@@ -171,6 +171,17 @@ fn raw_verify(c: &mut Criterion, f: &Fixture) {
         g.bench_function("SM2SM3_sm2-0.13", |b| {
             b.iter(|| key.verify(black_box(message), black_box(&sig)))
         });
+        // huren's own SM2 path (crypto/src/sm2/): what licence and seal verification use.
+        let huren_key = p.signer_cert.public_key();
+        let signature = signature_bytes(&p.token);
+        huren_key
+            .verify_jws(Algorithm::Sm2Sm3, message, &signature)
+            .unwrap();
+        g.bench_function("SM2SM3_huren", |b| {
+            b.iter(|| {
+                huren_key.verify_jws(Algorithm::Sm2Sm3, black_box(message), black_box(&signature))
+            })
+        });
     }
     g.finish();
 }
@@ -491,6 +502,20 @@ fn sign(c: &mut Criterion, f: &Fixture) {
             format!("{}_raw_{}-{}", p.alg.name(), key.kind(), key.bits()),
             |b| b.iter(|| p.signer.sign(black_box(&message)).unwrap()),
         );
+    }
+    {
+        // The reference: the RustCrypto sm2 crate's own signer, which huren's replaced.
+        use sm2::dsa::signature::RandomizedSigner as _;
+        let reference = sm2::dsa::SigningKey::new(
+            huren_crypto::key::SM2_DISTINGUISHING_ID,
+            &sm2::SecretKey::random(&mut rand_core::OsRng),
+        )
+        .unwrap();
+        g.bench_function("SM2SM3_raw_sm2-0.13", |b| {
+            b.iter(|| -> sm2::dsa::Signature {
+                reference.sign_with_rng(&mut rand_core::OsRng, black_box(&message))
+            })
+        });
     }
     let rsa2048 = rsa2048_keys();
     for signer in [&rsa2048.0, &rsa2048.1] {

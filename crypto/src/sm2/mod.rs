@@ -1,4 +1,4 @@
-//! SM2 signatures with SM3 (GB/T 32918.2, GM/T 0009): the one module that names the SM2
+//! SM2 signatures with SM3 (GB/T 32918.2, GM/T 0009): the one module that owns the SM2
 //! backend.
 //!
 //! Everything else in huren — public-key parsing ([`crate::key`]), seals, and the signing keys
@@ -6,13 +6,28 @@
 //! touches this module only. It owns the SM2 rules that do not depend on the backend: the
 //! signature encoding (raw `r‖s`, 64 bytes), the range of `r` and `s`, and the distinguishing
 //! ID that enters `Z_A`. It must not do I/O or use a global RNG: signing takes the RNG.
+//!
+//! Two paths, split by what is secret (README "SM2"):
+//! - verification (`field`, `point`, `verify`): fiat-crypto's verified field, Jacobian
+//!   formulas and wNAF tables, variable-time — it sees only public data;
+//! - signing (`sign`): the RustCrypto `sm2` crate's constant-time arithmetic with a
+//!   fixed-base comb for `k·G`.
+//!
+//! Key formats (SEC1 points, PKCS#8) are read and written by the `sm2` crate.
+
+mod field;
+mod point;
+mod sign;
+mod verify;
 
 use std::fmt;
+use std::sync::Arc;
 
 use rand_core::CryptoRngCore;
-use sm2::dsa::signature::{RandomizedSigner as _, Verifier as _};
+use sm2::elliptic_curve::sec1::ToEncodedPoint as _;
 use sm2::pkcs8::{DecodePrivateKey as _, EncodePrivateKey as _};
-use zeroize::Zeroizing;
+use sm3::{Digest as _, Sm3};
+use zeroize::{Zeroize as _, Zeroizing};
 
 /// SM2 distinguishing ID used throughout huren (the GB/T 35276 default, `1234567812345678`).
 pub const DEFAULT_ID: &str = "1234567812345678";
@@ -57,10 +72,28 @@ fn in_scalar_range(bytes: &[u8]) -> bool {
     bytes.len() == 32 && bytes.iter().any(|&b| b != 0) && bytes < &ORDER[..]
 }
 
+/// `Z_A` = SM3(ENTL_A ‖ ID_A ‖ a ‖ b ‖ x_G ‖ y_G ‖ x_A ‖ y_A) (GB/T 32918.2 §5.5); `id` is at
+/// most [`MAX_ID_LEN`] bytes.
+fn distinguishing_hash(id: &str, x: &[u8; 32], y: &[u8; 32]) -> [u8; 32] {
+    let entl = u16::try_from(id.len() * 8).unwrap_or(u16::MAX);
+    let mut hash = Sm3::new();
+    hash.update(entl.to_be_bytes());
+    hash.update(id.as_bytes());
+    for parameter in point::curve_parameters() {
+        hash.update(parameter);
+    }
+    hash.update(x);
+    hash.update(y);
+    hash.finalize().into()
+}
+
 /// An SM2 public key bound to a distinguishing ID (so `Z_A` is computed once, at parse time).
+/// Clones share the verification tables.
 #[derive(Clone)]
 pub struct VerifyingKey {
-    inner: sm2::dsa::VerifyingKey,
+    point: Arc<verify::PublicPoint>,
+    sec1: [u8; POINT_LEN],
+    z: [u8; 32],
 }
 
 impl fmt::Debug for VerifyingKey {
@@ -80,19 +113,36 @@ impl VerifyingKey {
         if id.len() > MAX_ID_LEN {
             return Err(Sm2Error::IdTooLong);
         }
-        let inner = sm2::dsa::VerifyingKey::from_sec1_bytes(id, point)
+        // The sm2 crate reads the SEC1 forms (and refuses the identity and points off the
+        // curve); the verification path checks the curve equation again on its own field.
+        let public =
+            sm2::PublicKey::from_sec1_bytes(point).map_err(|_| Sm2Error::InvalidPublicKey)?;
+        let encoded = public.to_encoded_point(false);
+        let sec1: [u8; POINT_LEN] = encoded
+            .as_bytes()
+            .try_into()
             .map_err(|_| Sm2Error::InvalidPublicKey)?;
-        Ok(VerifyingKey { inner })
+        let x: &[u8; 32] = sec1[1..33].try_into().expect("32 bytes");
+        let y: &[u8; 32] = sec1[33..].try_into().expect("32 bytes");
+        let point = verify::PublicPoint::new(x, y).ok_or(Sm2Error::InvalidPublicKey)?;
+        Ok(VerifyingKey {
+            point: Arc::new(point),
+            z: distinguishing_hash(id, x, y),
+            sec1,
+        })
     }
 
     /// The uncompressed SEC1 point `04‖x‖y`.
     pub fn to_sec1(&self) -> [u8; POINT_LEN] {
-        let mut out = [0u8; POINT_LEN];
-        let encoded = self.inner.to_sec1_bytes();
-        if encoded.len() == POINT_LEN {
-            out.copy_from_slice(&encoded);
-        }
-        out
+        self.sec1
+    }
+
+    /// e = SM3(Z_A ‖ M) (GB/T 32918.2 §6.1 A1–A2, §7.1 B3–B4).
+    fn digest(&self, message: &[u8]) -> [u8; 32] {
+        let mut hash = Sm3::new();
+        hash.update(self.z);
+        hash.update(message);
+        hash.finalize().into()
     }
 
     /// DER SubjectPublicKeyInfo: id-ecPublicKey with the SM2 curve OID as parameters (the form
@@ -121,19 +171,30 @@ impl VerifyingKey {
         {
             return Err(Sm2Error::BadSignature);
         }
-        let signature =
-            sm2::dsa::Signature::from_slice(signature).map_err(|_| Sm2Error::BadSignature)?;
-        self.inner
-            .verify(message, &signature)
-            .map_err(|_| Sm2Error::BadSignature)
+        let r = signature[..32].try_into().expect("32 bytes");
+        let s = signature[32..].try_into().expect("32 bytes");
+        if verify::verify(&self.point, &self.digest(message), r, s) {
+            Ok(())
+        } else {
+            Err(Sm2Error::BadSignature)
+        }
     }
 }
 
 /// An SM2 private key, signing under [`DEFAULT_ID`]. Signing is constant-time in the key and
-/// the nonce. `Debug` shows no key material.
+/// the nonce. `Debug` shows no key material; the key is wiped when dropped.
 pub struct SigningKey {
-    inner: sm2::dsa::SigningKey,
+    /// d (the crate's `SecretKey` wipes itself on drop).
+    secret: sm2::SecretKey,
+    /// (1 + d)⁻¹ mod n, used by every signature.
+    d_plus_1_inv: sm2::Scalar,
     public: VerifyingKey,
+}
+
+impl Drop for SigningKey {
+    fn drop(&mut self) {
+        self.d_plus_1_inv.zeroize();
+    }
 }
 
 impl fmt::Debug for SigningKey {
@@ -163,17 +224,22 @@ impl SigningKey {
     }
 
     fn from_secret(secret: &sm2::SecretKey) -> Result<SigningKey, Sm2Error> {
-        let inner = sm2::dsa::SigningKey::new(DEFAULT_ID, secret)
-            .map_err(|_| Sm2Error::InvalidPrivateKey)?;
-        let public = VerifyingKey::from_sec1(&inner.verifying_key().to_sec1_bytes())?;
-        Ok(SigningKey { inner, public })
+        let d = secret.to_nonzero_scalar();
+        // d = n − 1 has no (1 + d)⁻¹; GB/T 32918.1 keeps d in 1..n−2.
+        let d_plus_1_inv = Option::<sm2::Scalar>::from((*d + sm2::Scalar::ONE).invert())
+            .ok_or(Sm2Error::InvalidPrivateKey)?;
+        let public =
+            VerifyingKey::from_sec1(secret.public_key().to_encoded_point(false).as_bytes())?;
+        Ok(SigningKey {
+            secret: secret.clone(),
+            d_plus_1_inv,
+            public,
+        })
     }
 
     /// PKCS#8 DER of the key (for encrypted storage only).
     pub fn to_pkcs8_der(&self) -> Result<Zeroizing<Vec<u8>>, Sm2Error> {
-        let secret =
-            sm2::SecretKey::from_bytes(&self.inner.to_bytes()).map_err(|_| Sm2Error::Encode)?;
-        let document = secret.to_pkcs8_der().map_err(|_| Sm2Error::Encode)?;
+        let document = self.secret.to_pkcs8_der().map_err(|_| Sm2Error::Encode)?;
         Ok(Zeroizing::new(document.as_bytes().to_vec()))
     }
 
@@ -188,11 +254,17 @@ impl SigningKey {
         rng: &mut impl CryptoRngCore,
         message: &[u8],
     ) -> Result<[u8; SIGNATURE_LEN], Sm2Error> {
-        let signature: sm2::dsa::Signature = self
-            .inner
-            .try_sign_with_rng(rng, message)
+        let mut extra_entropy = Zeroizing::new([0u8; 32]);
+        rng.try_fill_bytes(extra_entropy.as_mut())
             .map_err(|_| Sm2Error::Sign)?;
-        Ok(signature.to_bytes())
+        let d = Zeroizing::new(self.secret.to_nonzero_scalar());
+        sign::sign(
+            &d,
+            &self.d_plus_1_inv,
+            &self.public.digest(message),
+            &extra_entropy,
+        )
+        .ok_or(Sm2Error::Sign)
     }
 }
 

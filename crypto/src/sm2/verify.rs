@@ -1,0 +1,285 @@
+//! SM2 signature verification (GB/T 32918.2 §7.1 B5–B7), variable-time: every input is public.
+//!
+//! `s·G + t·P` is computed in one pass (Straus/Shamir): width-8 wNAF digits of `s` against a
+//! table of 64 odd multiples of G built once per process, width-5 digits of `t` against 8 odd
+//! multiples of the public key built on the key's first verification and kept with it. The
+//! final check `(e + x1) mod n = r` is made without an inversion, by comparing X with
+//! `(r − e mod n)·Z²` (and `(r − e mod n + n)·Z²` when that is still below p).
+
+use std::sync::{LazyLock, OnceLock};
+
+use super::field::{less_than, limbs_from_be, Fe, Limbs, P};
+use super::point::{batch_to_affine, Affine, Jacobian};
+
+/// The group order n, little-endian limbs.
+pub(super) const N: Limbs = [
+    0x53BB_F409_39D5_4123,
+    0x7203_DF6B_21C6_052B,
+    0xFFFF_FFFF_FFFF_FFFF,
+    0xFFFF_FFFE_FFFF_FFFF,
+];
+
+const G_WINDOW: usize = 8;
+const KEY_WINDOW: usize = 5;
+/// wNAF digits: 256 bits plus the carry out of the top.
+const DIGITS: usize = 257;
+
+static G_MULTIPLES: LazyLock<Vec<Affine>> =
+    LazyLock::new(|| odd_multiples(&Affine::GENERATOR, 1 << (G_WINDOW - 2)));
+
+/// A public key ready for verification: the point and, once it has verified something, its
+/// table of odd multiples.
+#[derive(Debug)]
+pub(super) struct PublicPoint {
+    point: Affine,
+    multiples: OnceLock<Vec<Affine>>,
+}
+
+impl PublicPoint {
+    /// The point with these big-endian coordinates, if it is on the curve. (It cannot be the
+    /// identity, which has no affine coordinates.)
+    pub(super) fn new(x: &[u8; 32], y: &[u8; 32]) -> Option<PublicPoint> {
+        let point = Affine::new(Fe::from_be_bytes(x)?, Fe::from_be_bytes(y)?)?;
+        Some(PublicPoint {
+            point,
+            multiples: OnceLock::new(),
+        })
+    }
+
+    fn multiples(&self) -> &[Affine] {
+        self.multiples
+            .get_or_init(|| odd_multiples(&self.point, 1 << (KEY_WINDOW - 2)))
+    }
+}
+
+/// True if (r, s) is a valid signature of digest `e` = SM3(Z_A ‖ M) under `key`; `r` and `s`
+/// are big-endian and already known to lie in 1..n−1.
+pub(super) fn verify(key: &PublicPoint, e: &[u8; 32], r: &[u8; 32], s: &[u8; 32]) -> bool {
+    let (r, s) = (limbs_from_be(r), limbs_from_be(s));
+    // B5: t = (r + s) mod n, and t ≠ 0.
+    let t = add_mod_n(&r, &s);
+    if t == [0; 4] {
+        return false;
+    }
+    // B6: (x1, y1) = s·G + t·P.
+    let sum = straus(&s, &t, key.multiples());
+    if sum.is_identity() {
+        return false;
+    }
+    // B7: (e + x1) mod n = r, i.e. x1 ≡ r − e (mod n); as x1 < p < 2n, x1 is c or c + n.
+    let c = sub_mod_n(&r, &reduce_once(&limbs_from_be(e)));
+    let z2 = sum.z.square();
+    if sum.x == Fe::from_canonical(&c).mul(&z2) {
+        return true;
+    }
+    let (c_plus_n, overflow) = add_limbs(&c, &N);
+    !overflow && less_than(&c_plus_n, &P) && sum.x == Fe::from_canonical(&c_plus_n).mul(&z2)
+}
+
+/// s·G + t·key, interleaving both wNAF expansions over one chain of doublings.
+fn straus(s: &Limbs, t: &Limbs, key_multiples: &[Affine]) -> Jacobian {
+    let (s_digits, s_len) = wnaf(s, G_WINDOW);
+    let (t_digits, t_len) = wnaf(t, KEY_WINDOW);
+    let mut acc = Jacobian::IDENTITY;
+    for i in (0..s_len.max(t_len)).rev() {
+        acc = acc.double();
+        if let Some(q) = multiple(&G_MULTIPLES, s_digits[i]) {
+            acc = acc.add_affine(&q);
+        }
+        if let Some(q) = multiple(key_multiples, t_digits[i]) {
+            acc = acc.add_affine(&q);
+        }
+    }
+    acc
+}
+
+/// digit·Q from the odd multiples Q, 3Q, 5Q, …; `None` for the digit 0.
+fn multiple(odd_multiples: &[Affine], digit: i8) -> Option<Affine> {
+    let index = usize::from(digit.unsigned_abs() / 2);
+    match digit {
+        0 => None,
+        d if d > 0 => Some(odd_multiples[index]),
+        _ => Some(odd_multiples[index].neg()),
+    }
+}
+
+/// Q, 3Q, 5Q, …, (2·count − 1)·Q, affine.
+fn odd_multiples(q: &Affine, count: usize) -> Vec<Affine> {
+    let q = Jacobian::from(q);
+    let two_q = q.double();
+    let mut points = Vec::with_capacity(count);
+    let mut acc = q;
+    for _ in 0..count {
+        points.push(acc);
+        acc = acc.add(&two_q);
+    }
+    // No odd multiple below 2·count is the identity: the group order is a 256-bit prime.
+    batch_to_affine(&points)
+}
+
+/// Width-`w` non-adjacent form: `scalar = Σ digits[i]·2^i`, every non-zero digit odd and below
+/// 2^(w−1) in absolute value, any w consecutive digits holding at most one non-zero. Returns the
+/// digits and the number of digits up to the last non-zero one. (After libsecp256k1's
+/// `secp256k1_ecmult_wnaf`.)
+fn wnaf(scalar: &Limbs, w: usize) -> ([i8; DIGITS], usize) {
+    let mut digits = [0i8; DIGITS];
+    let mut len = 0;
+    let mut carry = 0u32;
+    let mut bit = 0;
+    while bit < DIGITS {
+        if bits(scalar, bit, 1) == carry {
+            bit += 1;
+            continue;
+        }
+        let now = w.min(DIGITS - bit);
+        // Odd (this bit differs from the carry), so below 2^w.
+        let mut word = (bits(scalar, bit, now) + carry) as i32;
+        carry = ((word >> (w - 1)) & 1) as u32;
+        word -= (carry << w) as i32;
+        digits[bit] = word as i8;
+        len = bit + 1;
+        bit += now;
+    }
+    (digits, len)
+}
+
+/// Bits `pos .. pos + count` (count ≤ 8) of a 256-bit value; bits above 255 read as zero.
+fn bits(value: &Limbs, pos: usize, count: usize) -> u32 {
+    if pos >= 256 {
+        return 0;
+    }
+    let (limb, shift) = (pos / 64, pos % 64);
+    let mut word = value[limb] >> shift;
+    if shift + count > 64 && limb + 1 < 4 {
+        word |= value[limb + 1] << (64 - shift);
+    }
+    (word & ((1 << count) - 1)) as u32
+}
+
+fn add_limbs(a: &Limbs, b: &Limbs) -> (Limbs, bool) {
+    let mut out = [0u64; 4];
+    let mut carry = false;
+    for i in 0..4 {
+        let (sum, c1) = a[i].overflowing_add(b[i]);
+        let (sum, c2) = sum.overflowing_add(u64::from(carry));
+        out[i] = sum;
+        carry = c1 || c2;
+    }
+    (out, carry)
+}
+
+fn sub_limbs(a: &Limbs, b: &Limbs) -> (Limbs, bool) {
+    let mut out = [0u64; 4];
+    let mut borrow = false;
+    for i in 0..4 {
+        let (diff, b1) = a[i].overflowing_sub(b[i]);
+        let (diff, b2) = diff.overflowing_sub(u64::from(borrow));
+        out[i] = diff;
+        borrow = b1 || b2;
+    }
+    (out, borrow)
+}
+
+/// a mod n for any 256-bit a (a < 2^256 < 2n, so one subtraction is enough).
+fn reduce_once(a: &Limbs) -> Limbs {
+    if less_than(a, &N) {
+        *a
+    } else {
+        sub_limbs(a, &N).0
+    }
+}
+
+/// (a + b) mod n for a, b < n.
+fn add_mod_n(a: &Limbs, b: &Limbs) -> Limbs {
+    let (sum, overflow) = add_limbs(a, b);
+    if overflow || !less_than(&sum, &N) {
+        sub_limbs(&sum, &N).0
+    } else {
+        sum
+    }
+}
+
+/// (a − b) mod n for a, b < n.
+fn sub_mod_n(a: &Limbs, b: &Limbs) -> Limbs {
+    let (diff, borrow) = sub_limbs(a, b);
+    if borrow {
+        add_limbs(&diff, &N).0
+    } else {
+        diff
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Σ digits[i]·2^i, evaluated with the same limb helpers (mod 2^256).
+    fn evaluate(digits: &[i8]) -> Limbs {
+        let mut acc = [0u64; 4];
+        for &d in digits.iter().rev() {
+            acc = add_limbs(&acc, &acc).0;
+            let magnitude = [u64::from(d.unsigned_abs()), 0, 0, 0];
+            acc = if d >= 0 {
+                add_limbs(&acc, &magnitude).0
+            } else {
+                sub_limbs(&acc, &magnitude).0
+            };
+        }
+        acc
+    }
+
+    #[test]
+    fn wnaf_digits_are_odd_bounded_sparse_and_sum_to_the_scalar() {
+        let n_minus_one = sub_limbs(&N, &[1, 0, 0, 0]).0;
+        let samples = [
+            [1, 0, 0, 0],
+            [0xFFFF_FFFF_FFFF_FFFF; 4],
+            n_minus_one,
+            [0, 0, 0, 1 << 63],
+            [
+                0x0123_4567_89AB_CDEF,
+                0xFEDC_BA98_7654_3210,
+                0xAAAA_AAAA_AAAA_AAAA,
+                0x5555,
+            ],
+        ];
+        for w in [KEY_WINDOW, G_WINDOW] {
+            for scalar in &samples {
+                let (digits, len) = wnaf(scalar, w);
+                assert_eq!(evaluate(&digits[..len]), *scalar, "w = {w}, {scalar:x?}");
+                assert!(digits[len..].iter().all(|&d| d == 0));
+                for (i, &d) in digits.iter().enumerate().filter(|(_, &d)| d != 0) {
+                    assert!(d % 2 != 0 && i32::from(d).abs() < 1 << (w - 1), "digit {d}");
+                    let next = &digits[i + 1..(i + w).min(DIGITS)];
+                    assert!(next.iter().all(|&x| x == 0), "two digits within {w}");
+                }
+            }
+        }
+        assert_eq!(wnaf(&[0; 4], G_WINDOW).1, 0);
+    }
+
+    #[test]
+    fn scalar_helpers_reduce_mod_n() {
+        let n_minus_one = sub_limbs(&N, &[1, 0, 0, 0]).0;
+        assert_eq!(add_mod_n(&n_minus_one, &[1, 0, 0, 0]), [0; 4]);
+        assert_eq!(
+            add_mod_n(&n_minus_one, &n_minus_one),
+            sub_limbs(&N, &[2, 0, 0, 0]).0
+        );
+        assert_eq!(sub_mod_n(&[0; 4], &[1, 0, 0, 0]), n_minus_one);
+        assert_eq!(reduce_once(&N), [0; 4]);
+        assert_eq!(reduce_once(&[u64::MAX; 4]), sub_limbs(&[u64::MAX; 4], &N).0);
+        assert_eq!(reduce_once(&n_minus_one), n_minus_one);
+    }
+
+    #[test]
+    fn tables_hold_the_odd_multiples() {
+        let g = Jacobian::from(&Affine::GENERATOR);
+        let mut expected = g;
+        for (i, entry) in G_MULTIPLES.iter().enumerate() {
+            assert_eq!(Some(*entry), expected.to_affine(), "{}·G", 2 * i + 1);
+            expected = expected.add(&g).add(&g);
+        }
+        assert_eq!(G_MULTIPLES.len(), 64);
+    }
+}

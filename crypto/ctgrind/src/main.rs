@@ -8,7 +8,12 @@
 //! - the key: all of `SigningKey`'s own bytes, after construction, except the part
 //!   `verifying_key()` lends out (the public key, public). That over-approximates d — the
 //!   backend's own copy of the public key, say, is marked too — which can only add reports,
-//!   never hide one; an addition is visible in the report and can be judged.
+//!   never hide one; an addition is visible in the report and can be judged. A backend that
+//!   kept key material behind a pointer would have the pointer marked, and memcheck reports
+//!   every use of a secret pointer: the check fails, it does not pass blindly. (Marking d's
+//!   bytes before `from_bytes` instead would be exact for d, but makes the public key derived
+//!   from it secret too, and the constructor's encoding and parsing of that public key then
+//!   reports a dozen branches on public data.)
 //! - the nonce material: every byte the RNG hands to `sign`.
 //!
 //! Public again once computed: the signature (it is published).
@@ -145,8 +150,9 @@ fn main() -> ExitCode {
                 });
             }
             ctgrind::public(&signature);
-            // Verification handles public data only and may branch: any report here means
-            // something secret escaped into the signature other than through its value.
+            // Verification handles public data only and may branch: a report here means it
+            // read something still marked secret, i.e. the public key is not all in what
+            // `verifying_key()` lends out, and this harness must declassify it another way.
             let name = format!("verify ({source} key, {len}-byte message)");
             let verified = step(&name, &mut leaky, || {
                 key.verifying_key().verify(&message, &signature)

@@ -83,16 +83,18 @@ pub(super) fn sign(
         &e.to_bytes(),
         extra_entropy,
     );
-    let k = Option::<Scalar>::from(Scalar::from_repr(k))?;
-    // A4–A5: (x1, y1) = k·G, r = (e + x1) mod n, back to A3 if r = 0 or r + k = n.
+    // generate_k returns k in 1..n−1, so this never falls back; `unwrap_or` keeps it
+    // branch-free (k = 0 is refused below all the same: it would give d away).
+    let k = Scalar::from_repr(k).unwrap_or(Scalar::ZERO);
+    // A4–A6: (x1, y1) = k·G, r = (e + x1) mod n, s = (1 + d)⁻¹·(k − r·d) mod n.
     let x1 = mul_generator(&k).x();
     let r = e + <Scalar as Reduce<U256>>::reduce_bytes(&x1);
-    if bool::from(r.is_zero() | (r + k).is_zero()) {
-        return None;
-    }
-    // A6: s = (1 + d)⁻¹·(k − r·d) mod n, back to A3 if s = 0.
     let s = *d_plus_1_inv * (k - r * d.as_ref());
-    if bool::from(s.is_zero()) {
+    // Back to A3 if r = 0, r + k = n or s = 0 (probability ≈ 2⁻²⁵⁵). The only branch on a
+    // value derived from the secrets (accepted in crypto/ctgrind/accepted.supp): it reveals no
+    // more than that this nonce was thrown away.
+    let discard = k.is_zero() | r.is_zero() | (r + k).is_zero() | s.is_zero();
+    if bool::from(discard) {
         return None;
     }
     let mut signature = [0u8; SIGNATURE_LEN];

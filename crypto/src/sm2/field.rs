@@ -158,6 +158,29 @@ impl Fe {
     }
 }
 
+/// A square root of `a` (p ≡ 3 mod 4, so a^((p+1)/4)), if `a` is a square. For tests that
+/// construct points.
+#[cfg(test)]
+pub(super) fn sqrt(a: &Fe) -> Option<Fe> {
+    // (p + 1) / 4, little-endian limbs.
+    let exponent: Limbs = [
+        0x4000_0000_0000_0000,
+        0xFFFF_FFFF_C000_0000,
+        0xFFFF_FFFF_FFFF_FFFF,
+        0x3FFF_FFFF_BFFF_FFFF,
+    ];
+    let mut root = Fe::ONE;
+    for limb in exponent.iter().rev() {
+        for bit in (0..64).rev() {
+            root = root.square();
+            if (limb >> bit) & 1 == 1 {
+                root = root.mul(a);
+            }
+        }
+    }
+    (root.square() == *a).then_some(root)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -191,5 +214,8 @@ mod tests {
         let x = fe(0x1234_5678_9ABC_DEF0);
         assert_eq!(x.invert().mul(&x), Fe::ONE);
         assert_eq!(Fe::ZERO.invert(), Fe::ZERO);
+        assert_eq!(sqrt(&fe(49)).map(|r| r.square()), Some(fe(49)));
+        // −1 is not a square modulo a prime p ≡ 3 (mod 4).
+        assert_eq!(sqrt(&Fe::ONE.neg()), None);
     }
 }

@@ -283,4 +283,16 @@ mod tests {
         assert!(!in_scalar_range(&[0xFF; 32]));
         assert!(!in_scalar_range(&[1u8; 31]));
     }
+
+    #[test]
+    fn a_private_key_without_an_inverse_of_one_plus_d_is_refused() {
+        let mut d = ORDER;
+        d[31] -= 1; // n − 1: 1 + d = n ≡ 0
+        assert_eq!(
+            SigningKey::from_bytes(&d).unwrap_err(),
+            Sm2Error::InvalidPrivateKey
+        );
+        d[31] -= 1; // n − 2, the largest usable key
+        assert!(SigningKey::from_bytes(&d).is_ok());
+    }
 }

@@ -48,6 +48,14 @@ impl Affine {
         (y.square() == rhs).then_some(Affine { x, y })
     }
 
+    /// A point with this x coordinate, if there is one (for tests that construct points).
+    #[cfg(test)]
+    pub(super) fn with_x(x: Fe) -> Option<Affine> {
+        let three = Fe::ONE.double().add(&Fe::ONE);
+        let rhs = x.square().mul(&x).sub(&three.mul(&x)).add(&B);
+        super::field::sqrt(&rhs).map(|y| Affine { x, y })
+    }
+
     pub(super) fn neg(&self) -> Affine {
         Affine {
             x: self.x,

@@ -272,6 +272,88 @@ mod tests {
         assert_eq!(reduce_once(&n_minus_one), n_minus_one);
     }
 
+    fn be(limbs: &Limbs) -> [u8; 32] {
+        Fe::from_canonical(limbs).to_be_bytes()
+    }
+
+    fn public(point: &Affine) -> PublicPoint {
+        PublicPoint::new(&point.x.to_be_bytes(), &point.y.to_be_bytes()).unwrap()
+    }
+
+    /// x of s·G, mod n.
+    fn x_of_multiple_of_g(s: &Limbs) -> Limbs {
+        let point = straus(s, &[0; 4], &G_MULTIPLES).to_affine().unwrap();
+        reduce_once(&limbs_from_be(&point.x.to_be_bytes()))
+    }
+
+    #[test]
+    fn t_zero_is_refused_even_where_the_rest_of_the_equation_holds() {
+        // r + s = n makes t = 0 and s·G + t·P = s·G whatever the key: with e chosen so that
+        // (e + x(s·G)) mod n = r, only the t ≠ 0 rule (B5) stands between this and a
+        // signature that verifies under every key.
+        let s = [0x1234_5678, 0, 0, 0];
+        let r = sub_limbs(&N, &s).0;
+        let e = sub_mod_n(&r, &x_of_multiple_of_g(&s));
+        assert_eq!(
+            add_mod_n(&e, &x_of_multiple_of_g(&s)),
+            r,
+            "the test's premise"
+        );
+        let key = public(&Affine::GENERATOR.neg());
+        assert!(!verify(&key, &be(&e), &be(&r), &be(&s)));
+    }
+
+    #[test]
+    fn an_x1_between_n_and_p_is_compared_modulo_n() {
+        // R = s·G + t·Q with x1 = n + δ (the one case where x1 mod n ≠ x1): a point P0 with
+        // that x, key Q = P0 − 2·G, s = 2 and r = n − 1 (so t = 1, R = P0), and e with
+        // (e + x1) mod n = r, i.e. e = n − 1 − δ.
+        let (delta, p0) = (0u64..)
+            .find_map(|d| {
+                let x = add_limbs(&N, &[d, 0, 0, 0]).0;
+                Affine::with_x(Fe::from_canonical(&x)).map(|p| (d, p))
+            })
+            .unwrap();
+        let two_g = Jacobian::from(&Affine::GENERATOR).double();
+        let q = Jacobian::from(&p0)
+            .add(&Jacobian::from(&Affine::GENERATOR.neg()).double())
+            .to_affine()
+            .unwrap();
+        assert_eq!(
+            two_g.add_affine(&q).to_affine(),
+            Some(p0),
+            "the test's premise"
+        );
+        let key = public(&q);
+        let (r, s) = (sub_limbs(&N, &[1, 0, 0, 0]).0, [2, 0, 0, 0]);
+        let e = sub_limbs(&N, &[1 + delta, 0, 0, 0]).0;
+        assert!(verify(&key, &be(&e), &be(&r), &be(&s)));
+        let e_off_by_one = sub_limbs(&e, &[1, 0, 0, 0]).0;
+        assert!(!verify(&key, &be(&e_off_by_one), &be(&r), &be(&s)));
+    }
+
+    #[test]
+    fn a_coordinate_written_as_p_plus_x_is_refused() {
+        // The point with the smallest x; p + x < 2^256 encodes the same x non-canonically.
+        let (x, point) = (0u64..)
+            .find_map(|x| Affine::with_x(Fe::from_canonical(&[x, 0, 0, 0])).map(|p| (x, p)))
+            .unwrap();
+        let y = point.y.to_be_bytes();
+        let canonical = be(&[x, 0, 0, 0]);
+        assert!(PublicPoint::new(&canonical, &y).is_some());
+        let (p_plus_x, overflow) = add_limbs(&P, &[x, 0, 0, 0]);
+        assert!(!overflow);
+        let mut non_canonical = [0u8; 32];
+        for (i, limb) in p_plus_x.iter().enumerate() {
+            non_canonical[(3 - i) * 8..(4 - i) * 8].copy_from_slice(&limb.to_be_bytes());
+        }
+        assert!(PublicPoint::new(&non_canonical, &y).is_none());
+        let sec1 = [&[4u8][..], &non_canonical, &y].concat();
+        assert!(super::super::VerifyingKey::from_sec1(&sec1).is_err());
+        let sec1 = [&[4u8][..], &canonical, &y].concat();
+        assert!(super::super::VerifyingKey::from_sec1(&sec1).is_ok());
+    }
+
     #[test]
     fn tables_hold_the_odd_multiples() {
         let g = Jacobian::from(&Affine::GENERATOR);

@@ -8,13 +8,15 @@
 //! ID that enters `Z_A`. It must not do I/O or use a global RNG: signing takes the RNG.
 //!
 //! Two paths, split by what is secret (README "SM2"):
-//! - verification (`field`, `point`, `verify`): fiat-crypto's verified field, Jacobian
-//!   formulas and wNAF tables, variable-time — it sees only public data;
+//! - verification (`field`, `point`, `verify`, `comb`): fiat-crypto's verified field,
+//!   Jacobian formulas, wNAF tables and fixed-base combs, variable-time — it sees only public
+//!   data;
 //! - signing (`sign`): the RustCrypto `sm2` crate's constant-time arithmetic with a
 //!   fixed-base comb for `k·G`.
 //!
 //! Key formats (SEC1 points, PKCS#8) are read and written by the `sm2` crate.
 
+mod comb;
 mod field;
 mod point;
 mod sign;

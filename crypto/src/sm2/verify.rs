@@ -1,13 +1,17 @@
 //! SM2 signature verification (GB/T 32918.2 §7.1 B5–B7), variable-time: every input is public.
 //!
-//! `s·G + t·P` is computed in one pass (Straus/Shamir): width-8 wNAF digits of `s` against a
-//! table of 64 odd multiples of G built once per process, width-5 digits of `t` against 8 odd
-//! multiples of the public key built on the key's first verification and kept with it. The
-//! final check `(e + x1) mod n = r` is made without an inversion, by comparing X with
+//! `s·G + t·P` is computed one of two ways. For a key's first verifications, in one pass
+//! (Straus/Shamir): width-8 wNAF digits of `s` against 64 odd multiples of G built once per
+//! process, width-5 digits of `t` against 8 odd multiples of the key, built on its first
+//! verification and kept with it. Once the key has verified [`KEY_COMB_AFTER`] signatures it
+//! gets a fixed-base comb of its own (`comb.rs`), and both products become table additions
+//! with no doubling — about three times less work, for 88 KB per key in use. The final check `(e + x1) mod n = r` is made without an inversion, by comparing X with
 //! `(r − e mod n)·Z²` (and `(r − e mod n + n)·Z²` when that is still below p).
 
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{LazyLock, OnceLock};
 
+use super::comb::{Comb, KEY_COMB_AFTER};
 use super::field::{less_than, limbs_from_be, Fe, Limbs, P};
 use super::point::{batch_to_affine, Affine, Jacobian};
 
@@ -27,12 +31,16 @@ const DIGITS: usize = 257;
 static G_MULTIPLES: LazyLock<Vec<Affine>> =
     LazyLock::new(|| odd_multiples(&Affine::GENERATOR, 1 << (G_WINDOW - 2)));
 
-/// A public key ready for verification: the point and, once it has verified something, its
-/// table of odd multiples.
+static G_COMB: LazyLock<Comb> = LazyLock::new(|| Comb::new(&Affine::GENERATOR));
+
+/// A public key ready for verification: the point, its table of odd multiples once it has
+/// verified something, and its comb once it has verified [`KEY_COMB_AFTER`] signatures.
 #[derive(Debug)]
 pub(super) struct PublicPoint {
     point: Affine,
     multiples: OnceLock<Vec<Affine>>,
+    verifications: AtomicU32,
+    comb: OnceLock<Comb>,
 }
 
 impl PublicPoint {
@@ -43,12 +51,31 @@ impl PublicPoint {
         Some(PublicPoint {
             point,
             multiples: OnceLock::new(),
+            verifications: AtomicU32::new(0),
+            comb: OnceLock::new(),
         })
     }
 
     fn multiples(&self) -> &[Affine] {
         self.multiples
             .get_or_init(|| odd_multiples(&self.point, 1 << (KEY_WINDOW - 2)))
+    }
+
+    /// The key's comb, built on its [`KEY_COMB_AFTER`]th verification.
+    fn comb(&self) -> Option<&Comb> {
+        if let Some(comb) = self.comb.get() {
+            return Some(comb);
+        }
+        let count = self.verifications.fetch_add(1, Ordering::Relaxed);
+        (count + 1 >= KEY_COMB_AFTER).then(|| self.comb.get_or_init(|| Comb::new(&self.point)))
+    }
+
+    /// s·G + t·key.
+    fn combination(&self, s: &Limbs, t: &Limbs) -> Jacobian {
+        match self.comb() {
+            Some(comb) => comb.add_multiple(G_COMB.add_multiple(Jacobian::IDENTITY, s), t),
+            None => straus(s, t, self.multiples()),
+        }
     }
 }
 
@@ -62,7 +89,7 @@ pub(super) fn verify(key: &PublicPoint, e: &[u8; 32], r: &[u8; 32], s: &[u8; 32]
         return false;
     }
     // B6: (x1, y1) = s·G + t·P.
-    let sum = straus(&s, &t, key.multiples());
+    let sum = key.combination(&s, &t);
     if sum.is_identity() {
         return false;
     }
@@ -352,6 +379,71 @@ mod tests {
         assert!(super::super::VerifyingKey::from_sec1(&sec1).is_err());
         let sec1 = [&[4u8][..], &canonical, &y].concat();
         assert!(super::super::VerifyingKey::from_sec1(&sec1).is_ok());
+    }
+
+    #[test]
+    fn combs_and_straus_compute_the_same_combination() {
+        let q = Jacobian::from(&Affine::GENERATOR)
+            .double()
+            .double()
+            .add_affine(&Affine::GENERATOR)
+            .to_affine()
+            .unwrap(); // 5·G
+        let key = public(&q);
+        let comb = Comb::new(&q);
+        let scalars = [
+            ([1, 0, 0, 0], [1, 0, 0, 0]),
+            (sub_limbs(&N, &[1, 0, 0, 0]).0, [0x20, 0, 0, 0]),
+            ([u64::MAX, 0x1F, 0, 0], sub_limbs(&N, &[0x21, 0, 0, 0]).0),
+            (
+                [
+                    0x0123_4567_89AB_CDEF,
+                    0xFEDC_BA98_7654_3210,
+                    0xAAAA_AAAA,
+                    0x7FFF_FFFF,
+                ],
+                [
+                    0x5555_5555_5555_5555,
+                    7,
+                    0xFFFF_0000_FFFF_0000,
+                    0x8000_0000_0000_0000,
+                ],
+            ),
+        ];
+        for (s, t) in scalars {
+            let expected = straus(&s, &t, key.multiples()).to_affine();
+            let combed = comb
+                .add_multiple(G_COMB.add_multiple(Jacobian::IDENTITY, &s), &t)
+                .to_affine();
+            assert_eq!(combed, expected, "s = {s:x?}, t = {t:x?}");
+        }
+        // s·G + t·Q = O (t·5 ≡ −s): both paths must reach the identity.
+        let t = [1, 0, 0, 0];
+        let s = sub_limbs(&N, &[5, 0, 0, 0]).0;
+        assert!(straus(&s, &t, key.multiples()).is_identity());
+        assert!(comb
+            .add_multiple(G_COMB.add_multiple(Jacobian::IDENTITY, &s), &t)
+            .is_identity());
+    }
+
+    #[test]
+    fn a_key_switches_to_its_comb_and_keeps_its_verdicts() {
+        // The x1 ∈ [n, p) construction's cousin: any valid (e, r, s) works; take s·G + t·Q
+        // from Straus and derive e so the signature holds, then verify it past the switch.
+        let key = public(&Affine::GENERATOR.neg());
+        let (r, s) = ([0x1234, 0, 0, 1], [0x5678, 0, 9, 0]);
+        let t = add_mod_n(&r, &s);
+        let x1 = straus(&s, &t, key.multiples()).to_affine().unwrap().x;
+        let e = sub_mod_n(&r, &reduce_once(&limbs_from_be(&x1.to_be_bytes())));
+        let e_wrong = add_mod_n(&e, &[1, 0, 0, 0]);
+        for round in 0..2 * KEY_COMB_AFTER {
+            assert!(verify(&key, &be(&e), &be(&r), &be(&s)), "round {round}");
+            assert!(
+                !verify(&key, &be(&e_wrong), &be(&r), &be(&s)),
+                "round {round}"
+            );
+        }
+        assert!(key.comb.get().is_some(), "the comb was built");
     }
 
     #[test]

@@ -124,8 +124,9 @@ impl VerifyingKey {
             .as_bytes()
             .try_into()
             .map_err(|_| Sm2Error::InvalidPublicKey)?;
-        let x: &[u8; 32] = sec1[1..33].try_into().expect("32 bytes");
-        let y: &[u8; 32] = sec1[33..].try_into().expect("32 bytes");
+        let (x, y) = sec1[1..].split_at(32);
+        let x: &[u8; 32] = x.try_into().map_err(|_| Sm2Error::InvalidPublicKey)?;
+        let y: &[u8; 32] = y.try_into().map_err(|_| Sm2Error::InvalidPublicKey)?;
         let point = verify::PublicPoint::new(x, y).ok_or(Sm2Error::InvalidPublicKey)?;
         Ok(VerifyingKey {
             point: Arc::new(point),
@@ -173,8 +174,9 @@ impl VerifyingKey {
         {
             return Err(Sm2Error::BadSignature);
         }
-        let r = signature[..32].try_into().expect("32 bytes");
-        let s = signature[32..].try_into().expect("32 bytes");
+        let (r, s) = signature.split_at(32);
+        let r = r.try_into().map_err(|_| Sm2Error::BadSignature)?;
+        let s = s.try_into().map_err(|_| Sm2Error::BadSignature)?;
         if verify::verify(&self.point, &self.digest(message), r, s) {
             Ok(())
         } else {

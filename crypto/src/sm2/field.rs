@@ -1,11 +1,14 @@
-//! The SM2 base field GF(p), p = 2^256 − 2^224 − 2^96 + 2^64 − 1, for **verification only**.
+//! The SM2 base field GF(p), p = 2^256 − 2^224 − 2^96 + 2^64 − 1.
 //!
 //! The arithmetic is fiat-crypto's (formally verified, word-by-word Montgomery, 64-bit limbs);
-//! this module only wraps it in a value type. Nothing here is secret — its callers compute on
-//! public keys, signatures and messages — so equality and the inversion may take variable time.
-//! Signing does not use this module (see `sign.rs`).
+//! this module only wraps it in a value type. fiat's code has no branch and no memory access
+//! that depends on the values, and neither have `add` … `invert` here (`invert`'s branches
+//! follow the public exponent p − 2) nor the masked selection, so signing may use them on
+//! secrets (`scripts/ctgrind` checks the compiled code). `==`, `is_zero`, `from_be_bytes`
+//! and `less_than` take variable time: verification only.
 
 use fiat_crypto::sm2_64 as fiat;
+use subtle::{Choice, ConditionallySelectable};
 
 /// Four little-endian 64-bit limbs, plain (not Montgomery) form.
 pub(super) type Limbs = [u64; 4];
@@ -29,6 +32,16 @@ impl PartialEq for Fe {
     }
 }
 impl Eq for Fe {}
+
+impl ConditionallySelectable for Fe {
+    fn conditional_select(a: &Fe, b: &Fe, choice: Choice) -> Fe {
+        let mut out = *a;
+        for (o, limb) in out.0 .0.iter_mut().zip(b.0 .0) {
+            o.conditional_assign(&limb, choice);
+        }
+        out
+    }
+}
 
 impl std::fmt::Debug for Fe {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -140,8 +153,8 @@ impl Fe {
         self.add(self)
     }
 
-    /// 1/self by Fermat (self^(p−2)); zero maps to zero. Variable-time in nothing secret: the
-    /// exponent is the public p − 2.
+    /// 1/self by Fermat (self^(p−2)); zero maps to zero. Constant-time in self: the branches
+    /// follow the bits of the public exponent.
     pub(super) fn invert(&self) -> Fe {
         let mut exponent = P;
         exponent[0] -= 2;

@@ -11,12 +11,13 @@
 //! - verification (`field`, `point`, `verify`, `comb`): fiat-crypto's verified field,
 //!   Jacobian formulas, wNAF tables and fixed-base combs, variable-time — it sees only public
 //!   data;
-//! - signing (`sign`): the RustCrypto `sm2` crate's constant-time arithmetic with a
-//!   fixed-base comb for `k·G`.
+//! - signing (`sign`, `complete`): a constant-time fixed-base comb for `k·G` on the same
+//!   field with complete addition formulas, and the `sm2` crate's scalar arithmetic and nonce.
 //!
 //! Key formats (SEC1 points, PKCS#8) are read and written by the `sm2` crate.
 
 mod comb;
+mod complete;
 mod field;
 mod point;
 mod sign;

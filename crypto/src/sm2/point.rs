@@ -1,5 +1,7 @@
-//! Points of the SM2 curve y² = x³ − 3x + b over [`Fe`], for **verification only**: the
-//! formulas branch on their inputs (the identity and the doubling case of an addition), which
+//! Points of the SM2 curve y² = x³ − 3x + b over [`Fe`]. [`Affine`] is shared (signing's comb
+//! holds affine points, selected in constant time); the Jacobian formulas are for
+//! **verification only** (and for building tables of public multiples of G): they
+//! branch on their inputs (the identity and the doubling case of an addition), which
 //! is fine for public keys and signatures and never used on a secret (signing has its own
 //! constant-time path, `sign.rs`).
 //!
@@ -10,7 +12,7 @@
 use super::field::{limbs_from_be, Fe};
 
 /// The curve coefficient b (GB/T 32918.5).
-const B: Fe = Fe::from_canonical(&limbs_from_be(&[
+pub(super) const B: Fe = Fe::from_canonical(&limbs_from_be(&[
     0x28, 0xE9, 0xFA, 0x9E, 0x9D, 0x9F, 0x5E, 0x34, 0x4D, 0x5A, 0x9E, 0x4B, 0xCF, 0x65, 0x09, 0xA7,
     0xF3, 0x97, 0x89, 0xF5, 0x15, 0xAB, 0x8F, 0x92, 0xDD, 0xBC, 0xBD, 0x41, 0x4D, 0x94, 0x0E, 0x93,
 ]));
@@ -36,6 +38,15 @@ pub(super) fn curve_parameters() -> [[u8; 32]; 4] {
 pub(super) struct Affine {
     pub(super) x: Fe,
     pub(super) y: Fe,
+}
+
+impl subtle::ConditionallySelectable for Affine {
+    fn conditional_select(a: &Affine, b: &Affine, choice: subtle::Choice) -> Affine {
+        Affine {
+            x: Fe::conditional_select(&a.x, &b.x, choice),
+            y: Fe::conditional_select(&a.y, &b.y, choice),
+        }
+    }
 }
 
 impl Affine {

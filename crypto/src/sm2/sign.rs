@@ -1,53 +1,55 @@
 //! SM2 signing (GB/T 32918.2 §6.1 A2–A7), constant-time in the private key and the nonce.
 //!
-//! The arithmetic is the RustCrypto `sm2` crate's (fiat-crypto's field and scalar code, complete
-//! addition formulas that never branch on their inputs); this module only replaces its
-//! generic `k·G` — a 4-bit window over 256 doublings — by a fixed-base comb: 64 tables of
-//! `j·16^i·G` (j = 1..15), built once per process, and one complete mixed addition per 4-bit
-//! digit of k, no doublings. Each table is read whole and the entry kept by a masked
-//! `conditional_assign` (`subtle`, whose `Choice` is hidden from the optimiser), so neither the
-//! memory touched nor the branches taken depend on k. `scripts/ctgrind` checks the compiled
-//! code for exactly that. The nonce is the `sm2` crate's: RFC 6979 over SM3, hedged with 32
-//! bytes from the caller's RNG.
+//! `k·G` is a fixed-base comb: 64 tables of `j·16^i·G` (j = 1..15, affine, built once per
+//! process), and one complete mixed addition (`complete.rs`) per 4-bit digit of k, no
+//! doubling; each table is read whole and the entry kept by a masked selection (`subtle`,
+//! whose `Choice` the optimiser cannot see through), so neither the memory touched nor the
+//! branches taken depend on k. The affine x comes from one Fermat inversion. All of it runs on
+//! fiat-crypto's field (`field.rs`). The scalar arithmetic mod n and the nonce — RFC 6979 over
+//! SM3, hedged with 32 bytes from the caller's RNG — are the RustCrypto `sm2` crate's, so for
+//! the same RNG bytes the signature is that crate's, byte for byte (a test). `scripts/ctgrind`
+//! checks the compiled code for secret-dependent branches and addresses.
 
 use std::sync::LazyLock;
 
 use sm2::elliptic_curve::ff::PrimeField as _;
 use sm2::elliptic_curve::ops::Reduce;
-use sm2::elliptic_curve::point::AffineCoordinates as _;
-use sm2::elliptic_curve::subtle::{ConditionallySelectable as _, ConstantTimeEq as _};
-use sm2::elliptic_curve::BatchNormalize as _;
-use sm2::{AffinePoint, FieldBytes, NonZeroScalar, ProjectivePoint, Scalar, U256};
+use sm2::{FieldBytes, NonZeroScalar, Scalar, U256};
+use subtle::{ConditionallySelectable as _, ConstantTimeEq as _};
 
+use super::complete::Projective;
+use super::point::{batch_to_affine, Affine, Jacobian};
 use super::{ORDER, SIGNATURE_LEN};
 
 /// Digits of k, 4 bits each.
 const WINDOWS: usize = 64;
-/// Non-zero digit values (the digit 0 selects the identity).
+/// Non-zero digit values (the digit 0 adds nothing).
 const ENTRIES: usize = 15;
 
 /// `COMB[i][j − 1] = j·16^i·G`.
-static COMB: LazyLock<Vec<[AffinePoint; ENTRIES]>> = LazyLock::new(|| {
-    let mut windows = Vec::with_capacity(WINDOWS);
-    let mut base = ProjectivePoint::GENERATOR;
+static COMB: LazyLock<Vec<[Affine; ENTRIES]>> = LazyLock::new(|| {
+    // Public multiples of G: the variable-time verification formulas may build them.
+    let mut points = Vec::with_capacity(WINDOWS * ENTRIES);
+    let mut base = Jacobian::from(&Affine::GENERATOR);
     for _ in 0..WINDOWS {
         let mut multiple = base;
-        let entries: [ProjectivePoint; ENTRIES] = std::array::from_fn(|_| {
-            let entry = multiple;
-            multiple += base;
-            entry
-        });
-        // One inversion per window (the crate's batch form takes arrays, not slices).
-        windows.push(ProjectivePoint::batch_normalize(&entries));
+        for _ in 0..ENTRIES {
+            points.push(multiple);
+            multiple = multiple.add(&base);
+        }
         base = multiple; // 16·base
     }
-    windows
+    // No entry is the identity: j·16^i is below 2^256 < 2n and is not n (an odd prime).
+    batch_to_affine(&points)
+        .chunks_exact(ENTRIES)
+        .map(|window| std::array::from_fn(|j| window[j]))
+        .collect()
 });
 
-/// k·G, constant-time in k.
-pub(super) fn mul_generator(k: &Scalar) -> AffinePoint {
+/// The affine x of k·G, big-endian (zero if k = 0), constant-time in k.
+pub(super) fn mul_generator_x(k: &Scalar) -> [u8; 32] {
     let digits = k.to_bytes(); // big-endian
-    let mut acc = ProjectivePoint::IDENTITY;
+    let mut acc = Projective::IDENTITY;
     for (window, entries) in COMB.iter().enumerate() {
         let byte = digits[31 - window / 2];
         let digit = if window % 2 == 0 {
@@ -55,14 +57,15 @@ pub(super) fn mul_generator(k: &Scalar) -> AffinePoint {
         } else {
             byte >> 4
         };
-        let mut selected = AffinePoint::IDENTITY;
-        for (j, entry) in (1u8..).zip(entries) {
+        let mut selected = entries[0];
+        for (j, entry) in (1u8..).zip(entries).skip(1) {
             selected.conditional_assign(entry, digit.ct_eq(&j));
         }
-        // Complete formulas: correct (and branch-free) for the identity and for doubling too.
-        acc += &selected;
+        // The digit 0 adds nothing: the sum is computed all the same and dropped.
+        let sum = acc.add_mixed(&selected);
+        acc.conditional_assign(&sum, !digit.ct_eq(&0));
     }
-    acc.to_affine()
+    acc.affine_x()
 }
 
 /// The signature `r‖s` of digest `e` = SM3(Z_A ‖ M) under private key `d`, with
@@ -87,8 +90,8 @@ pub(super) fn sign(
     // branch-free (k = 0 is refused below all the same: it would give d away).
     let k = Scalar::from_repr(k).unwrap_or(Scalar::ZERO);
     // A4–A6: (x1, y1) = k·G, r = (e + x1) mod n, s = (1 + d)⁻¹·(k − r·d) mod n.
-    let x1 = mul_generator(&k).x();
-    let r = e + <Scalar as Reduce<U256>>::reduce_bytes(&x1);
+    let x1 = mul_generator_x(&k);
+    let r = e + <Scalar as Reduce<U256>>::reduce_bytes(FieldBytes::from_slice(&x1));
     let s = *d_plus_1_inv * (k - r * d.as_ref());
     // Back to A3 if r = 0, r + k = n or s = 0 (probability ≈ 2⁻²⁵⁵). The only branch on a
     // value derived from the secrets (accepted in crypto/ctgrind/accepted.supp): it reveals no
@@ -106,10 +109,11 @@ pub(super) fn sign(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use sm2::elliptic_curve::sec1::ToEncodedPoint as _;
+    use sm2::elliptic_curve::point::AffineCoordinates as _;
+    use sm2::ProjectivePoint;
 
     #[test]
-    fn comb_agrees_with_the_crate_scalar_multiplication() {
+    fn comb_agrees_with_the_sm2_crates_scalar_multiplication() {
         let minus_one = -Scalar::ONE;
         let samples = [
             Scalar::ONE,
@@ -120,14 +124,9 @@ mod tests {
             Scalar::from(0x1234_5678_9ABC_DEF0u64) * minus_one,
         ];
         for k in samples {
-            let expected = (ProjectivePoint::GENERATOR * k).to_affine();
-            assert_eq!(
-                mul_generator(&k).to_encoded_point(false),
-                expected.to_encoded_point(false)
-            );
+            let expected = (ProjectivePoint::GENERATOR * k).to_affine().x();
+            assert_eq!(mul_generator_x(&k), <[u8; 32]>::from(expected), "{k:?}");
         }
-        assert!(bool::from(
-            mul_generator(&Scalar::ZERO).ct_eq(&AffinePoint::IDENTITY)
-        ));
+        assert_eq!(mul_generator_x(&Scalar::ZERO), [0; 32]);
     }
 }

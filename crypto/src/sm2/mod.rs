@@ -19,6 +19,7 @@
 mod comb;
 mod complete;
 mod field;
+mod key_cache;
 mod point;
 mod sign;
 mod verify;
@@ -91,7 +92,8 @@ fn distinguishing_hash(id: &str, x: &[u8; 32], y: &[u8; 32]) -> [u8; 32] {
 }
 
 /// An SM2 public key bound to a distinguishing ID (so `Z_A` is computed once, at parse time).
-/// Clones share the verification tables.
+/// Clones, and keys parsed from the same point while it is among the recently used
+/// (`key_cache`), share the verification tables.
 #[derive(Clone)]
 pub struct VerifyingKey {
     point: Arc<verify::PublicPoint>,
@@ -128,9 +130,10 @@ impl VerifyingKey {
         let (x, y) = sec1[1..].split_at(32);
         let x: &[u8; 32] = x.try_into().map_err(|_| Sm2Error::InvalidPublicKey)?;
         let y: &[u8; 32] = y.try_into().map_err(|_| Sm2Error::InvalidPublicKey)?;
-        let point = verify::PublicPoint::new(x, y).ok_or(Sm2Error::InvalidPublicKey)?;
+        let point = key_cache::shared(&sec1, || verify::PublicPoint::new(x, y))
+            .ok_or(Sm2Error::InvalidPublicKey)?;
         Ok(VerifyingKey {
-            point: Arc::new(point),
+            point,
             z: distinguishing_hash(id, x, y),
             sec1,
         })
@@ -287,6 +290,20 @@ mod tests {
         assert!(in_scalar_range(&[[0u8; 31].as_slice(), &[1]].concat()));
         assert!(!in_scalar_range(&[0xFF; 32]));
         assert!(!in_scalar_range(&[1u8; 31]));
+    }
+
+    #[test]
+    fn a_key_parsed_again_shares_its_tables() {
+        let key = SigningKey::from_bytes(&[7u8; 32]).unwrap();
+        let sec1 = key.verifying_key().to_sec1();
+        let again = VerifyingKey::from_sec1(&sec1).unwrap();
+        let other_id = VerifyingKey::from_sec1_with_id(&sec1, "another id").unwrap();
+        assert!(Arc::ptr_eq(&again.point, &key.verifying_key().point));
+        assert!(
+            Arc::ptr_eq(&other_id.point, &again.point),
+            "the point is the same"
+        );
+        assert_ne!(other_id.z, again.z, "but Z_A is the ID's");
     }
 
     #[test]

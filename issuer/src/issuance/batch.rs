@@ -11,6 +11,7 @@ use huren_crypto::time::UnixTime;
 use huren_crypto::tlog::entry::token_sha256;
 
 use super::self_check::SelfChecker;
+use super::signing::SignJob;
 use super::{ids, IssueError, IssueRequest, Issued, Issuer, StatusPosition, SUPERSEDED};
 use crate::audit::{self, Action};
 use crate::record_status::RecordStatus;
@@ -25,8 +26,6 @@ use crate::tokens::{Principal, Scope};
 /// it supersedes); at this size every per-chunk statement fits the bound-parameter limit of
 /// both engines in one go.
 const CHUNK_ITEMS: usize = audit::ENTRIES_PER_INSERT / 2;
-/// A batch yields to the runtime after signing this many licences (~2 ms of CPU).
-const YIELD_EVERY: usize = 64;
 
 /// What happened to one item of a batch.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -277,41 +276,59 @@ impl Issuer {
         let positions = run.positions.take(conn, accepted.len()).await?;
         let actor = run.principal.id.as_str();
         let at = run.now.seconds();
-        let mut stored = Vec::with_capacity(accepted.len());
-        let mut superseded = Vec::new();
-        for (n, (item, Position { list_id, idx })) in
-            accepted.into_iter().zip(positions).enumerate()
-        {
-            if n % YIELD_EVERY == YIELD_EVERY - 1 {
-                // Signing is CPU work without an await: let other tasks on this worker run.
-                tokio::task::yield_now().await;
-            }
-            let id = item.id.to_string();
-            let type_code = item.licence.type_code.clone();
+        // Sign first (on two threads where that pays, `signing`; each token goes to the
+        // self-checker as it is made), then write down each item in order.
+        let mut jobs = Vec::with_capacity(accepted.len());
+        let mut signed_items = Vec::with_capacity(accepted.len());
+        for (item, Position { list_id, idx }) in accepted.into_iter().zip(positions) {
             let uri = self.keys.status_uri(&list_id);
-            let token = self.sign_licence(item.id, run.now, item.licence, &uri, idx)?;
-            run.checker.submit(&token);
+            let type_code = item.licence.type_code.clone();
+            jobs.push(SignJob {
+                id: item.id.clone(),
+                licence: item.licence,
+                uri: uri.clone(),
+                idx,
+            });
+            let status = StatusPosition { list_id, idx, uri };
+            signed_items.push((
+                item.position,
+                item.key,
+                item.supersedes,
+                item.replaced,
+                item.id,
+                type_code,
+                status,
+            ));
+        }
+        let tokens = self.sign_jobs(run.now, jobs, &run.checker).await;
+        let mut stored = Vec::with_capacity(signed_items.len());
+        let mut superseded = Vec::new();
+        for ((position, key, supersedes, replaced, id, type_code, status), token) in
+            signed_items.into_iter().zip(tokens)
+        {
+            let token = token?;
+            let id = id.to_string();
             // The entries `store_in` appends for this item, in its order: the revocation of
             // the superseded licence (as `set_status_in` records it), then the issuance.
-            if let Some(old) = item.replaced {
+            if let Some(old) = replaced {
                 let detail =
                     serde_json::json!({"reason": SUPERSEDED, "superseded_by": Some(id.as_str())});
                 run.chain.push(at, actor, Action::Revoke, &old.jti, &detail);
                 superseded.push((old, id.clone()));
             }
-            let detail = serde_json::json!({"type_code": type_code, "list_id": list_id, "idx": idx, "supersedes": item.supersedes, "token_sha256": token_sha256(token.as_bytes())});
+            let detail = serde_json::json!({"type_code": type_code, "list_id": status.list_id, "idx": status.idx, "supersedes": supersedes, "token_sha256": token_sha256(token.as_bytes())});
             let seq = run.chain.push(at, actor, Action::Issue, &id, &detail);
             let qr_text = qr::encode(&token).map_err(|e| IssueError::Sign(e.to_string()))?;
             stored.push(Stored {
-                position: item.position,
-                key: item.key,
-                supersedes: item.supersedes,
+                position,
+                key,
+                supersedes,
                 type_code,
                 issued: Issued {
                     id,
                     token,
                     qr_text,
-                    status: StatusPosition { list_id, idx, uri },
+                    status,
                     log: self.log.as_ref().map(|_| LogReceipt::of_seq(seq)),
                 },
             });

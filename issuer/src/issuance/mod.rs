@@ -21,6 +21,7 @@
 mod batch;
 mod ids;
 mod self_check;
+mod signing;
 
 use std::sync::Arc;
 

@@ -1,10 +1,10 @@
 //! Signing a batch's licences, on two threads where the signature is the item's main cost.
 //! An SM2 signature takes ~65 µs and an RSA-3072 one ~1 ms, more than the rest of an item's
 //! work, and a batch is otherwise one thread plus the self-checker
-//! ([`super::self_check`]): a second signing thread keeps both cores busy (SM2 batches:
-//! 4,700–5,650 → 5,270–6,030 licences/s, bench/README.md). An ES256 signature (~20 µs)
-//! is not worth it: the third busy thread on two cores cost ES256 batches ~15 %, so they sign
-//! on the batch's own thread. Scoped threads rather than the runtime's blocking pool: the
+//! ([`super::self_check`]): a second signing thread keeps both cores busy (SM2 batches on
+//! SQLite: 4,650–5,980 → 5,910–6,540 licences/s, bench/README.md). An ES256 signature
+//! (~20 µs) is not worth it: a third busy thread on two cores cost ES256 batches ~15 %, so
+//! they sign on the batch's own thread. Scoped threads rather than the runtime's blocking pool: the
 //! jobs borrow the issuer, and the batch waits for them anyway.
 
 use huren_crypto::alg::Algorithm;

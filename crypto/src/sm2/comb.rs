@@ -7,7 +7,7 @@
 //! (a seal's certificates) never pay the table's ~1 ms and 88 KB, and the trust list's keys,
 //! which verify all day, do.
 
-use super::field::Limbs;
+use super::field::{bits, Limbs};
 use super::point::{batch_to_affine, Affine, Jacobian};
 
 /// Bits per signed digit.
@@ -69,26 +69,13 @@ fn signed_digits(k: &Limbs) -> [i8; WINDOWS] {
     let mut digits = [0i8; WINDOWS];
     let mut carry = 0i32;
     for (i, digit) in digits.iter_mut().enumerate() {
-        let mut d = bits(k, i * WIDTH) + carry;
+        let mut d = bits(k, i * WIDTH, WIDTH) as i32 + carry;
         // d is in 0..=64: above 32, borrow 64 from the next window.
         carry = i32::from(d > (1 << (WIDTH - 1)));
         d -= carry << WIDTH;
         *digit = d as i8;
     }
     digits
-}
-
-/// The WIDTH bits of `k` from `pos`; bits above 255 read as zero.
-fn bits(k: &Limbs, pos: usize) -> i32 {
-    if pos >= 256 {
-        return 0;
-    }
-    let (limb, shift) = (pos / 64, pos % 64);
-    let mut word = k[limb] >> shift;
-    if shift + WIDTH > 64 && limb + 1 < 4 {
-        word |= k[limb + 1] << (64 - shift);
-    }
-    (word & ((1 << WIDTH) - 1)) as i32
 }
 
 #[cfg(test)]

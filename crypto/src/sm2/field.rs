@@ -66,6 +66,20 @@ pub(super) const fn limbs_from_be(bytes: &[u8; 32]) -> Limbs {
     limbs
 }
 
+/// Bits `pos .. pos + count` (count ≤ 8) of a 256-bit value; bits above 255 read as zero.
+/// (Scalar recoding for verification: variable-time.)
+pub(super) fn bits(value: &Limbs, pos: usize, count: usize) -> u32 {
+    if pos >= 256 {
+        return 0;
+    }
+    let (limb, shift) = (pos / 64, pos % 64);
+    let mut word = value[limb] >> shift;
+    if shift + count > 64 && limb + 1 < 4 {
+        word |= value[limb + 1] << (64 - shift);
+    }
+    (word & ((1 << count) - 1)) as u32
+}
+
 /// True if `a < b` (little-endian limbs).
 pub(super) const fn less_than(a: &Limbs, b: &Limbs) -> bool {
     let mut i = 4;

@@ -8,9 +8,9 @@
 //! ID that enters `Z_A`. It must not do I/O or use a global RNG: signing takes the RNG.
 //!
 //! Two paths, split by what is secret (README "SM2"):
-//! - verification (`field`, `point`, `verify`, `comb`): fiat-crypto's verified field,
-//!   Jacobian formulas, wNAF tables and fixed-base combs, variable-time — it sees only public
-//!   data;
+//! - verification (`field`, `point`, `verify`, `comb`, `key_cache`): fiat-crypto's verified
+//!   field, Jacobian formulas, wNAF tables and fixed-base combs, variable-time — it sees only
+//!   public data;
 //! - signing (`sign`, `complete`): a constant-time fixed-base comb for `k·G` on the same
 //!   field with complete addition formulas, and the `sm2` crate's scalar arithmetic and nonce.
 //!
@@ -54,7 +54,8 @@ pub enum Sm2Error {
     /// Not an SEC1 point on the SM2 curve (or the identity).
     #[error("not a valid SM2 public key")]
     InvalidPublicKey,
-    /// Not a private key in 1..n-1, or not an SM2 PKCS#8 structure.
+    /// Not a private key in 1..n-2 (1 + d must be invertible), or not an SM2 PKCS#8
+    /// structure.
     #[error("not a valid SM2 private key")]
     InvalidPrivateKey,
     /// A distinguishing ID longer than [`MAX_ID_LEN`] bytes.

@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{LazyLock, OnceLock};
 
 use super::comb::{Comb, KEY_COMB_AFTER};
-use super::field::{less_than, limbs_from_be, Fe, Limbs, P};
+use super::field::{bits, less_than, limbs_from_be, Fe, Limbs, P};
 use super::point::{batch_to_affine, Affine, Jacobian};
 
 /// The group order n, little-endian limbs.
@@ -168,19 +168,6 @@ fn wnaf(scalar: &Limbs, w: usize) -> ([i8; DIGITS], usize) {
         bit += now;
     }
     (digits, len)
-}
-
-/// Bits `pos .. pos + count` (count ≤ 8) of a 256-bit value; bits above 255 read as zero.
-fn bits(value: &Limbs, pos: usize, count: usize) -> u32 {
-    if pos >= 256 {
-        return 0;
-    }
-    let (limb, shift) = (pos / 64, pos % 64);
-    let mut word = value[limb] >> shift;
-    if shift + count > 64 && limb + 1 < 4 {
-        word |= value[limb + 1] << (64 - shift);
-    }
-    (word & ((1 << count) - 1)) as u32
 }
 
 fn add_limbs(a: &Limbs, b: &Limbs) -> (Limbs, bool) {

@@ -279,7 +279,7 @@ impl Issuer {
         // Sign first (on two threads where that pays, `signing`; each token goes to the
         // self-checker as it is made), then write down each item in order.
         let mut jobs = Vec::with_capacity(accepted.len());
-        let mut signed_items = Vec::with_capacity(accepted.len());
+        let mut positioned = Vec::with_capacity(accepted.len());
         for (item, Position { list_id, idx }) in accepted.into_iter().zip(positions) {
             let uri = self.keys.status_uri(&list_id);
             let type_code = item.licence.type_code.clone();
@@ -289,23 +289,29 @@ impl Issuer {
                 uri: uri.clone(),
                 idx,
             });
-            let status = StatusPosition { list_id, idx, uri };
-            signed_items.push((
-                item.position,
-                item.key,
-                item.supersedes,
-                item.replaced,
-                item.id,
+            positioned.push(Positioned {
+                position: item.position,
+                key: item.key,
+                supersedes: item.supersedes,
+                replaced: item.replaced,
+                id: item.id,
                 type_code,
-                status,
-            ));
+                status: StatusPosition { list_id, idx, uri },
+            });
         }
         let tokens = self.sign_jobs(run.now, jobs, &run.checker).await;
-        let mut stored = Vec::with_capacity(signed_items.len());
+        let mut stored = Vec::with_capacity(positioned.len());
         let mut superseded = Vec::new();
-        for ((position, key, supersedes, replaced, id, type_code, status), token) in
-            signed_items.into_iter().zip(tokens)
-        {
+        for (item, token) in positioned.into_iter().zip(tokens) {
+            let Positioned {
+                position,
+                key,
+                supersedes,
+                replaced,
+                id,
+                type_code,
+                status,
+            } = item;
             let token = token?;
             let id = id.to_string();
             // The entries `store_in` appends for this item, in its order: the revocation of
@@ -417,6 +423,17 @@ struct Accepted<'r> {
     replaced: Option<LicenceRow>,
     licence: Licence,
     id: LicenceId,
+}
+
+/// An accepted item with its status position, its licence handed over to be signed.
+struct Positioned<'r> {
+    position: usize,
+    key: Option<&'r str>,
+    supersedes: Option<&'r str>,
+    replaced: Option<LicenceRow>,
+    id: LicenceId,
+    type_code: String,
+    status: StatusPosition,
 }
 
 /// An accepted item, signed, as it is written.

@@ -8,7 +8,7 @@
 //! which verify all day, do.
 
 use super::field::{bits, Limbs};
-use super::point::{batch_to_affine, Affine, Jacobian};
+use super::point::{window_tables, Affine, Jacobian};
 
 /// Bits per signed digit.
 const WIDTH: usize = 6;
@@ -28,25 +28,11 @@ pub(super) struct Comb {
 
 impl Comb {
     pub(super) fn new(q: &Affine) -> Comb {
-        let mut points = Vec::with_capacity(WINDOWS * ENTRIES);
-        let mut base = Jacobian::from(q);
-        for _ in 0..WINDOWS {
-            let mut multiple = base;
-            for _ in 0..ENTRIES {
-                points.push(multiple);
-                multiple = multiple.add(&base);
-            }
-            // The last entry is 32·base; the next window's base is 64·base.
-            base = points[points.len() - 1].double();
+        // j·2^(6i) < 2^258 for j ≤ 32, i < 43, and no multiple of n (an odd prime above 2^255
+        // that shares no factor with j or 2^(6i)): no entry is the identity.
+        Comb {
+            windows: window_tables(q, WINDOWS, WIDTH as u32),
         }
-        // None of these is the identity: each is j·2^(6i)·Q with j·2^(6i) < 2^258 and no
-        // multiple of the 256-bit prime order n (j < 2^6 and 2^(6i) share no factor with n).
-        let affine = batch_to_affine(&points);
-        let windows = affine
-            .chunks_exact(ENTRIES)
-            .map(|window| std::array::from_fn(|j| window[j]))
-            .collect();
-        Comb { windows }
     }
 
     /// acc + k·Q.

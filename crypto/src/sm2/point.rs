@@ -33,6 +33,12 @@ pub(super) fn curve_parameters() -> [[u8; 32]; 4] {
     [minus_three, B, GX, GY].map(Fe::to_be_bytes)
 }
 
+/// x³ − 3x + b, the y² of a point with this x.
+fn curve_rhs(x: &Fe) -> Fe {
+    let three = Fe::ONE.double().add(&Fe::ONE);
+    x.square().mul(x).sub(&three.mul(x)).add(&B)
+}
+
 /// A curve point other than the identity, in affine coordinates.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) struct Affine {
@@ -54,17 +60,13 @@ impl Affine {
 
     /// The point (x, y) if it satisfies the curve equation.
     pub(super) fn new(x: Fe, y: Fe) -> Option<Affine> {
-        let three = Fe::ONE.double().add(&Fe::ONE);
-        let rhs = x.square().mul(&x).sub(&three.mul(&x)).add(&B);
-        (y.square() == rhs).then_some(Affine { x, y })
+        (y.square() == curve_rhs(&x)).then_some(Affine { x, y })
     }
 
     /// A point with this x coordinate, if there is one (for tests that construct points).
     #[cfg(test)]
     pub(super) fn with_x(x: Fe) -> Option<Affine> {
-        let three = Fe::ONE.double().add(&Fe::ONE);
-        let rhs = x.square().mul(&x).sub(&three.mul(&x)).add(&B);
-        super::field::sqrt(&rhs).map(|y| Affine { x, y })
+        super::field::sqrt(&curve_rhs(&x)).map(|y| Affine { x, y })
     }
 
     pub(super) fn neg(&self) -> Affine {
@@ -185,6 +187,33 @@ impl Jacobian {
         let affine = batch_to_affine(&[self]);
         affine.into_iter().next()
     }
+}
+
+/// Fixed-base window tables of a public point q: `tables[i][j − 1] = j·2^(shift·i)·q` for
+/// j = 1..=N, i < `windows` (signing's comb and verification's combs). Variable-time: only for
+/// public points. None of the multiples may be the identity — true whenever every j·2^(shift·i)
+/// is below 2n and N < n, as n is an odd prime.
+pub(super) fn window_tables<const N: usize>(
+    q: &Affine,
+    windows: usize,
+    shift: u32,
+) -> Vec<[Affine; N]> {
+    let mut points = Vec::with_capacity(windows * N);
+    let mut base = Jacobian::from(q);
+    for _ in 0..windows {
+        let mut multiple = base;
+        for _ in 0..N {
+            points.push(multiple);
+            multiple = multiple.add(&base);
+        }
+        for _ in 0..shift {
+            base = base.double();
+        }
+    }
+    batch_to_affine(&points)
+        .chunks_exact(N)
+        .map(|window| std::array::from_fn(|j| window[j]))
+        .collect()
 }
 
 /// Affine forms of points none of which is the identity (one inversion for all: Montgomery's

@@ -18,7 +18,7 @@ use sm2::{FieldBytes, NonZeroScalar, Scalar, U256};
 use subtle::{ConditionallySelectable as _, ConstantTimeEq as _};
 
 use super::complete::Projective;
-use super::point::{batch_to_affine, Affine, Jacobian};
+use super::point::{window_tables, Affine};
 use super::{ORDER, SIGNATURE_LEN};
 
 /// Digits of k, 4 bits each.
@@ -27,24 +27,10 @@ const WINDOWS: usize = 64;
 const ENTRIES: usize = 15;
 
 /// `COMB[i][j − 1] = j·16^i·G`.
-static COMB: LazyLock<Vec<[Affine; ENTRIES]>> = LazyLock::new(|| {
-    // Public multiples of G: the variable-time verification formulas may build them.
-    let mut points = Vec::with_capacity(WINDOWS * ENTRIES);
-    let mut base = Jacobian::from(&Affine::GENERATOR);
-    for _ in 0..WINDOWS {
-        let mut multiple = base;
-        for _ in 0..ENTRIES {
-            points.push(multiple);
-            multiple = multiple.add(&base);
-        }
-        base = multiple; // 16·base
-    }
-    // No entry is the identity: j·16^i is below 2^256 < 2n and is not n (an odd prime).
-    batch_to_affine(&points)
-        .chunks_exact(ENTRIES)
-        .map(|window| std::array::from_fn(|j| window[j]))
-        .collect()
-});
+// Public multiples of G, built by the variable-time verification formulas. No entry is the
+// identity: j·16^i is below 2^256 < 2n and is not n (an odd prime).
+static COMB: LazyLock<Vec<[Affine; ENTRIES]>> =
+    LazyLock::new(|| window_tables(&Affine::GENERATOR, WINDOWS, 4));
 
 /// The affine x of k·G, big-endian (zero if k = 0), constant-time in k.
 pub(super) fn mul_generator_x(k: &Scalar) -> [u8; 32] {
